@@ -1,0 +1,46 @@
+//! # gatedyn
+//!
+//! GRU and LSTM networks as dynamical systems, for firmware and for
+//! research: `#![no_std]`, no heap, sizes as types.
+//!
+//! * [`Gru`], [`Lstm`]: fixed-size cells (paper convention of Can,
+//!   Krishnamurthy & Schwab 2020) with one step, the exact state-to-state
+//!   Jacobian (dense) and matrix-free `J v`, `Jᵀ v`. [`GruRef`] and
+//!   [`LstmRef`] are the same code over borrowed slices with run-time sizes.
+//! * [`init`]: seeded initialisation, bit-identical across targets.
+//! * [`activation`]: `tanh` / hard-tanh, libm or micromath.
+//!
+//! All numbers follow `THEORY.md` of the project (the mathematical contract).
+//!
+//! ```
+//! use gatedyn::{Gru, GruTrace, init::GateScale};
+//! use rand_core::SeedableRng;
+//! let mut rng = rand_xorshift::XorShiftRng::seed_from_u64(1);
+//! let mut net: Gru<f64, 16, 0> = Gru::zeroed();
+//! net.randomize(&mut rng, [GateScale::recurrent(2.0); 3])?;
+//! let mut h = [0.1; 16];
+//! let mut t = GruTrace::zeroed();
+//! for _ in 0..50 {
+//!     net.step_traced(&h, &[], &mut t)?;
+//!     h = t.next;
+//! }
+//! # Ok::<(), gatedyn::Error>(())
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod activation;
+mod error;
+mod gate;
+pub mod gru;
+pub mod init;
+pub mod lstm;
+mod real;
+
+pub use activation::Activation;
+pub use error::{Error, Quantity};
+pub use gate::{Gate, GateMut, GateRef};
+pub use gru::{Gru, GruRef, GruTrace, GruTraceMut, GruTraceRef};
+pub use lstm::{Dense2N, Lstm, LstmRef, LstmTrace, LstmTraceMut, LstmTraceRef};
+pub use real::Real;
