@@ -9,6 +9,8 @@
 //!   [`LstmRef`] are the same code over borrowed slices with run-time sizes.
 //! * [`init`]: seeded initialisation, bit-identical across targets.
 //! * [`activation`]: `tanh` / hard-tanh, libm or micromath.
+//! * [`spectral_radius`]: matrix-free spectral radius (thick-restart Arnoldi)
+//!   of any [`operator::LinearOperator`], e.g. [`operator::GruJacobian`].
 //!
 //! All numbers follow `THEORY.md` of the project (the mathematical contract).
 //!
@@ -31,14 +33,19 @@
 #![deny(missing_docs)]
 
 pub mod activation;
+mod complex;
 mod error;
 mod gate;
 pub mod gru;
 pub mod init;
 pub mod lstm;
+pub mod operator;
 mod real;
+mod small_eigen;
+pub mod spectral_radius;
 
 pub use activation::Activation;
+pub use complex::Complex;
 pub use error::{Error, Quantity};
 pub use gate::{Gate, GateMut, GateRef};
 pub use gru::{Gru, GruRef, GruTrace, GruTraceMut, GruTraceRef};
