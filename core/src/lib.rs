@@ -11,6 +11,8 @@
 //! * [`activation`]: `tanh` / hard-tanh, libm or micromath.
 //! * [`spectral_radius`]: matrix-free spectral radius (thick-restart Arnoldi)
 //!   of any [`operator::LinearOperator`], e.g. [`operator::GruJacobian`].
+//! * [`spectral_curve`]: the predicted large-N support of the Jacobian from a
+//!   state, its boundary and the predicted spectral radius.
 //!
 //! All numbers follow `THEORY.md` of the project (the mathematical contract).
 //!
@@ -42,6 +44,7 @@ pub mod lstm;
 pub mod operator;
 mod real;
 mod small_eigen;
+pub mod spectral_curve;
 pub mod spectral_radius;
 
 pub use activation::Activation;

@@ -1,27 +1,23 @@
 //! Shared helpers of the cross-crate integration tests in `tests/tests/`.
 
-use nalgebra::{Complex, DMatrix};
+use gatedyn::Complex;
 
-/// All eigenvalues of a dense row-major `m×m` matrix (nalgebra, f64).
-pub fn eigenvalues(m: usize, row_major: &[f64]) -> Vec<Complex<f64>> {
-    let a = DMatrix::from_row_slice(m, m, row_major);
-    a.complex_eigenvalues().iter().copied().collect()
-}
-
-/// Sorts complex numbers by (re, im) for element-wise comparison.
-pub fn sorted(mut v: Vec<Complex<f64>>) -> Vec<Complex<f64>> {
-    v.sort_by(|a, b| a.re.total_cmp(&b.re).then(a.im.total_cmp(&b.im)));
-    v
+/// All eigenvalues of a dense row-major `m×m` matrix (faer, f64). (nalgebra
+/// 0.34's Schur iteration never returns on Jacobians with many eigenvalues
+/// clustered at 1, the large-σ_z case, so the tests use faer.)
+pub fn eigenvalues(m: usize, row_major: &[f64]) -> Vec<Complex> {
+    let a = faer::Mat::<f64>::from_fn(m, m, |i, j| row_major[i * m + j]);
+    a.eigenvalues().expect("dense eigenvalues").into_iter().map(|z| Complex::new(z.re, z.im)).collect()
 }
 
 /// Largest modulus.
-pub fn spectral_radius(v: &[Complex<f64>]) -> f64 {
-    v.iter().map(|z| z.norm()).fold(0.0, f64::max)
+pub fn spectral_radius(v: &[Complex]) -> f64 {
+    v.iter().map(|z| z.abs()).fold(0.0, f64::max)
 }
 
 /// Matches two multisets of eigenvalues greedily (nearest unused partner)
 /// and returns the largest distance.
-pub fn max_matching_distance(a: &[Complex<f64>], b: &[Complex<f64>]) -> f64 {
+pub fn max_matching_distance(a: &[Complex], b: &[Complex]) -> f64 {
     assert_eq!(a.len(), b.len());
     let mut used = vec![false; b.len()];
     let mut worst = 0.0f64;
@@ -30,7 +26,7 @@ pub fn max_matching_distance(a: &[Complex<f64>], b: &[Complex<f64>]) -> f64 {
             .iter()
             .enumerate()
             .filter(|(k, _)| !used[*k])
-            .map(|(k, y)| (k, (x - y).norm()))
+            .map(|(k, y)| (k, (*x - *y).abs()))
             .min_by(|p, q| p.1.total_cmp(&q.1))
             .expect("same length");
         used[k] = true;

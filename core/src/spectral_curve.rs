@@ -1,0 +1,343 @@
+//! The large-N spectral support of the Jacobian from a state (THEORY.md §4).
+//!
+//! Only the per-unit statistics of the state enter, so the same code applies
+//! to a fixed point, a transient or a chaotic state. Everything is `O(N)` per
+//! evaluated `λ`, in `f64`, without allocation: the supports borrow the state
+//! and the trace of the step taken from it.
+//!
+//! * [`GruSupport`]: `λ` is in the support iff `ρ(K(λ)) ≥ 1` for the 2×2
+//!   non-negative matrix `K(λ)`.
+//! * [`LstmSupport`]: `λ ≠ 0` is in the support iff the support function
+//!   `S(λ) = σ_o² ⟨(φ(c')σ'(a_o))²⟩/|λ|² + ⟨(oφ'(c'))² Q/|λ−f|²⟩ ≥ 1`.
+//!
+//! Both implement [`Support`], whose `level(λ)` is `≥ 1` exactly inside; the
+//! functions [`boundary_radius`] and [`predicted_radius`] work on any
+//! [`Support`].
+
+use crate::activation::{sigmoid_derivative, Activation};
+use crate::complex::Complex;
+use crate::error::{check_len, check_scale, Error};
+use crate::gru::GruTraceRef;
+use crate::lstm::LstmTraceRef;
+use crate::real::Real;
+
+/// A spectral support given by a level function: `λ` is inside iff
+/// `level(λ) ≥ 1`. The level is symmetric under `λ → λ̄`.
+pub trait Support {
+    /// The level at `λ` (`+∞` on a pole).
+    fn level(&self, lambda: Complex) -> f64;
+    /// Whether `λ` lies in the support.
+    fn contains(&self, lambda: Complex) -> bool {
+        self.level(lambda) >= 1.0
+    }
+}
+
+/// Gate scales of a GRU (standard-deviation scales of THEORY.md §1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct GruSigmas {
+    /// `σ_z`.
+    pub z: f64,
+    /// `σ_r`.
+    pub r: f64,
+    /// `σ_h`.
+    pub h: f64,
+}
+
+/// Gate scales of an LSTM.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LstmSigmas {
+    /// `σ_f`.
+    pub f: f64,
+    /// `σ_i`.
+    pub i: f64,
+    /// `σ_o`.
+    pub o: f64,
+    /// `σ_c`.
+    pub c: f64,
+}
+
+/// The GRU support at a state: per unit `g = 1/(λ−1+z)`, `A = zφ'(a_h)`,
+/// `B = r`, `E = hσ'(a_r)`, `F = (h̃−h)σ'(a_z)`, and
+///
+/// ```text
+/// K(λ) = [ σ_z²⟨F²|g|²⟩   σ_z²⟨F²B²|g|²⟩ + σ_r²⟨E²⟩ ]
+///        [ σ_h²⟨A²|g|²⟩   σ_h²⟨A²B²|g|²⟩            ]
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct GruSupport<'a, F> {
+    h: &'a [F],
+    trace: GruTraceRef<'a, F>,
+    activation: Activation,
+    sigma: GruSigmas,
+    e2: f64,
+}
+
+impl<'a, F: Real> GruSupport<'a, F> {
+    /// The support at the state `h` that produced `trace`.
+    pub fn new(sigma: GruSigmas, activation: Activation, h: &'a [F], trace: GruTraceRef<'a, F>) -> Result<Self, Error> {
+        check_scale(sigma.z, "sigma_z")?;
+        check_scale(sigma.r, "sigma_r")?;
+        check_scale(sigma.h, "sigma_h")?;
+        let n = h.len();
+        if n == 0 {
+            return Err(Error::InvalidParameter { name: "n" });
+        }
+        for s in [trace.z, trace.r, trace.candidate, trace.a_h] {
+            check_len(s.len(), n)?;
+        }
+        let e2 = mean(n, |i| {
+            let e = h[i].to_f64() * sigmoid_derivative(trace.r[i].to_f64());
+            e * e
+        });
+        Ok(GruSupport { h, trace, activation, sigma, e2 })
+    }
+
+    /// `K(λ)` (row-major 2×2).
+    pub fn k_matrix(&self, lambda: Complex) -> [[f64; 2]; 2] {
+        let t = &self.trace;
+        let n = self.h.len();
+        let (mut f2, mut f2b2, mut a2, mut a2b2) = (0.0, 0.0, 0.0, 0.0);
+        for i in 0..n {
+            let z = t.z[i].to_f64();
+            let d = Complex::new(lambda.re - 1.0 + z, lambda.im).norm_sqr();
+            if d == 0.0 {
+                return [[f64::INFINITY; 2]; 2];
+            }
+            let g2 = 1.0 / d;
+            let a = z * self.activation.derivative(t.a_h[i], t.candidate[i]).to_f64();
+            let b = t.r[i].to_f64();
+            let fz = (t.candidate[i].to_f64() - self.h[i].to_f64()) * sigmoid_derivative(z);
+            let (a2g, f2g) = (a * a * g2, fz * fz * g2);
+            a2 += a2g;
+            a2b2 += a2g * b * b;
+            f2 += f2g;
+            f2b2 += f2g * b * b;
+        }
+        let inv = 1.0 / n as f64;
+        let (sz, sr, sh) = (sq(self.sigma.z), sq(self.sigma.r), sq(self.sigma.h));
+        [[sz * f2 * inv, sz * f2b2 * inv + sr * self.e2], [sh * a2 * inv, sh * a2b2 * inv]]
+    }
+
+    /// `⟨E²⟩ = ⟨(h σ'(a_r))²⟩`, the λ-independent entry.
+    pub fn mean_e2(&self) -> f64 {
+        self.e2
+    }
+}
+
+impl<F: Real> Support for GruSupport<'_, F> {
+    fn level(&self, lambda: Complex) -> f64 {
+        rho2(self.k_matrix(lambda))
+    }
+}
+
+/// Spectral radius of a non-negative 2×2 matrix.
+pub fn rho2(k: [[f64; 2]; 2]) -> f64 {
+    let (a, b, c, d) = (k[0][0], k[0][1], k[1][0], k[1][1]);
+    if !(a.is_finite() && b.is_finite() && c.is_finite() && d.is_finite()) {
+        return f64::INFINITY;
+    }
+    let disc = (a - d) * (a - d) + 4.0 * b * c;
+    0.5 * (a + d + libm::sqrt(disc.max(0.0)))
+}
+
+/// The LSTM support at a state (`c` the cell state before the step):
+/// `S(λ) = σ_o²⟨(φ(c')σ'(a_o))²⟩/|λ|² + ⟨(oφ'(c'))² Q/|λ−f|²⟩` with
+/// `Q = σ_f²(cσ'(a_f))² + σ_i²(gσ'(a_i))² + σ_c²(iφ'(a_c))²`.
+#[derive(Debug, Clone, Copy)]
+pub struct LstmSupport<'a, F> {
+    c: &'a [F],
+    trace: LstmTraceRef<'a, F>,
+    activation: Activation,
+    sigma: LstmSigmas,
+    out_coef: f64,
+}
+
+impl<'a, F: Real> LstmSupport<'a, F> {
+    /// The support at the state with cell state `c` that produced `trace`.
+    pub fn new(sigma: LstmSigmas, activation: Activation, c: &'a [F], trace: LstmTraceRef<'a, F>) -> Result<Self, Error> {
+        for (s, name) in [(sigma.f, "sigma_f"), (sigma.i, "sigma_i"), (sigma.o, "sigma_o"), (sigma.c, "sigma_c")] {
+            check_scale(s, name)?;
+        }
+        let n = c.len();
+        if n == 0 {
+            return Err(Error::InvalidParameter { name: "n" });
+        }
+        for s in [trace.f, trace.i, trace.o, trace.g, trace.a_c, trace.c_next, trace.c_act] {
+            check_len(s.len(), n)?;
+        }
+        let out_coef = sq(sigma.o)
+            * mean(n, |k| {
+                let v = trace.c_act[k].to_f64() * sigmoid_derivative(trace.o[k].to_f64());
+                v * v
+            });
+        Ok(LstmSupport { c, trace, activation, sigma, out_coef })
+    }
+
+    /// Per-unit `(f, (oφ'(c'))² Q)`.
+    #[inline]
+    fn unit(&self, k: usize) -> (f64, f64) {
+        let t = &self.trace;
+        let act = self.activation;
+        let (f, i, o, g) = (t.f[k].to_f64(), t.i[k].to_f64(), t.o[k].to_f64(), t.g[k].to_f64());
+        let cf = self.c[k].to_f64() * sigmoid_derivative(f);
+        let gi = g * sigmoid_derivative(i);
+        let ic = i * act.derivative(t.a_c[k], t.g[k]).to_f64();
+        let q = sq(self.sigma.f) * cf * cf + sq(self.sigma.i) * gi * gi + sq(self.sigma.c) * ic * ic;
+        let hc = o * act.derivative(t.c_next[k], t.c_act[k]).to_f64();
+        (f, hc * hc * q)
+    }
+}
+
+impl<F: Real> Support for LstmSupport<'_, F> {
+    fn level(&self, lambda: Complex) -> f64 {
+        let l2 = lambda.norm_sqr();
+        if l2 == 0.0 {
+            return f64::INFINITY;
+        }
+        let n = self.c.len();
+        let mut acc = 0.0;
+        for k in 0..n {
+            let (f, w) = self.unit(k);
+            let d = Complex::new(lambda.re - f, lambda.im).norm_sqr();
+            if d == 0.0 {
+                if w > 0.0 {
+                    return f64::INFINITY;
+                }
+                continue;
+            }
+            acc += w / d;
+        }
+        self.out_coef / l2 + acc / n as f64
+    }
+}
+
+/// `x²`.
+#[inline]
+fn sq(x: f64) -> f64 {
+    x * x
+}
+
+fn mean(n: usize, f: impl Fn(usize) -> f64) -> f64 {
+    (0..n).map(f).sum::<f64>() / n as f64
+}
+
+/// Resolution of the boundary searches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CurveOptions {
+    /// Rays in `[0, π]` for the radius search (the support is symmetric).
+    pub angles: usize,
+    /// Grid points of the radial scan along a ray (from the outside in).
+    pub radial_steps: usize,
+    /// Bisection steps refining a crossing.
+    pub bisections: usize,
+}
+
+impl Default for CurveOptions {
+    fn default() -> Self {
+        CurveOptions { angles: 181, radial_steps: 400, bisections: 50 }
+    }
+}
+
+impl CurveOptions {
+    /// A lighter setting for microcontrollers (33 rays, 100 radial steps).
+    pub const fn coarse() -> Self {
+        CurveOptions { angles: 33, radial_steps: 100, bisections: 40 }
+    }
+}
+
+/// An `r_max` with `level(r e^{iθ}) < 1` for `r ≥ r_max` on 64 probe rays:
+/// doubling from 2 until the level is below 1/2 everywhere on the circle.
+pub fn outer_bound<S: Support>(s: &S) -> Result<f64, Error> {
+    let mut r = 2.0;
+    for _ in 0..40 {
+        let worst = (0..=64)
+            .map(|k| s.level(Complex::from_polar(r, core::f64::consts::PI * k as f64 / 64.0)))
+            .fold(0.0, f64::max);
+        if worst < 0.5 {
+            return Ok(r);
+        }
+        r *= 2.0;
+    }
+    Err(Error::NoConvergence { iterations: 40, estimate: r })
+}
+
+/// The outermost boundary point along the ray `center + r e^{iθ}`,
+/// `0 < r ≤ r_max`: the largest `r` with `level ≥ 1`, by a radial scan from
+/// `r_max` inwards then bisection. `None` when the ray meets no support.
+pub fn boundary_radius<S: Support>(s: &S, center: Complex, theta: f64, r_max: f64, opts: &CurveOptions) -> Option<f64> {
+    let dir = Complex::from_polar(1.0, theta);
+    let at = |r: f64| s.level(center + dir.scale(r));
+    let steps = opts.radial_steps.max(2);
+    let mut outside = r_max;
+    for k in (0..steps).rev() {
+        let r = r_max * k as f64 / steps as f64;
+        if at(r) >= 1.0 {
+            let (mut lo, mut hi) = (r, outside);
+            for _ in 0..opts.bisections {
+                let mid = 0.5 * (lo + hi);
+                if at(mid) >= 1.0 {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            return Some(lo);
+        }
+        outside = r;
+    }
+    None
+}
+
+/// The predicted spectral radius: the largest `|λ|` in the support, with the
+/// angle where it is reached. Rays from the origin on a grid of
+/// `opts.angles` angles in `[0, π]`, then a golden-section refinement of the
+/// best ray's angle (the curve need not be a circle and can be pinched).
+pub fn predicted_radius<S: Support>(s: &S, opts: &CurveOptions) -> Result<(f64, f64), Error> {
+    let r_max = outer_bound(s)?;
+    let na = opts.angles.max(3);
+    let pi = core::f64::consts::PI;
+    let radius_at = |th: f64| boundary_radius(s, Complex::new(0.0, 0.0), th, r_max, opts).unwrap_or(0.0);
+    let (mut best, mut best_th) = (0.0, 0.0);
+    for k in 0..na {
+        let th = pi * k as f64 / (na - 1) as f64;
+        let r = radius_at(th);
+        if r > best {
+            best = r;
+            best_th = th;
+        }
+    }
+    // golden section on [θ* − Δ, θ* + Δ]
+    let d = pi / (na - 1) as f64;
+    let (mut a, mut b) = (best_th - d, best_th + d);
+    let g = 0.5 * (libm::sqrt(5.0) - 1.0);
+    let (mut x1, mut x2) = (b - g * (b - a), a + g * (b - a));
+    let (mut f1, mut f2) = (radius_at(x1), radius_at(x2));
+    for _ in 0..30 {
+        if f1 > f2 {
+            b = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = b - g * (b - a);
+            f1 = radius_at(x1);
+        } else {
+            a = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = a + g * (b - a);
+            f2 = radius_at(x2);
+        }
+    }
+    for (r, th) in [(f1, x1), (f2, x2)] {
+        if r > best {
+            best = r;
+            best_th = th;
+        }
+    }
+    if best == 0.0 {
+        return Err(Error::Infeasible { what: "empty support" });
+    }
+    Ok((best, libm::fabs(best_th)))
+}
