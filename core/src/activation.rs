@@ -168,11 +168,20 @@ mod tests {
         }
         #[cfg(feature = "micromath")]
         {
-            assert!(es <= MICROMATH_SIGMOID_MAX_ERROR as f64, "sigmoid error {es:e}");
+            assert!(
+                es <= MICROMATH_SIGMOID_MAX_ERROR as f64,
+                "sigmoid error {es:e}"
+            );
             assert!(et <= MICROMATH_TANH_MAX_ERROR as f64, "tanh error {et:e}");
             // The bounds are tight: within a factor 2 of what was measured.
-            assert!(es > MICROMATH_SIGMOID_MAX_ERROR as f64 / 2.0, "sigmoid error {es:e}");
-            assert!(et > MICROMATH_TANH_MAX_ERROR as f64 / 2.0, "tanh error {et:e}");
+            assert!(
+                es > MICROMATH_SIGMOID_MAX_ERROR as f64 / 2.0,
+                "sigmoid error {es:e}"
+            );
+            assert!(
+                et > MICROMATH_TANH_MAX_ERROR as f64 / 2.0,
+                "tanh error {et:e}"
+            );
         }
         #[cfg(not(feature = "micromath"))]
         {

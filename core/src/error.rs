@@ -77,7 +77,10 @@ impl fmt::Display for Error {
                 write!(f, "non-finite value in {what:?} at index {index}")
             }
             Error::DimensionMismatch { expected, found } => {
-                write!(f, "dimension mismatch: expected length {expected}, found {found}")
+                write!(
+                    f,
+                    "dimension mismatch: expected length {expected}, found {found}"
+                )
             }
             Error::WorkspaceTooSmall { needed, got } => {
                 write!(f, "workspace too small: need {needed} elements, got {got}")

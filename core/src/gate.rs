@@ -92,8 +92,7 @@ impl<'a, F: Real> GateRef<'a, F> {
         };
         check_finite(self.u, Quantity::Weight)?;
         check_finite(self.w, Quantity::Weight).map_err(|e| shift(e, self.u.len()))?;
-        check_finite(self.b, Quantity::Weight)
-            .map_err(|e| shift(e, self.u.len() + self.w.len()))
+        check_finite(self.b, Quantity::Weight).map_err(|e| shift(e, self.u.len() + self.w.len()))
     }
 
     /// `out = U h + W x + b` (lengths already checked by the caller).

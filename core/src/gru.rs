@@ -92,7 +92,15 @@ impl<F> GruTraceMut<'_, F> {
 
 impl<'a, F: Real> GruTraceRef<'a, F> {
     fn check(&self, n: usize) -> Result<(), Error> {
-        for s in [self.z, self.r, self.candidate, self.a_z, self.a_r, self.a_h, self.next] {
+        for s in [
+            self.z,
+            self.r,
+            self.candidate,
+            self.a_z,
+            self.a_r,
+            self.a_h,
+            self.next,
+        ] {
             check_len(s.len(), n)?;
         }
         Ok(())
@@ -147,7 +155,8 @@ impl<'a, F: Real> GruRef<'a, F> {
     pub fn check_weights(&self) -> Result<(), Error> {
         let per_gate = self.n * (self.n + self.inputs + 1);
         for (k, g) in self.gates().iter().enumerate() {
-            g.check_finite().map_err(|e| offset_weight_error(e, k * per_gate))?;
+            g.check_finite()
+                .map_err(|e| offset_weight_error(e, k * per_gate))?;
         }
         Ok(())
     }
@@ -447,23 +456,46 @@ impl<F: Real, const N: usize, const I: usize> Gru<F, N, I> {
     }
 
     /// One step keeping gates and pre-activations (`trace.next` is `h'`).
-    pub fn step_traced(&self, h: &[F; N], x: &[F; I], trace: &mut GruTrace<F, N>) -> Result<(), Error> {
+    pub fn step_traced(
+        &self,
+        h: &[F; N],
+        x: &[F; I],
+        trace: &mut GruTrace<F, N>,
+    ) -> Result<(), Error> {
         self.view().step(h, x, trace.view_mut())
     }
 
     /// Dense Jacobian at the state `h` that produced `trace`.
-    pub fn jacobian(&self, h: &[F; N], trace: &GruTrace<F, N>, out: &mut [[F; N]; N]) -> Result<(), Error> {
-        self.view().jacobian(h, trace.view(), out.as_flattened_mut())
+    pub fn jacobian(
+        &self,
+        h: &[F; N],
+        trace: &GruTrace<F, N>,
+        out: &mut [[F; N]; N],
+    ) -> Result<(), Error> {
+        self.view()
+            .jacobian(h, trace.view(), out.as_flattened_mut())
     }
 
     /// `out = J v`, matrix-free.
-    pub fn jvp(&self, h: &[F; N], trace: &GruTrace<F, N>, v: &[F; N], out: &mut [F; N]) -> Result<(), Error> {
+    pub fn jvp(
+        &self,
+        h: &[F; N],
+        trace: &GruTrace<F, N>,
+        v: &[F; N],
+        out: &mut [F; N],
+    ) -> Result<(), Error> {
         let mut scratch = [F::ZERO; N];
         self.view().jvp(h, trace.view(), v, out, &mut scratch)
     }
 
     /// `out = Jᵀ v`, matrix-free.
-    pub fn vjp(&self, h: &[F; N], trace: &GruTrace<F, N>, v: &[F; N], out: &mut [F; N]) -> Result<(), Error> {
+    pub fn vjp(
+        &self,
+        h: &[F; N],
+        trace: &GruTrace<F, N>,
+        v: &[F; N],
+        out: &mut [F; N],
+    ) -> Result<(), Error> {
         let mut scratch = [F::ZERO; N];
         self.view().vjp(h, trace.view(), v, out, &mut scratch)
     }

@@ -153,17 +153,34 @@ impl<F: Real, const N: usize, const I: usize> Gru<F, N, I> {
     /// net.randomize(&mut rng, [GateScale::recurrent(1.0), GateScale::recurrent(1.0), GateScale::recurrent(1.5)])?;
     /// # Ok::<(), gatedyn::Error>(())
     /// ```
-    pub fn randomize<R: RngCore + ?Sized>(&mut self, rng: &mut R, scales: [GateScale; 3]) -> Result<(), Error> {
-        fill_gates(rng, [self.z.view_mut(), self.r.view_mut(), self.h.view_mut()], scales)
+    pub fn randomize<R: RngCore + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        scales: [GateScale; 3],
+    ) -> Result<(), Error> {
+        fill_gates(
+            rng,
+            [self.z.view_mut(), self.r.view_mut(), self.h.view_mut()],
+            scales,
+        )
     }
 }
 
 impl<F: Real, const N: usize, const I: usize> Lstm<F, N, I> {
     /// Random initialisation with scales `[f, i, o, c]`, in place.
-    pub fn randomize<R: RngCore + ?Sized>(&mut self, rng: &mut R, scales: [GateScale; 4]) -> Result<(), Error> {
+    pub fn randomize<R: RngCore + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        scales: [GateScale; 4],
+    ) -> Result<(), Error> {
         fill_gates(
             rng,
-            [self.f.view_mut(), self.i.view_mut(), self.o.view_mut(), self.c.view_mut()],
+            [
+                self.f.view_mut(),
+                self.i.view_mut(),
+                self.o.view_mut(),
+                self.c.view_mut(),
+            ],
             scales,
         )
     }

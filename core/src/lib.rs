@@ -13,6 +13,9 @@
 //!   of any [`operator::LinearOperator`], e.g. [`operator::GruJacobian`].
 //! * [`spectral_curve`]: the predicted large-N support of the Jacobian from a
 //!   state, its boundary and the predicted spectral radius.
+//! * [`quadrature`], [`mft`]: Gaussian averages (accurate for steep gates),
+//!   the GRU mean-field fixed point, zero-fixed-point stability, the
+//!   bifurcation curve and phase diagram, and principled initialisation.
 //!
 //! All numbers follow `THEORY.md` of the project (the mathematical contract).
 //!
@@ -41,7 +44,9 @@ mod gate;
 pub mod gru;
 pub mod init;
 pub mod lstm;
+pub mod mft;
 pub mod operator;
+pub mod quadrature;
 mod real;
 mod small_eigen;
 pub mod spectral_curve;

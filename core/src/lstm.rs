@@ -99,8 +99,17 @@ impl<F> LstmTraceMut<'_, F> {
 impl<F: Real> LstmTraceRef<'_, F> {
     fn check(&self, n: usize) -> Result<(), Error> {
         for s in [
-            self.f, self.i, self.o, self.g, self.a_f, self.a_i, self.a_o, self.a_c, self.c_next,
-            self.c_act, self.h_next,
+            self.f,
+            self.i,
+            self.o,
+            self.g,
+            self.a_f,
+            self.a_i,
+            self.a_o,
+            self.a_c,
+            self.c_next,
+            self.c_act,
+            self.h_next,
         ] {
             check_len(s.len(), n)?;
         }
@@ -170,7 +179,8 @@ impl<'a, F: Real> LstmRef<'a, F> {
     pub fn check_weights(&self) -> Result<(), Error> {
         let per_gate = self.n * (self.n + self.inputs + 1);
         for (k, g) in self.gates().iter().enumerate() {
-            g.check_finite().map_err(|e| offset_weight_error(e, k * per_gate))?;
+            g.check_finite()
+                .map_err(|e| offset_weight_error(e, k * per_gate))?;
         }
         Ok(())
     }
@@ -234,7 +244,13 @@ impl<'a, F: Real> LstmRef<'a, F> {
 
     /// The dense 2n×2n Jacobian, row-major, rows and columns ordered `[h; c]`,
     /// at the state `(h, c)` that produced `trace`.
-    pub fn jacobian(&self, h: &[F], c: &[F], trace: LstmTraceRef<'_, F>, out: &mut [F]) -> Result<(), Error> {
+    pub fn jacobian(
+        &self,
+        h: &[F],
+        c: &[F],
+        trace: LstmTraceRef<'_, F>,
+        out: &mut [F],
+    ) -> Result<(), Error> {
         let n = self.n;
         self.check_args(h, c, &trace)?;
         check_len(out.len(), 4 * n * n)?;
@@ -243,7 +259,12 @@ impl<'a, F: Real> LstmRef<'a, F> {
         for k in 0..n {
             let q = self.coefs(c, &trace, k);
             let row = k * n..(k + 1) * n;
-            let (uf, ui, uc, uo) = (&self.f.u[row.clone()], &self.i.u[row.clone()], &self.c.u[row.clone()], &self.o.u[row]);
+            let (uf, ui, uc, uo) = (
+                &self.f.u[row.clone()],
+                &self.i.u[row.clone()],
+                &self.c.u[row.clone()],
+                &self.o.u[row],
+            );
             // c' rows: [R | D[f]]
             let crow = (n + k) * m;
             for j in 0..n {
@@ -261,7 +282,14 @@ impl<'a, F: Real> LstmRef<'a, F> {
     }
 
     /// `out = J v` for `v = [v_h; v_c]` (length 2n), matrix-free, no scratch.
-    pub fn jvp(&self, h: &[F], c: &[F], trace: LstmTraceRef<'_, F>, v: &[F], out: &mut [F]) -> Result<(), Error> {
+    pub fn jvp(
+        &self,
+        h: &[F],
+        c: &[F],
+        trace: LstmTraceRef<'_, F>,
+        v: &[F],
+        out: &mut [F],
+    ) -> Result<(), Error> {
         let n = self.n;
         self.check_args(h, c, &trace)?;
         check_len(v.len(), 2 * n)?;
@@ -472,24 +500,58 @@ impl<F: Real, const N: usize, const I: usize> Lstm<F, N, I> {
     }
 
     /// One step keeping gates and pre-activations.
-    pub fn step_traced(&self, h: &[F; N], c: &[F; N], x: &[F; I], trace: &mut LstmTrace<F, N>) -> Result<(), Error> {
+    pub fn step_traced(
+        &self,
+        h: &[F; N],
+        c: &[F; N],
+        x: &[F; I],
+        trace: &mut LstmTrace<F, N>,
+    ) -> Result<(), Error> {
         self.view().step(h, c, x, trace.view_mut())
     }
 
     /// Dense 2N×2N Jacobian at the state that produced `trace`.
-    pub fn jacobian(&self, h: &[F; N], c: &[F; N], trace: &LstmTrace<F, N>, out: &mut Dense2N<F, N>) -> Result<(), Error> {
+    pub fn jacobian(
+        &self,
+        h: &[F; N],
+        c: &[F; N],
+        trace: &LstmTrace<F, N>,
+        out: &mut Dense2N<F, N>,
+    ) -> Result<(), Error> {
         let flat = out.as_flattened_mut().as_flattened_mut().as_flattened_mut();
         self.view().jacobian(h, c, trace.view(), flat)
     }
 
     /// `(out_h, out_c) = J (v_h, v_c)`, matrix-free.
-    pub fn jvp(&self, h: &[F; N], c: &[F; N], trace: &LstmTrace<F, N>, v: &[[F; N]; 2], out: &mut [[F; N]; 2]) -> Result<(), Error> {
-        self.view().jvp(h, c, trace.view(), v.as_flattened(), out.as_flattened_mut())
+    pub fn jvp(
+        &self,
+        h: &[F; N],
+        c: &[F; N],
+        trace: &LstmTrace<F, N>,
+        v: &[[F; N]; 2],
+        out: &mut [[F; N]; 2],
+    ) -> Result<(), Error> {
+        self.view()
+            .jvp(h, c, trace.view(), v.as_flattened(), out.as_flattened_mut())
     }
 
     /// `(out_h, out_c) = Jᵀ (w_h, w_c)`, matrix-free.
-    pub fn vjp(&self, h: &[F; N], c: &[F; N], trace: &LstmTrace<F, N>, w: &[[F; N]; 2], out: &mut [[F; N]; 2]) -> Result<(), Error> {
+    pub fn vjp(
+        &self,
+        h: &[F; N],
+        c: &[F; N],
+        trace: &LstmTrace<F, N>,
+        w: &[[F; N]; 2],
+        out: &mut [[F; N]; 2],
+    ) -> Result<(), Error> {
         let mut scratch = [F::ZERO; N];
-        self.view().vjp(h, c, trace.view(), w.as_flattened(), out.as_flattened_mut(), &mut scratch)
+        self.view().vjp(
+            h,
+            c,
+            trace.view(),
+            w.as_flattened(),
+            out.as_flattened_mut(),
+            &mut scratch,
+        )
     }
 }

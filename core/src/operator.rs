@@ -26,11 +26,21 @@ pub struct GruJacobian<'a, F> {
 impl<'a, F: Real> GruJacobian<'a, F> {
     /// The Jacobian of `net` at the state `h` that produced `trace`;
     /// `scratch` has length n.
-    pub fn new(net: GruRef<'a, F>, h: &'a [F], trace: GruTraceRef<'a, F>, scratch: &'a mut [F]) -> Result<Self, Error> {
+    pub fn new(
+        net: GruRef<'a, F>,
+        h: &'a [F],
+        trace: GruTraceRef<'a, F>,
+        scratch: &'a mut [F],
+    ) -> Result<Self, Error> {
         check_len(h.len(), net.n())?;
         check_len(scratch.len(), net.n())?;
         check_len(trace.z.len(), net.n())?;
-        Ok(GruJacobian { net, h, trace, scratch })
+        Ok(GruJacobian {
+            net,
+            h,
+            trace,
+            scratch,
+        })
     }
 }
 
@@ -54,7 +64,12 @@ pub struct LstmJacobian<'a, F> {
 
 impl<'a, F: Real> LstmJacobian<'a, F> {
     /// The Jacobian of `net` at the state `(h, c)` that produced `trace`.
-    pub fn new(net: LstmRef<'a, F>, h: &'a [F], c: &'a [F], trace: LstmTraceRef<'a, F>) -> Result<Self, Error> {
+    pub fn new(
+        net: LstmRef<'a, F>,
+        h: &'a [F],
+        c: &'a [F],
+        trace: LstmTraceRef<'a, F>,
+    ) -> Result<Self, Error> {
         check_len(h.len(), net.n())?;
         check_len(c.len(), net.n())?;
         check_len(trace.f.len(), net.n())?;

@@ -122,5 +122,23 @@ macro_rules! libm_real {
     };
 }
 
-libm_real!(f32, "f32", libm::fabsf, libm::sqrtf, libm::expf, libm::logf, crate::activation::tanh_f32, crate::activation::sigmoid_f32);
-libm_real!(f64, "f64", libm::fabs, libm::sqrt, libm::exp, libm::log, libm::tanh, crate::activation::sigmoid_f64);
+libm_real!(
+    f32,
+    "f32",
+    libm::fabsf,
+    libm::sqrtf,
+    libm::expf,
+    libm::logf,
+    crate::activation::tanh_f32,
+    crate::activation::sigmoid_f32
+);
+libm_real!(
+    f64,
+    "f64",
+    libm::fabs,
+    libm::sqrt,
+    libm::exp,
+    libm::log,
+    libm::tanh,
+    crate::activation::sigmoid_f64
+);

@@ -15,13 +15,23 @@ use crate::error::Error;
 ///
 /// Errors: `NoConvergence` when a QR sweep does not deflate within 60
 /// iterations (not observed on the projected Jacobians of this crate).
-pub fn eigenvalues<const K: usize>(a: &mut [[f64; K]; K], m: usize, out: &mut [Complex; K]) -> Result<(), Error> {
+pub fn eigenvalues<const K: usize>(
+    a: &mut [[f64; K]; K],
+    m: usize,
+    out: &mut [Complex; K],
+) -> Result<(), Error> {
     if m > K {
-        return Err(Error::DimensionMismatch { expected: K, found: m });
+        return Err(Error::DimensionMismatch {
+            expected: K,
+            found: m,
+        });
     }
     for row in a.iter_mut().take(m) {
         if row[..m].iter().any(|x| !x.is_finite()) {
-            return Err(Error::NonFinite { what: crate::Quantity::Result, index: 0 });
+            return Err(Error::NonFinite {
+                what: crate::Quantity::Result,
+                index: 0,
+            });
         }
     }
     hessenberg(a, m);
@@ -87,7 +97,11 @@ fn sign(a: f64, b: f64) -> f64 {
 /// Francis double-shift QR on an upper Hessenberg matrix (0-based
 /// transcription of the classical 1-based `hqr`).
 #[allow(unused_assignments)] // the classical scalar registers are reused across branches
-fn hqr<const K: usize>(a: &mut [[f64; K]; K], n: usize, out: &mut [Complex; K]) -> Result<(), Error> {
+fn hqr<const K: usize>(
+    a: &mut [[f64; K]; K],
+    n: usize,
+    out: &mut [Complex; K],
+) -> Result<(), Error> {
     // 1-based accessors keep the classical index algebra readable.
     macro_rules! at {
         ($i:expr, $j:expr) => {
@@ -102,7 +116,8 @@ fn hqr<const K: usize>(a: &mut [[f64; K]; K], n: usize, out: &mut [Complex; K]) 
     }
     let mut nn = n;
     let mut t = 0.0;
-    let (mut p, mut q, mut r, mut s, mut w, mut x, mut y, mut z) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut p, mut q, mut r, mut s, mut w, mut x, mut y, mut z) =
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     while nn >= 1 {
         let mut its = 0;
         loop {
@@ -145,7 +160,10 @@ fn hqr<const K: usize>(a: &mut [[f64; K]; K], n: usize, out: &mut [Complex; K]) 
                 break;
             }
             if its == 60 {
-                return Err(Error::NoConvergence { iterations: its, estimate: at!(nn, nn - 1).abs() });
+                return Err(Error::NoConvergence {
+                    iterations: its,
+                    estimate: at!(nn, nn - 1).abs(),
+                });
             }
             if its % 10 == 0 && its > 0 {
                 // exceptional shift
@@ -269,7 +287,9 @@ pub fn eigenvector<const K: usize>(
     }
     let tiny = f64::EPSILON * scale.max(f64::MIN_POSITIVE) * m as f64;
     let mut piv = [0usize; K];
-    let at = |re: &[[f64; K]; K], im: &[[f64; K]; K], i: usize, j: usize| Complex::new(re[i][j], im[i][j]);
+    let at = |re: &[[f64; K]; K], im: &[[f64; K]; K], i: usize, j: usize| {
+        Complex::new(re[i][j], im[i][j])
+    };
     for k in 0..m {
         let (mut best, mut p) = (-1.0, k);
         for i in k..m {
@@ -326,7 +346,11 @@ pub fn eigenvector<const K: usize>(
             y[i] = s / at(lu_re, lu_im, i, i);
         }
         let norm = libm::sqrt(y[..m].iter().map(|c| c.norm_sqr()).sum::<f64>());
-        let inv = if norm > 0.0 && norm.is_finite() { 1.0 / norm } else { 0.0 };
+        let inv = if norm > 0.0 && norm.is_finite() {
+            1.0 / norm
+        } else {
+            0.0
+        };
         for c in y[..m].iter_mut() {
             *c = c.scale(inv);
         }
@@ -354,7 +378,13 @@ mod tests {
             assert!((m - 1.0).abs() < 1e-12);
         }
         assert!((re[0] + 1.0).abs() < 1e-12 && (re[3] - 1.0).abs() < 1e-12);
-        assert!(ev[..4].iter().filter(|z| (z.im.abs() - 1.0).abs() < 1e-12).count() == 2);
+        assert!(
+            ev[..4]
+                .iter()
+                .filter(|z| (z.im.abs() - 1.0).abs() < 1e-12)
+                .count()
+                == 2
+        );
     }
 
     #[test]

@@ -76,7 +76,12 @@ pub struct GruSupport<'a, F> {
 
 impl<'a, F: Real> GruSupport<'a, F> {
     /// The support at the state `h` that produced `trace`.
-    pub fn new(sigma: GruSigmas, activation: Activation, h: &'a [F], trace: GruTraceRef<'a, F>) -> Result<Self, Error> {
+    pub fn new(
+        sigma: GruSigmas,
+        activation: Activation,
+        h: &'a [F],
+        trace: GruTraceRef<'a, F>,
+    ) -> Result<Self, Error> {
         check_scale(sigma.z, "sigma_z")?;
         check_scale(sigma.r, "sigma_r")?;
         check_scale(sigma.h, "sigma_h")?;
@@ -91,7 +96,13 @@ impl<'a, F: Real> GruSupport<'a, F> {
             let e = h[i].to_f64() * sigmoid_derivative(trace.r[i].to_f64());
             e * e
         });
-        Ok(GruSupport { h, trace, activation, sigma, e2 })
+        Ok(GruSupport {
+            h,
+            trace,
+            activation,
+            sigma,
+            e2,
+        })
     }
 
     /// `K(λ)` (row-major 2×2).
@@ -106,7 +117,10 @@ impl<'a, F: Real> GruSupport<'a, F> {
                 return [[f64::INFINITY; 2]; 2];
             }
             let g2 = 1.0 / d;
-            let a = z * self.activation.derivative(t.a_h[i], t.candidate[i]).to_f64();
+            let a = z * self
+                .activation
+                .derivative(t.a_h[i], t.candidate[i])
+                .to_f64();
             let b = t.r[i].to_f64();
             let fz = (t.candidate[i].to_f64() - self.h[i].to_f64()) * sigmoid_derivative(z);
             let (a2g, f2g) = (a * a * g2, fz * fz * g2);
@@ -117,7 +131,10 @@ impl<'a, F: Real> GruSupport<'a, F> {
         }
         let inv = 1.0 / n as f64;
         let (sz, sr, sh) = (sq(self.sigma.z), sq(self.sigma.r), sq(self.sigma.h));
-        [[sz * f2 * inv, sz * f2b2 * inv + sr * self.e2], [sh * a2 * inv, sh * a2b2 * inv]]
+        [
+            [sz * f2 * inv, sz * f2b2 * inv + sr * self.e2],
+            [sh * a2 * inv, sh * a2b2 * inv],
+        ]
     }
 
     /// `⟨E²⟩ = ⟨(h σ'(a_r))²⟩`, the λ-independent entry.
@@ -156,15 +173,33 @@ pub struct LstmSupport<'a, F> {
 
 impl<'a, F: Real> LstmSupport<'a, F> {
     /// The support at the state with cell state `c` that produced `trace`.
-    pub fn new(sigma: LstmSigmas, activation: Activation, c: &'a [F], trace: LstmTraceRef<'a, F>) -> Result<Self, Error> {
-        for (s, name) in [(sigma.f, "sigma_f"), (sigma.i, "sigma_i"), (sigma.o, "sigma_o"), (sigma.c, "sigma_c")] {
+    pub fn new(
+        sigma: LstmSigmas,
+        activation: Activation,
+        c: &'a [F],
+        trace: LstmTraceRef<'a, F>,
+    ) -> Result<Self, Error> {
+        for (s, name) in [
+            (sigma.f, "sigma_f"),
+            (sigma.i, "sigma_i"),
+            (sigma.o, "sigma_o"),
+            (sigma.c, "sigma_c"),
+        ] {
             check_scale(s, name)?;
         }
         let n = c.len();
         if n == 0 {
             return Err(Error::InvalidParameter { name: "n" });
         }
-        for s in [trace.f, trace.i, trace.o, trace.g, trace.a_c, trace.c_next, trace.c_act] {
+        for s in [
+            trace.f,
+            trace.i,
+            trace.o,
+            trace.g,
+            trace.a_c,
+            trace.c_next,
+            trace.c_act,
+        ] {
             check_len(s.len(), n)?;
         }
         let out_coef = sq(sigma.o)
@@ -172,7 +207,13 @@ impl<'a, F: Real> LstmSupport<'a, F> {
                 let v = trace.c_act[k].to_f64() * sigmoid_derivative(trace.o[k].to_f64());
                 v * v
             });
-        Ok(LstmSupport { c, trace, activation, sigma, out_coef })
+        Ok(LstmSupport {
+            c,
+            trace,
+            activation,
+            sigma,
+            out_coef,
+        })
     }
 
     /// Per-unit `(f, (oφ'(c'))² Q)`.
@@ -180,11 +221,17 @@ impl<'a, F: Real> LstmSupport<'a, F> {
     fn unit(&self, k: usize) -> (f64, f64) {
         let t = &self.trace;
         let act = self.activation;
-        let (f, i, o, g) = (t.f[k].to_f64(), t.i[k].to_f64(), t.o[k].to_f64(), t.g[k].to_f64());
+        let (f, i, o, g) = (
+            t.f[k].to_f64(),
+            t.i[k].to_f64(),
+            t.o[k].to_f64(),
+            t.g[k].to_f64(),
+        );
         let cf = self.c[k].to_f64() * sigmoid_derivative(f);
         let gi = g * sigmoid_derivative(i);
         let ic = i * act.derivative(t.a_c[k], t.g[k]).to_f64();
-        let q = sq(self.sigma.f) * cf * cf + sq(self.sigma.i) * gi * gi + sq(self.sigma.c) * ic * ic;
+        let q =
+            sq(self.sigma.f) * cf * cf + sq(self.sigma.i) * gi * gi + sq(self.sigma.c) * ic * ic;
         let hc = o * act.derivative(t.c_next[k], t.c_act[k]).to_f64();
         (f, hc * hc * q)
     }
@@ -237,14 +284,22 @@ pub struct CurveOptions {
 
 impl Default for CurveOptions {
     fn default() -> Self {
-        CurveOptions { angles: 181, radial_steps: 400, bisections: 50 }
+        CurveOptions {
+            angles: 181,
+            radial_steps: 400,
+            bisections: 50,
+        }
     }
 }
 
 impl CurveOptions {
     /// A lighter setting for microcontrollers (33 rays, 100 radial steps).
     pub const fn coarse() -> Self {
-        CurveOptions { angles: 33, radial_steps: 100, bisections: 40 }
+        CurveOptions {
+            angles: 33,
+            radial_steps: 100,
+            bisections: 40,
+        }
     }
 }
 
@@ -254,20 +309,34 @@ pub fn outer_bound<S: Support>(s: &S) -> Result<f64, Error> {
     let mut r = 2.0;
     for _ in 0..40 {
         let worst = (0..=64)
-            .map(|k| s.level(Complex::from_polar(r, core::f64::consts::PI * k as f64 / 64.0)))
+            .map(|k| {
+                s.level(Complex::from_polar(
+                    r,
+                    core::f64::consts::PI * k as f64 / 64.0,
+                ))
+            })
             .fold(0.0, f64::max);
         if worst < 0.5 {
             return Ok(r);
         }
         r *= 2.0;
     }
-    Err(Error::NoConvergence { iterations: 40, estimate: r })
+    Err(Error::NoConvergence {
+        iterations: 40,
+        estimate: r,
+    })
 }
 
 /// The outermost boundary point along the ray `center + r e^{iθ}`,
 /// `0 < r ≤ r_max`: the largest `r` with `level ≥ 1`, by a radial scan from
 /// `r_max` inwards then bisection. `None` when the ray meets no support.
-pub fn boundary_radius<S: Support>(s: &S, center: Complex, theta: f64, r_max: f64, opts: &CurveOptions) -> Option<f64> {
+pub fn boundary_radius<S: Support>(
+    s: &S,
+    center: Complex,
+    theta: f64,
+    r_max: f64,
+    opts: &CurveOptions,
+) -> Option<f64> {
     let dir = Complex::from_polar(1.0, theta);
     let at = |r: f64| s.level(center + dir.scale(r));
     let steps = opts.radial_steps.max(2);
@@ -299,7 +368,8 @@ pub fn predicted_radius<S: Support>(s: &S, opts: &CurveOptions) -> Result<(f64, 
     let r_max = outer_bound(s)?;
     let na = opts.angles.max(3);
     let pi = core::f64::consts::PI;
-    let radius_at = |th: f64| boundary_radius(s, Complex::new(0.0, 0.0), th, r_max, opts).unwrap_or(0.0);
+    let radius_at =
+        |th: f64| boundary_radius(s, Complex::new(0.0, 0.0), th, r_max, opts).unwrap_or(0.0);
     let (mut best, mut best_th) = (0.0, 0.0);
     for k in 0..na {
         let th = pi * k as f64 / (na - 1) as f64;
@@ -337,7 +407,9 @@ pub fn predicted_radius<S: Support>(s: &S, opts: &CurveOptions) -> Result<(f64, 
         }
     }
     if best == 0.0 {
-        return Err(Error::Infeasible { what: "empty support" });
+        return Err(Error::Infeasible {
+            what: "empty support",
+        });
     }
     Ok((best, libm::fabs(best_th)))
 }

@@ -139,7 +139,11 @@ impl<const K: usize> SpectralRadius<K> {
         opts: &ArnoldiOptions,
     ) -> Result<RadiusEstimate, Error> {
         let n = op.dim();
-        let mut m = if opts.krylov_dim == 0 { K } else { opts.krylov_dim };
+        let mut m = if opts.krylov_dim == 0 {
+            K
+        } else {
+            opts.krylov_dim
+        };
         if m > K || m < 6 {
             return Err(Error::InvalidParameter { name: "krylov_dim" });
         }
@@ -152,7 +156,10 @@ impl<const K: usize> SpectralRadius<K> {
         m = m.min(n);
         let need = Self::basis_len(n, m);
         if basis.len() < need {
-            return Err(Error::WorkspaceTooSmall { needed: need, got: basis.len() });
+            return Err(Error::WorkspaceTooSmall {
+                needed: need,
+                got: basis.len(),
+            });
         }
         let basis = &mut basis[..need];
 
@@ -178,7 +185,10 @@ impl<const K: usize> SpectralRadius<K> {
             let mut exact = false;
             for j in k..m {
                 if products >= opts.max_products {
-                    return Err(Error::NoConvergence { iterations: products, estimate: last_estimate });
+                    return Err(Error::NoConvergence {
+                        iterations: products,
+                        estimate: last_estimate,
+                    });
                 }
                 let (head, tail) = basis.split_at_mut((j + 1) * n);
                 let w = &mut tail[..n];
@@ -197,7 +207,10 @@ impl<const K: usize> SpectralRadius<K> {
                 }
                 let beta = norm(w);
                 if !beta.is_finite() {
-                    return Err(Error::NonFinite { what: Quantity::Result, index: j });
+                    return Err(Error::NonFinite {
+                        what: Quantity::Result,
+                        index: j,
+                    });
                 }
                 if beta <= 1e-13 * norm0.max(f64::MIN_POSITIVE) || beta == 0.0 {
                     // invariant subspace: the Ritz values of G are exact
@@ -230,7 +243,14 @@ impl<const K: usize> SpectralRadius<K> {
             if top.im < 0.0 {
                 top = top.conj();
             }
-            eigenvector(&self.g, m_eff, top, &mut self.lu_re, &mut self.lu_im, &mut self.y);
+            eigenvector(
+                &self.g,
+                m_eff,
+                top,
+                &mut self.lu_re,
+                &mut self.lu_im,
+                &mut self.y,
+            );
             let mut res = Complex::default();
             for j in 0..m_eff {
                 res = res + self.y[j].scale(self.g_last[j]);
@@ -259,13 +279,24 @@ impl<const K: usize> SpectralRadius<K> {
                 if t.im < 0.0 && r > 0 && self.theta[idx[r - 1]] == t.conj() {
                     continue; // the partner already contributed both parts
                 }
-                eigenvector(&self.g, m_eff, t, &mut self.lu_re, &mut self.lu_im, &mut self.y);
+                eigenvector(
+                    &self.g,
+                    m_eff,
+                    t,
+                    &mut self.lu_re,
+                    &mut self.lu_im,
+                    &mut self.y,
+                );
                 for part in 0..if t.im != 0.0 { 2 } else { 1 } {
                     if cols >= m - 1 {
                         break;
                     }
                     for j in 0..m_eff {
-                        self.q[j][cols] = if part == 0 { self.y[j].re } else { self.y[j].im };
+                        self.q[j][cols] = if part == 0 {
+                            self.y[j].re
+                        } else {
+                            self.y[j].im
+                        };
                     }
                     if orthonormalize_column(&mut self.q, m_eff, cols) {
                         cols += 1;
@@ -273,7 +304,10 @@ impl<const K: usize> SpectralRadius<K> {
                 }
             }
             if cols == 0 {
-                return Err(Error::NoConvergence { iterations: products, estimate: last_estimate });
+                return Err(Error::NoConvergence {
+                    iterations: products,
+                    estimate: last_estimate,
+                });
             }
             // W_k = W_m Q, row by row
             let mut tmp = [0.0f64; K];

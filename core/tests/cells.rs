@@ -15,7 +15,11 @@ const FD_TOL: f64 = 1e-6;
 const MATFREE_TOL: f64 = 1e-12;
 
 fn scale(sigma: f64, bias: f64) -> GateScale {
-    GateScale { sigma, bias, input: 1.0 }
+    GateScale {
+        sigma,
+        bias,
+        input: 1.0,
+    }
 }
 
 fn gaussian_vec<const M: usize>(rng: &mut XorShiftRng, s: f64) -> [f64; M] {
@@ -51,7 +55,8 @@ fn gru(seed: u64, sigmas: [f64; 3], bias: f64, act: Activation) -> Gru<f64, N, I
     let mut rng = XorShiftRng::seed_from_u64(seed);
     let mut net = Gru::zeroed();
     net.activation = act;
-    net.randomize(&mut rng, sigmas.map(|s| scale(s, bias))).unwrap();
+    net.randomize(&mut rng, sigmas.map(|s| scale(s, bias)))
+        .unwrap();
     net
 }
 
@@ -59,7 +64,8 @@ fn lstm(seed: u64, sigmas: [f64; 4], bias: f64, act: Activation) -> Lstm<f64, N,
     let mut rng = XorShiftRng::seed_from_u64(seed);
     let mut net = Lstm::zeroed();
     net.activation = act;
-    net.randomize(&mut rng, sigmas.map(|s| scale(s, bias))).unwrap();
+    net.randomize(&mut rng, sigmas.map(|s| scale(s, bias)))
+        .unwrap();
     net
 }
 
@@ -91,7 +97,10 @@ fn gru_jacobian_matches_finite_differences() {
             });
             let e = rel_err(jac.as_flattened(), &fd);
             assert!(e <= FD_TOL, "GRU {label} {act:?}: relative error {e:e}");
-            assert!(max_abs(jac.as_flattened().iter().copied()) > 1e-3, "trivial Jacobian");
+            assert!(
+                max_abs(jac.as_flattened().iter().copied()) > 1e-3,
+                "trivial Jacobian"
+            );
         }
     }
 }
@@ -138,13 +147,25 @@ fn gru_matrix_free_products_equal_dense() {
     net.step_traced(&h, &x, &mut t).unwrap();
     let mut jac = [[0.0; N]; N];
     net.jacobian(&h, &t, &mut jac).unwrap();
-    let dense_jv: Vec<f64> = (0..N).map(|i| (0..N).map(|j| jac[i][j] * v[j]).sum()).collect();
-    let dense_jtv: Vec<f64> = (0..N).map(|j| (0..N).map(|i| jac[i][j] * v[i]).sum()).collect();
+    let dense_jv: Vec<f64> = (0..N)
+        .map(|i| (0..N).map(|j| jac[i][j] * v[j]).sum())
+        .collect();
+    let dense_jtv: Vec<f64> = (0..N)
+        .map(|j| (0..N).map(|i| jac[i][j] * v[i]).sum())
+        .collect();
     let (mut jv, mut jtv) = ([0.0; N], [0.0; N]);
     net.jvp(&h, &t, &v, &mut jv).unwrap();
     net.vjp(&h, &t, &v, &mut jtv).unwrap();
-    assert!(rel_err(&jv, &dense_jv) <= MATFREE_TOL, "{:e}", rel_err(&jv, &dense_jv));
-    assert!(rel_err(&jtv, &dense_jtv) <= MATFREE_TOL, "{:e}", rel_err(&jtv, &dense_jtv));
+    assert!(
+        rel_err(&jv, &dense_jv) <= MATFREE_TOL,
+        "{:e}",
+        rel_err(&jv, &dense_jv)
+    );
+    assert!(
+        rel_err(&jtv, &dense_jtv) <= MATFREE_TOL,
+        "{:e}",
+        rel_err(&jtv, &dense_jtv)
+    );
 }
 
 #[test]
@@ -162,8 +183,12 @@ fn lstm_matrix_free_products_equal_dense() {
     let j = jac.as_flattened().as_flattened().as_flattened();
     let vf = v.as_flattened();
     let m = 2 * N;
-    let dense_jv: Vec<f64> = (0..m).map(|i| (0..m).map(|k| j[i * m + k] * vf[k]).sum()).collect();
-    let dense_jtv: Vec<f64> = (0..m).map(|k| (0..m).map(|i| j[i * m + k] * vf[i]).sum()).collect();
+    let dense_jv: Vec<f64> = (0..m)
+        .map(|i| (0..m).map(|k| j[i * m + k] * vf[k]).sum())
+        .collect();
+    let dense_jtv: Vec<f64> = (0..m)
+        .map(|k| (0..m).map(|i| j[i * m + k] * vf[i]).sum())
+        .collect();
     let (mut jv, mut jtv) = ([[0.0; N]; 2], [[0.0; N]; 2]);
     net.jvp(&h, &c, &t, &v, &mut jv).unwrap();
     net.vjp(&h, &c, &t, &v, &mut jtv).unwrap();
@@ -188,7 +213,11 @@ fn gru_zero_fixed_point_jacobian_structure() {
     for i in 0..N {
         for j in 0..N {
             let want = if i == j { 1.0 - z0 } else { 0.0 } + z0 * r0 * net.h.u[i][j];
-            assert!((jac[i][j] - want).abs() <= 1e-15, "({i},{j}): {} vs {want}", jac[i][j]);
+            assert!(
+                (jac[i][j] - want).abs() <= 1e-15,
+                "({i},{j}): {} vs {want}",
+                jac[i][j]
+            );
         }
     }
 }
@@ -229,12 +258,18 @@ fn non_finite_data_gives_typed_errors() {
     h[4] = f64::NAN;
     assert_eq!(
         net.step(&h, &[0.0; I], &mut out),
-        Err(Error::NonFinite { what: Quantity::State, index: 4 })
+        Err(Error::NonFinite {
+            what: Quantity::State,
+            index: 4
+        })
     );
     let x = [0.0, f64::INFINITY, 0.0];
     assert_eq!(
         net.step(&[0.1; N], &x, &mut out),
-        Err(Error::NonFinite { what: Quantity::Input, index: 1 })
+        Err(Error::NonFinite {
+            what: Quantity::Input,
+            index: 1
+        })
     );
     // A NaN weight in U_r row 2, column 5: gate r is the second gate.
     let mut bad = net.clone();
@@ -242,7 +277,10 @@ fn non_finite_data_gives_typed_errors() {
     let per_gate = N * (N + I + 1);
     assert_eq!(
         bad.step(&[0.1; N], &[0.0; I], &mut out),
-        Err(Error::NonFinite { what: Quantity::Weight, index: per_gate + 2 * N + 5 })
+        Err(Error::NonFinite {
+            what: Quantity::Weight,
+            index: per_gate + 2 * N + 5
+        })
     );
     // Hard-tanh would clamp a NaN away silently; it must still be an error.
     let mut bad = net.clone();
@@ -250,14 +288,20 @@ fn non_finite_data_gives_typed_errors() {
     bad.h.b[0] = f64::NAN;
     assert!(matches!(
         bad.step(&[0.1; N], &[0.0; I], &mut out),
-        Err(Error::NonFinite { what: Quantity::Weight, .. })
+        Err(Error::NonFinite {
+            what: Quantity::Weight,
+            ..
+        })
     ));
     // Overflow from finite but absurd weights is reported as a result.
     let mut huge = net.clone();
     huge.z.u[0] = [f64::MAX; N];
     assert!(matches!(
         huge.step(&[1.0; N], &[0.0; I], &mut out),
-        Err(Error::NonFinite { what: Quantity::Result, .. })
+        Err(Error::NonFinite {
+            what: Quantity::Result,
+            ..
+        })
     ));
     // Matrix-free product with a NaN vector.
     let mut t = GruTrace::zeroed();
@@ -266,7 +310,10 @@ fn non_finite_data_gives_typed_errors() {
     v[7] = f64::NAN;
     assert_eq!(
         net.jvp(&[0.1; N], &t, &v, &mut out),
-        Err(Error::NonFinite { what: Quantity::Vector, index: 7 })
+        Err(Error::NonFinite {
+            what: Quantity::Vector,
+            index: 7
+        })
     );
     // LSTM: non-finite cell state.
     let l = lstm(42, [1.0; 4], 0.0, Activation::Tanh);
@@ -274,7 +321,10 @@ fn non_finite_data_gives_typed_errors() {
     lc[3] = f64::NEG_INFINITY;
     assert_eq!(
         l.step(&mut lh, &mut lc, &[0.0; I]),
-        Err(Error::NonFinite { what: Quantity::CellState, index: 3 })
+        Err(Error::NonFinite {
+            what: Quantity::CellState,
+            index: 3
+        })
     );
 }
 
@@ -283,7 +333,14 @@ fn invalid_scales_are_rejected() {
     let mut net: Gru<f32, 4, 0> = Gru::zeroed();
     let mut rng = XorShiftRng::seed_from_u64(0);
     for bad in [-1.0, f64::NAN, f64::INFINITY] {
-        let r = net.randomize(&mut rng, [GateScale::recurrent(1.0), GateScale::recurrent(bad), GateScale::recurrent(1.0)]);
+        let r = net.randomize(
+            &mut rng,
+            [
+                GateScale::recurrent(1.0),
+                GateScale::recurrent(bad),
+                GateScale::recurrent(1.0),
+            ],
+        );
         assert_eq!(r, Err(Error::InvalidParameter { name: "sigma" }));
     }
 }

@@ -7,7 +7,11 @@ use gatedyn::Complex;
 /// clustered at 1, the large-σ_z case, so the tests use faer.)
 pub fn eigenvalues(m: usize, row_major: &[f64]) -> Vec<Complex> {
     let a = faer::Mat::<f64>::from_fn(m, m, |i, j| row_major[i * m + j]);
-    a.eigenvalues().expect("dense eigenvalues").into_iter().map(|z| Complex::new(z.re, z.im)).collect()
+    a.eigenvalues()
+        .expect("dense eigenvalues")
+        .into_iter()
+        .map(|z| Complex::new(z.re, z.im))
+        .collect()
 }
 
 /// Largest modulus.
@@ -36,7 +40,10 @@ pub fn max_matching_distance(a: &[Complex], b: &[Complex]) -> f64 {
 }
 
 use gatedyn::init::{fill_gates, GateScale};
-use gatedyn::{Activation, GateMut, GateRef, GruRef, GruTraceMut, GruTraceRef, LstmRef, LstmTraceMut, LstmTraceRef};
+use gatedyn::{
+    Activation, GateMut, GateRef, GruRef, GruTraceMut, GruTraceRef, LstmRef, LstmTraceMut,
+    LstmTraceRef,
+};
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 
@@ -53,13 +60,25 @@ pub struct GateBuf {
 
 impl GateBuf {
     fn new(n: usize) -> Self {
-        GateBuf { u: vec![0.0; n * n], w: vec![], b: vec![0.0; n] }
+        GateBuf {
+            u: vec![0.0; n * n],
+            w: vec![],
+            b: vec![0.0; n],
+        }
     }
     fn view(&self) -> GateRef<'_, f64> {
-        GateRef { u: &self.u, w: &self.w, b: &self.b }
+        GateRef {
+            u: &self.u,
+            w: &self.w,
+            b: &self.b,
+        }
     }
     fn view_mut(&mut self) -> GateMut<'_, f64> {
-        GateMut { u: &mut self.u, w: &mut self.w, b: &mut self.b }
+        GateMut {
+            u: &mut self.u,
+            w: &mut self.w,
+            b: &mut self.b,
+        }
     }
 }
 
@@ -98,8 +117,19 @@ impl Net {
         }
         let mut nrm = gatedyn::init::Normal::new();
         let h = (0..n).map(|_| nrm.sample(&mut rng)).collect();
-        let c = if lstm { (0..n).map(|_| nrm.sample(&mut rng)).collect() } else { vec![] };
-        Net { n, gates, act: Activation::Tanh, h, c, trace: vec![vec![0.0; n]; tlen] }
+        let c = if lstm {
+            (0..n).map(|_| nrm.sample(&mut rng)).collect()
+        } else {
+            vec![]
+        };
+        Net {
+            n,
+            gates,
+            act: Activation::Tanh,
+            h,
+            c,
+            trace: vec![vec![0.0; n]; tlen],
+        }
     }
     /// Whether this is an LSTM.
     pub fn is_lstm(&self) -> bool {
@@ -107,40 +137,98 @@ impl Net {
     }
     /// State dimension (n or 2n).
     pub fn dim(&self) -> usize {
-        if self.is_lstm() { 2 * self.n } else { self.n }
+        if self.is_lstm() {
+            2 * self.n
+        } else {
+            self.n
+        }
     }
     /// GRU view.
     pub fn gru_ref(&self) -> GruRef<'_, f64> {
-        GruRef::new(self.n, 0, self.gates[0].view(), self.gates[1].view(), self.gates[2].view(), self.act).unwrap()
+        GruRef::new(
+            self.n,
+            0,
+            self.gates[0].view(),
+            self.gates[1].view(),
+            self.gates[2].view(),
+            self.act,
+        )
+        .unwrap()
     }
     /// LSTM view.
     pub fn lstm_ref(&self) -> LstmRef<'_, f64> {
-        let g = [self.gates[0].view(), self.gates[1].view(), self.gates[2].view(), self.gates[3].view()];
+        let g = [
+            self.gates[0].view(),
+            self.gates[1].view(),
+            self.gates[2].view(),
+            self.gates[3].view(),
+        ];
         LstmRef::new(self.n, 0, g, self.act).unwrap()
     }
     /// GRU trace view.
     pub fn gru_trace(&self) -> GruTraceRef<'_, f64> {
         let t = &self.trace;
-        GruTraceRef { z: &t[0], r: &t[1], candidate: &t[2], a_z: &t[3], a_r: &t[4], a_h: &t[5], next: &t[6] }
+        GruTraceRef {
+            z: &t[0],
+            r: &t[1],
+            candidate: &t[2],
+            a_z: &t[3],
+            a_r: &t[4],
+            a_h: &t[5],
+            next: &t[6],
+        }
     }
     /// LSTM trace view.
     pub fn lstm_trace(&self) -> LstmTraceRef<'_, f64> {
         let t = &self.trace;
         LstmTraceRef {
-            f: &t[0], i: &t[1], o: &t[2], g: &t[3], a_f: &t[4], a_i: &t[5], a_o: &t[6], a_c: &t[7],
-            c_next: &t[8], c_act: &t[9], h_next: &t[10],
+            f: &t[0],
+            i: &t[1],
+            o: &t[2],
+            g: &t[3],
+            a_f: &t[4],
+            a_i: &t[5],
+            a_o: &t[6],
+            a_c: &t[7],
+            c_next: &t[8],
+            c_act: &t[9],
+            h_next: &t[10],
         }
     }
     /// Computes the trace of one step from the current state (without moving).
     pub fn trace_step(&mut self) {
         let mut t = std::mem::take(&mut self.trace);
         if self.is_lstm() {
-            let [f, i, o, g, a_f, a_i, a_o, a_c, c_next, c_act, h_next] = t.as_mut_slice() else { unreachable!() };
-            let tm = LstmTraceMut { f, i, o, g, a_f, a_i, a_o, a_c, c_next, c_act, h_next };
+            let [f, i, o, g, a_f, a_i, a_o, a_c, c_next, c_act, h_next] = t.as_mut_slice() else {
+                unreachable!()
+            };
+            let tm = LstmTraceMut {
+                f,
+                i,
+                o,
+                g,
+                a_f,
+                a_i,
+                a_o,
+                a_c,
+                c_next,
+                c_act,
+                h_next,
+            };
             self.lstm_ref().step(&self.h, &self.c, &[], tm).unwrap();
         } else {
-            let [z, r, candidate, a_z, a_r, a_h, next] = t.as_mut_slice() else { unreachable!() };
-            let tm = GruTraceMut { z, r, candidate, a_z, a_r, a_h, next };
+            let [z, r, candidate, a_z, a_r, a_h, next] = t.as_mut_slice() else {
+                unreachable!()
+            };
+            let tm = GruTraceMut {
+                z,
+                r,
+                candidate,
+                a_z,
+                a_r,
+                a_h,
+                next,
+            };
             self.gru_ref().step(&self.h, &[], tm).unwrap();
         }
         self.trace = t;
@@ -170,9 +258,13 @@ impl Net {
         let d = self.dim();
         let mut j = vec![0.0; d * d];
         if self.is_lstm() {
-            self.lstm_ref().jacobian(&self.h, &self.c, self.lstm_trace(), &mut j).unwrap();
+            self.lstm_ref()
+                .jacobian(&self.h, &self.c, self.lstm_trace(), &mut j)
+                .unwrap();
         } else {
-            self.gru_ref().jacobian(&self.h, self.gru_trace(), &mut j).unwrap();
+            self.gru_ref()
+                .jacobian(&self.h, self.gru_trace(), &mut j)
+                .unwrap();
         }
         j
     }

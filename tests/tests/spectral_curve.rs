@@ -2,7 +2,9 @@
 //! dense eigenvalues of the Jacobian at that state.
 
 use gatedyn::init::GateScale;
-use gatedyn::spectral_curve::{predicted_radius, CurveOptions, GruSigmas, GruSupport, LstmSigmas, LstmSupport, Support};
+use gatedyn::spectral_curve::{
+    predicted_radius, CurveOptions, GruSigmas, GruSupport, LstmSigmas, LstmSupport, Support,
+};
 use gatedyn::Complex;
 use gatedyn_tests::{eigenvalues, spectral_radius, Net};
 
@@ -17,10 +19,31 @@ fn check(net: &Net, sig: &[f64]) -> (f64, f64, f64) {
     let dense = spectral_radius(&ev);
     let opts = CurveOptions::default();
     let (pred, frac) = if net.is_lstm() {
-        let sp = LstmSupport::new(LstmSigmas { f: sig[0], i: sig[1], o: sig[2], c: sig[3] }, net.act, &net.c, net.lstm_trace()).unwrap();
+        let sp = LstmSupport::new(
+            LstmSigmas {
+                f: sig[0],
+                i: sig[1],
+                o: sig[2],
+                c: sig[3],
+            },
+            net.act,
+            &net.c,
+            net.lstm_trace(),
+        )
+        .unwrap();
         (predicted_radius(&sp, &opts).unwrap().0, inside(&sp, &ev))
     } else {
-        let sp = GruSupport::new(GruSigmas { z: sig[0], r: sig[1], h: sig[2] }, net.act, &net.h, net.gru_trace()).unwrap();
+        let sp = GruSupport::new(
+            GruSigmas {
+                z: sig[0],
+                r: sig[1],
+                h: sig[2],
+            },
+            net.act,
+            &net.h,
+            net.gru_trace(),
+        )
+        .unwrap();
         (predicted_radius(&sp, &opts).unwrap().0, inside(&sp, &ev))
     };
     (dense, pred, frac)
@@ -38,11 +61,24 @@ fn gru_zero_fixed_point_radius_is_exact() {
     for sh in [0.5, 1.5, 2.0, 3.0] {
         let mut net = Net::gru(50, [s(1.0), s(1.0), s(sh)], 1);
         net.at_zero();
-        let sp = GruSupport::new(GruSigmas { z: 1.0, r: 1.0, h: sh }, net.act, &net.h, net.gru_trace()).unwrap();
+        let sp = GruSupport::new(
+            GruSigmas {
+                z: 1.0,
+                r: 1.0,
+                h: sh,
+            },
+            net.act,
+            &net.h,
+            net.gru_trace(),
+        )
+        .unwrap();
         let (r, th) = predicted_radius(&sp, &CurveOptions::default()).unwrap();
         let want = 0.5 + sh / 4.0;
         assert!((r - want).abs() < 1e-9, "σ_h = {sh}: {r} vs {want}");
-        assert!(th.abs() < 1e-6, "outermost point on the positive real axis, θ = {th}");
+        assert!(
+            th.abs() < 1e-6,
+            "outermost point on the positive real axis, θ = {th}"
+        );
         // the centre of the disk is inside, a point just beyond the rim is not
         assert!(sp.contains(Complex::new(0.5, 0.0)));
         assert!(!sp.contains(Complex::new(0.5 + sh / 4.0 * 1.001, 0.0)));
@@ -54,7 +90,18 @@ fn gru_zero_fixed_point_radius_is_exact() {
 fn lstm_zero_fixed_point_radius_is_exact() {
     let mut net = Net::lstm(30, [s(1.0), s(1.0), s(1.0), s(3.0)], 2);
     net.at_zero();
-    let sp = LstmSupport::new(LstmSigmas { f: 1.0, i: 1.0, o: 1.0, c: 3.0 }, net.act, &net.c, net.lstm_trace()).unwrap();
+    let sp = LstmSupport::new(
+        LstmSigmas {
+            f: 1.0,
+            i: 1.0,
+            o: 1.0,
+            c: 3.0,
+        },
+        net.act,
+        &net.c,
+        net.lstm_trace(),
+    )
+    .unwrap();
     let (r, _) = predicted_radius(&sp, &CurveOptions::default()).unwrap();
     assert!((r - 1.25).abs() < 1e-9, "{r}");
 }

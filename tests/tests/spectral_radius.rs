@@ -46,17 +46,24 @@ fn regimes(n: usize) -> Vec<(&'static str, Net)> {
 #[test]
 fn estimator_matches_dense_eigenvalues() {
     let mut est: Box<SpectralRadius<40>> = Box::default();
-    let opts = ArnoldiOptions { krylov_dim: 40, tol: 1e-9, max_products: 20_000, ..Default::default() };
+    let opts = ArnoldiOptions {
+        krylov_dim: 40,
+        tol: 1e-9,
+        max_products: 20_000,
+        ..Default::default()
+    };
     for n in [16, 32, 64, 128] {
         for (name, net) in regimes(n) {
             let dense = spectral_radius(&eigenvalues(net.dim(), &net.jacobian()));
             let mut basis = vec![0.0; SpectralRadius::<40>::basis_len(net.dim(), 40)];
             let r = if net.is_lstm() {
-                let mut op = LstmJacobian::new(net.lstm_ref(), &net.h, &net.c, net.lstm_trace()).unwrap();
+                let mut op =
+                    LstmJacobian::new(net.lstm_ref(), &net.h, &net.c, net.lstm_trace()).unwrap();
                 est.estimate(&mut op, &mut basis, &opts)
             } else {
                 let mut scratch = vec![0.0; n];
-                let mut op = GruJacobian::new(net.gru_ref(), &net.h, net.gru_trace(), &mut scratch).unwrap();
+                let mut op =
+                    GruJacobian::new(net.gru_ref(), &net.h, net.gru_trace(), &mut scratch).unwrap();
                 est.estimate(&mut op, &mut basis, &opts)
             };
             let r = r.unwrap_or_else(|e| panic!("{name}, N = {n}: {e}"));
@@ -65,7 +72,11 @@ fn estimator_matches_dense_eigenvalues() {
                 "N={n:4} {name:28} dense {dense:.6} est {:.6} rel {rel:.1e} products {:5} restarts {:3} err-est {:.1e}",
                 r.radius, r.products, r.restarts, r.error_estimate
             );
-            assert!(rel <= TOL_RADIUS, "{name}, N = {n}: {} vs dense {dense} (rel {rel:e})", r.radius);
+            assert!(
+                rel <= TOL_RADIUS,
+                "{name}, N = {n}: {} vs dense {dense} (rel {rel:e})",
+                r.radius
+            );
         }
     }
 }
@@ -76,7 +87,12 @@ fn exhausted_budget_is_an_error() {
     let mut net = Net::gru(64, [s(20.0), s(1.0), s(3.0)], 3);
     net.run(200);
     let mut est: Box<SpectralRadius<16>> = Box::default();
-    let opts = ArnoldiOptions { krylov_dim: 16, tol: 1e-12, max_products: 30, ..Default::default() };
+    let opts = ArnoldiOptions {
+        krylov_dim: 16,
+        tol: 1e-12,
+        max_products: 30,
+        ..Default::default()
+    };
     let mut basis = vec![0.0; SpectralRadius::<16>::basis_len(64, 16)];
     let mut scratch = vec![0.0; 64];
     let mut op = GruJacobian::new(net.gru_ref(), &net.h, net.gru_trace(), &mut scratch).unwrap();
@@ -84,8 +100,14 @@ fn exhausted_budget_is_an_error() {
         Err(gatedyn::Error::NoConvergence { iterations, .. }) => assert_eq!(iterations, 30),
         other => panic!("expected NoConvergence, got {other:?}"),
     }
-    let bad = ArnoldiOptions { krylov_dim: 3, ..opts };
-    assert!(matches!(est.estimate(&mut op, &mut basis, &bad), Err(gatedyn::Error::InvalidParameter { .. })));
+    let bad = ArnoldiOptions {
+        krylov_dim: 3,
+        ..opts
+    };
+    assert!(matches!(
+        est.estimate(&mut op, &mut basis, &bad),
+        Err(gatedyn::Error::InvalidParameter { .. })
+    ));
     let mut small = vec![0.0; 10];
     assert!(matches!(
         est.estimate(&mut op, &mut small, &opts),
@@ -118,8 +140,17 @@ fn f32_operator_converges_to_f64_dense_radius() {
     let mut basis = vec![0.0f32; SpectralRadius::<24>::basis_len(N, 24)];
     let mut scratch = [0.0f32; N];
     let mut op = GruJacobian::new(net32.view(), &h, t.view(), &mut scratch).unwrap();
-    let opts = ArnoldiOptions { krylov_dim: 24, tol: 1e-5, max_products: 5000, ..Default::default() };
+    let opts = ArnoldiOptions {
+        krylov_dim: 24,
+        tol: 1e-5,
+        max_products: 5000,
+        ..Default::default()
+    };
     let r = est.estimate(&mut op, &mut basis, &opts).unwrap();
     let rel = (r.radius - dense).abs() / dense;
-    assert!(rel < 1e-4, "f32 estimate {} vs dense {dense}: {rel:e}", r.radius);
+    assert!(
+        rel < 1e-4,
+        "f32 estimate {} vs dense {dense}: {rel:e}",
+        r.radius
+    );
 }

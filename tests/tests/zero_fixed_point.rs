@@ -1,9 +1,9 @@
 //! THEORY.md §4, zero fixed points, against a dense eigen-solver.
 
 use gatedyn::init::GateScale;
+use gatedyn::Complex;
 use gatedyn::{Lstm, LstmTrace};
 use gatedyn_tests::{eigenvalues, max_matching_distance};
-use gatedyn::Complex;
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 
@@ -14,8 +14,16 @@ fn lstm_zero_fixed_point_spectrum() {
     const N: usize = 40;
     let mut rng = XorShiftRng::seed_from_u64(77);
     let mut net: Lstm<f64, N, 0> = Lstm::zeroed();
-    net.randomize(&mut rng, [GateScale::recurrent(1.3), GateScale::recurrent(0.8), GateScale::recurrent(2.0), GateScale::recurrent(1.7)])
-        .unwrap();
+    net.randomize(
+        &mut rng,
+        [
+            GateScale::recurrent(1.3),
+            GateScale::recurrent(0.8),
+            GateScale::recurrent(2.0),
+            GateScale::recurrent(1.7),
+        ],
+    )
+    .unwrap();
     net.f.b = [0.6; N];
     net.i.b = [-0.3; N];
     net.o.b = [0.9; N];

@@ -1,0 +1,484 @@
+//! Mean-field theory of random GRU fixed points and zero-fixed-point
+//! stability (THEORY.md §4-5), with the phase diagram and "principled
+//! initialisation" solvers.
+//!
+//! All Gaussian averages use [`GaussianAverage`] (accurate for steep
+//! sigmoids; see [`crate::quadrature`]). Scales are standard-deviation
+//! scales: `U_k ~ N(0, σ_k²/N)`, `b_k ~ N(0, σ_{b,k}²)`.
+//!
+//! The fixed-point variance `C = C_h` solves `C = F(C)`,
+//!
+//! ```text
+//! F(C) = E[φ(√(σ_h² Q_r(C) C + σ_{b,h}²) X)²],   Q_r(C) = E[σ(√(σ_r² C + σ_{b,r}²) Y)²]
+//! ```
+//!
+//! and the spectral shaping parameter of that fixed point is
+//! `ρ_s² = σ_h² ⟨φ'²⟩ (Q_r + σ_r² C ⟨σ'(a_r)²⟩)`; the fixed point is stable
+//! iff `ρ_s < 1`.
+
+use crate::activation::Activation;
+use crate::error::{check_scale, Error};
+use crate::quadrature::GaussianAverage;
+
+fn sigmoid(x: f64) -> f64 {
+    crate::activation::sigmoid(x)
+}
+fn dsigmoid(x: f64) -> f64 {
+    let s = sigmoid(x);
+    s * (1.0 - s)
+}
+
+/// GRU mean-field parameters (the update gate does not enter).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct GruMftParams {
+    /// `σ_h`.
+    pub sigma_h: f64,
+    /// `σ_r`.
+    pub sigma_r: f64,
+    /// `σ_{b,h}`.
+    pub bias_h: f64,
+    /// `σ_{b,r}`.
+    pub bias_r: f64,
+    /// `φ`.
+    pub activation: Activation,
+}
+
+impl GruMftParams {
+    /// Zero biases, `tanh`.
+    pub const fn new(sigma_h: f64, sigma_r: f64) -> Self {
+        GruMftParams {
+            sigma_h,
+            sigma_r,
+            bias_h: 0.0,
+            bias_r: 0.0,
+            activation: Activation::Tanh,
+        }
+    }
+    fn check(&self) -> Result<(), Error> {
+        check_scale(self.sigma_h, "sigma_h")?;
+        check_scale(self.sigma_r, "sigma_r")?;
+        check_scale(self.bias_h, "bias_h")?;
+        check_scale(self.bias_r, "bias_r")
+    }
+}
+
+/// A solution of the GRU fixed-point equations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct GruFixedPoint {
+    /// `C_h = ⟨h²⟩`.
+    pub c_h: f64,
+    /// `Q_r = ⟨r²⟩`.
+    pub q_r: f64,
+    /// `⟨φ'(a_h)²⟩`.
+    pub mean_dphi_sq: f64,
+    /// `⟨σ'(a_r)²⟩`.
+    pub mean_dsig_r_sq: f64,
+    /// `ρ_s²`.
+    pub shaping_sq: f64,
+}
+
+impl GruFixedPoint {
+    /// Stable iff `ρ_s² < 1`.
+    pub fn stable(&self) -> bool {
+        self.shaping_sq < 1.0
+    }
+}
+
+/// Regions of the GRU phase diagram (THEORY.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum GruRegion {
+    /// Only the zero fixed point, and it is stable.
+    StableZero,
+    /// A stable zero fixed point coexists with non-zero (unstable) fixed
+    /// points and chaotic dynamics (`√2 < σ_h < 2`, `σ_r > σ_r*`).
+    Coexistence,
+    /// A stable non-zero fixed point (`ρ_s < 1`; needs biases).
+    StableNonZero,
+    /// The non-zero fixed point has `1 < ρ_s² < 1/(1−p₀) = 2`: unstable at
+    /// finite `σ_z`, marginally stable as `σ_z → ∞`.
+    MarginallyStable,
+    /// Zero fixed point unstable, non-zero fixed points with `ρ_s² ≥ 2`:
+    /// chaotic dynamics.
+    Chaotic,
+}
+
+/// The mean-field solver (holds its quadrature rule).
+#[derive(Debug, Clone, Default)]
+pub struct Mft {
+    avg: GaussianAverage,
+}
+
+/// Log-spaced grid points of `C` in `[C_MIN, 1]` used to bracket roots.
+const C_GRID: usize = 80;
+const C_MIN: f64 = 1e-9;
+
+impl Mft {
+    /// A solver.
+    pub fn new() -> Self {
+        Mft {
+            avg: GaussianAverage::new(),
+        }
+    }
+
+    /// `E[h(s X)]` (exposed for callers that need other averages).
+    pub fn expect(&self, s: f64, h: impl Fn(f64) -> f64) -> f64 {
+        self.avg.expect(s, h)
+    }
+
+    /// `Q_r(C) = E[σ(√(σ_r² C + σ_{b,r}²) Y)²]`.
+    pub fn q_r(&self, p: &GruMftParams, c: f64) -> f64 {
+        let s = libm::sqrt(p.sigma_r * p.sigma_r * c + p.bias_r * p.bias_r);
+        self.avg.expect(s, |y| {
+            let v = sigmoid(y);
+            v * v
+        })
+    }
+
+    fn field_h(&self, p: &GruMftParams, c: f64, q: f64) -> f64 {
+        libm::sqrt(p.sigma_h * p.sigma_h * q * c + p.bias_h * p.bias_h)
+    }
+
+    /// The fixed-point map `F(C)`.
+    pub fn map(&self, p: &GruMftParams, c: f64) -> f64 {
+        let q = self.q_r(p, c);
+        let act = p.activation;
+        self.avg.expect(self.field_h(p, c, q), |x| {
+            let v = act.apply(x);
+            v * v
+        })
+    }
+
+    /// The averages at a given `C` (a fixed point when `C = F(C)`).
+    pub fn averages(&self, p: &GruMftParams, c: f64) -> GruFixedPoint {
+        let q = self.q_r(p, c);
+        let act = p.activation;
+        let dphi = self.avg.expect(self.field_h(p, c, q), |x| {
+            let d = act.derivative(x, act.apply(x));
+            d * d
+        });
+        let sr = libm::sqrt(p.sigma_r * p.sigma_r * c + p.bias_r * p.bias_r);
+        let dsig = self.avg.expect(sr, |y| {
+            let d = dsigmoid(y);
+            d * d
+        });
+        let shaping = p.sigma_h * p.sigma_h * dphi * (q + p.sigma_r * p.sigma_r * c * dsig);
+        GruFixedPoint {
+            c_h: c,
+            q_r: q,
+            mean_dphi_sq: dphi,
+            mean_dsig_r_sq: dsig,
+            shaping_sq: shaping,
+        }
+    }
+
+    /// The non-zero fixed point with the largest `C_h`, or `None` when only
+    /// `C = 0` solves the equations. Roots are bracketed on a log-spaced
+    /// grid of `C` in `[1e-9, 1]` scanned from the top, then bisected to
+    /// 1e-14 relative. (A tangency narrower than the grid, within ~1e-3 of
+    /// the bifurcation, can be missed: use [`Mft::bifurcation_sigma_r`].)
+    pub fn fixed_point(&self, p: &GruMftParams) -> Result<Option<GruFixedPoint>, Error> {
+        p.check()?;
+        let g = |c: f64| self.map(p, c) - c;
+        let ratio = libm::pow(C_MIN, 1.0 / (C_GRID - 1) as f64);
+        let mut hi = 1.0;
+        let mut g_hi = g(hi);
+        if g_hi >= 0.0 {
+            return Ok(Some(self.averages(p, hi)));
+        }
+        for _ in 1..C_GRID {
+            let lo = hi * ratio;
+            let g_lo = g(lo);
+            if g_lo >= 0.0 {
+                let (mut a, mut b) = (lo, hi);
+                for _ in 0..200 {
+                    let mid = 0.5 * (a + b);
+                    if g(mid) >= 0.0 {
+                        a = mid;
+                    } else {
+                        b = mid;
+                    }
+                    if b - a <= 1e-14 * b {
+                        break;
+                    }
+                }
+                return Ok(Some(self.averages(p, 0.5 * (a + b))));
+            }
+            hi = lo;
+            g_hi = g_lo;
+        }
+        let _ = g_hi;
+        // with a bias on h, F(0) > 0, so a root below C_MIN exists
+        if p.bias_h > 0.0 {
+            return Ok(Some(self.averages(p, 0.0)));
+        }
+        Ok(None)
+    }
+
+    /// Whether the zero fixed point is stable: `σ_h² E[σ(b_r)²] < 1`
+    /// (THEORY.md §4; the update gate does not move it). Errors when
+    /// `σ_{b,h} > 0` (then `h = 0` is not a fixed point).
+    pub fn gru_zero_stable(&self, p: &GruMftParams) -> Result<bool, Error> {
+        p.check()?;
+        if p.bias_h > 0.0 {
+            return Err(Error::Infeasible {
+                what: "no zero fixed point with a bias on h",
+            });
+        }
+        Ok(p.sigma_h * p.sigma_h * self.mean_sigmoid_sq(p.bias_r) < 1.0)
+    }
+
+    /// `E[σ(b)²]`, `b ~ N(0, σ_b²)`.
+    pub fn mean_sigmoid_sq(&self, bias: f64) -> f64 {
+        self.avg.expect(bias, |b| {
+            let s = sigmoid(b);
+            s * s
+        })
+    }
+
+    /// The bifurcation value `σ_r*(σ_h)` for `√2 < σ_h < 2` (zero biases,
+    /// `tanh`): the smallest `σ_r` at which `C = F(C)` gains non-zero
+    /// solutions, i.e. where `max_C F(C)/C` reaches 1 (saddle node,
+    /// `F'(C) = 1`). Bisection on `σ_r ∈ [0, 1000]` to 1e-10, each step
+    /// maximising `F(C)/C` over a log grid of `C` refined by golden section.
+    pub fn bifurcation_sigma_r(&self, sigma_h: f64) -> Result<f64, Error> {
+        let lo_bound = core::f64::consts::SQRT_2;
+        if !(sigma_h > lo_bound && sigma_h < 2.0) {
+            return Err(Error::InvalidParameter {
+                name: "sigma_h (needs sqrt(2) < sigma_h < 2)",
+            });
+        }
+        let exists = |sr: f64| self.max_gain(&GruMftParams::new(sigma_h, sr)) >= 1.0;
+        let (mut a, mut b) = (0.0, 1000.0);
+        if !exists(b) {
+            return Err(Error::Infeasible {
+                what: "no bifurcation below sigma_r = 1000",
+            });
+        }
+        while b - a > 1e-10 * b {
+            let mid = 0.5 * (a + b);
+            if exists(mid) {
+                b = mid;
+            } else {
+                a = mid;
+            }
+        }
+        Ok(0.5 * (a + b))
+    }
+
+    /// `max_{C ∈ (0, 1]} F(C)/C`.
+    fn max_gain(&self, p: &GruMftParams) -> f64 {
+        let gain = |lc: f64| {
+            let c = libm::exp(lc);
+            self.map(p, c) / c
+        };
+        let (lmin, lmax) = (libm::log(1e-8), 0.0);
+        let n = 60;
+        let (mut best, mut best_k) = (f64::NEG_INFINITY, 0);
+        for k in 0..=n {
+            let v = gain(lmin + (lmax - lmin) * k as f64 / n as f64);
+            if v > best {
+                best = v;
+                best_k = k;
+            }
+        }
+        let step = (lmax - lmin) / n as f64;
+        let lc = lmin + step * best_k as f64;
+        let (mut a, mut b) = ((lc - step).max(lmin), (lc + step).min(lmax));
+        let gr = 0.5 * (libm::sqrt(5.0) - 1.0);
+        let (mut x1, mut x2) = (b - gr * (b - a), a + gr * (b - a));
+        let (mut f1, mut f2) = (gain(x1), gain(x2));
+        for _ in 0..40 {
+            if f1 > f2 {
+                b = x2;
+                x2 = x1;
+                f2 = f1;
+                x1 = b - gr * (b - a);
+                f1 = gain(x1);
+            } else {
+                a = x1;
+                x1 = x2;
+                f1 = f2;
+                x2 = a + gr * (b - a);
+                f2 = gain(x2);
+            }
+        }
+        best.max(f1).max(f2)
+    }
+
+    /// Classifies `(σ_h, σ_r)` (with the biases of `p`) into the regions of
+    /// THEORY.md §5. Precedence: a stable zero fixed point with non-zero
+    /// solutions is `Coexistence`; otherwise the non-zero fixed point's
+    /// `ρ_s²` decides (`< 1` stable, `< 2` marginal, else chaotic).
+    pub fn classify(&self, p: &GruMftParams) -> Result<GruRegion, Error> {
+        p.check()?;
+        let zero_stable = if p.bias_h > 0.0 {
+            false
+        } else {
+            self.gru_zero_stable(p)?
+        };
+        let fp = self.fixed_point(p)?.filter(|f| f.c_h > 0.0);
+        Ok(match (zero_stable, fp) {
+            (true, None) => GruRegion::StableZero,
+            (true, Some(_)) => GruRegion::Coexistence,
+            (false, None) => GruRegion::Chaotic,
+            (false, Some(f)) if f.shaping_sq < 1.0 => GruRegion::StableNonZero,
+            (false, Some(f)) if f.shaping_sq < 2.0 => GruRegion::MarginallyStable,
+            (false, Some(_)) => GruRegion::Chaotic,
+        })
+    }
+
+    /// Principled initialisation: the `σ_h` whose zero-fixed-point spectral
+    /// radius is `target` (large-N), given bias scales of the update and
+    /// reset gates. The radius `R` solves `σ_h² E[r²] E[z²/(R−1+z)²] = 1`
+    /// (outermost point on the positive real axis). Errors with
+    /// `Infeasible` when `R` is not above every `1 − z` (e.g. `R ≤ 1/2` at
+    /// zero bias, or `R ≤ 1` with a random update bias).
+    pub fn gru_sigma_h_for_zero_radius(
+        &self,
+        target: f64,
+        bias_z: f64,
+        bias_r: f64,
+    ) -> Result<f64, Error> {
+        check_scale(target, "target radius")?;
+        check_scale(bias_z, "bias_z")?;
+        check_scale(bias_r, "bias_r")?;
+        let r2 = self.mean_sigmoid_sq(bias_r);
+        let zz = if bias_z == 0.0 {
+            if target <= 0.5 {
+                return Err(Error::Infeasible {
+                    what: "radius must exceed 1 - z = 1/2",
+                });
+            }
+            let d = target - 0.5;
+            0.25 / (d * d)
+        } else {
+            if target <= 1.0 {
+                return Err(Error::Infeasible {
+                    what: "a random update bias puts eigenvalues at 1",
+                });
+            }
+            self.avg.expect(bias_z, |b| {
+                let z = sigmoid(b);
+                let d = target - 1.0 + z;
+                z * z / (d * d)
+            })
+        };
+        Ok(1.0 / libm::sqrt(r2 * zz))
+    }
+
+    /// Zero-fixed-point stability of an LSTM (`σ_{b,c} = 0`): the support is
+    /// `σ_c² E[o²]E[i²]E[1/|λ−f|²] ≥ 1`, so stable iff
+    /// `σ_c² E[o²] E[i²] E[1/(1−f)²] < 1`, with
+    /// `E[1/(1−σ(b))²] = 1 + 2e^{σ_b²/2} + e^{2σ_b²}` in closed form.
+    pub fn lstm_zero_stable(
+        &self,
+        sigma_c: f64,
+        bias_f: f64,
+        bias_i: f64,
+        bias_o: f64,
+    ) -> Result<bool, Error> {
+        Ok(self.lstm_zero_level(sigma_c, bias_f, bias_i, bias_o)? < 1.0)
+    }
+
+    /// The LSTM support function at `λ = 1` at the zero fixed point.
+    pub fn lstm_zero_level(
+        &self,
+        sigma_c: f64,
+        bias_f: f64,
+        bias_i: f64,
+        bias_o: f64,
+    ) -> Result<f64, Error> {
+        for (v, name) in [
+            (sigma_c, "sigma_c"),
+            (bias_f, "bias_f"),
+            (bias_i, "bias_i"),
+            (bias_o, "bias_o"),
+        ] {
+            check_scale(v, name)?;
+        }
+        let ef = 1.0 + 2.0 * libm::exp(0.5 * bias_f * bias_f) + libm::exp(2.0 * bias_f * bias_f);
+        Ok(sigma_c * sigma_c * self.mean_sigmoid_sq(bias_o) * self.mean_sigmoid_sq(bias_i) * ef)
+    }
+
+    /// Principled initialisation for an LSTM: the `σ_c` whose zero-fixed-
+    /// point radius is `target`: `σ_c = 1/√(E[o²]E[i²]E[1/(R−f)²])`. Needs
+    /// `R > 1/2` at zero forget bias and `R > 1` with a random one.
+    pub fn lstm_sigma_c_for_zero_radius(
+        &self,
+        target: f64,
+        bias_f: f64,
+        bias_i: f64,
+        bias_o: f64,
+    ) -> Result<f64, Error> {
+        for (v, name) in [
+            (target, "target radius"),
+            (bias_f, "bias_f"),
+            (bias_i, "bias_i"),
+            (bias_o, "bias_o"),
+        ] {
+            check_scale(v, name)?;
+        }
+        let ef = if bias_f == 0.0 {
+            if target <= 0.5 {
+                return Err(Error::Infeasible {
+                    what: "radius must exceed f = 1/2",
+                });
+            }
+            1.0 / ((target - 0.5) * (target - 0.5))
+        } else {
+            if target <= 1.0 {
+                return Err(Error::Infeasible {
+                    what: "a random forget bias puts eigenvalues at 1",
+                });
+            }
+            self.avg.expect(bias_f, |b| {
+                let d = target - sigmoid(b);
+                1.0 / (d * d)
+            })
+        };
+        Ok(1.0 / libm::sqrt(self.mean_sigmoid_sq(bias_o) * self.mean_sigmoid_sq(bias_i) * ef))
+    }
+
+    /// Principled initialisation: the `σ_r` that puts the shaping parameter
+    /// `ρ_s²` of the non-zero fixed point at `target` (other parameters from
+    /// `p`). Bisection on `σ_r ∈ [0, 200]`; `Infeasible` when the target is
+    /// not bracketed or no non-zero fixed point exists at an end.
+    pub fn gru_sigma_r_for_shaping(&self, p: &GruMftParams, target: f64) -> Result<f64, Error> {
+        check_scale(target, "target shaping")?;
+        let f = |sr: f64| -> Result<f64, Error> {
+            let q = GruMftParams { sigma_r: sr, ..*p };
+            match self.fixed_point(&q)? {
+                Some(fp) => Ok(fp.shaping_sq - target),
+                None => Err(Error::Infeasible {
+                    what: "no non-zero fixed point",
+                }),
+            }
+        };
+        let (mut a, mut b) = (0.0, 200.0);
+        let (fa, fb) = (f(a)?, f(b)?);
+        if fa == 0.0 {
+            return Ok(a);
+        }
+        if fa.signum() == fb.signum() {
+            return Err(Error::Infeasible {
+                what: "target shaping not reached for sigma_r in [0, 200]",
+            });
+        }
+        for _ in 0..100 {
+            let mid = 0.5 * (a + b);
+            let fm = f(mid)?;
+            if fm.signum() == fa.signum() {
+                a = mid;
+            } else {
+                b = mid;
+            }
+            if b - a < 1e-10 * b {
+                break;
+            }
+        }
+        Ok(0.5 * (a + b))
+    }
+}
