@@ -1,1 +1,174 @@
-fn main() {}
+//! `cargo xtask <task>`: the project's automation in one place.
+//!
+//! * `cargo xtask ci`: the full test suite, as CI runs it (installs the
+//!   thumb targets and toolchain components it needs when missing).
+//! * `cargo xtask validate`: theory against numerics at large N (the
+//!   `#[ignore]`d checks), with their tables printed.
+//! * `cargo xtask thumb`: the cross-compile checks of the core only.
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// Thumb targets the core must build for (Cortex-M4F/M7F and Cortex-M0/M0+).
+const THUMB_TARGETS: [&str; 2] = [
+    "thumbv7em-none-eabihf", // Cortex-M4F/M7F
+    "thumbv6m-none-eabi",    // Cortex-M0/M0+ (no FPU)
+];
+/// Feature combinations of the core that must cross-compile.
+const FEATURE_SETS: [&str; 4] = ["", "micromath", "defmt", "micromath,defmt"];
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let result = match task.as_str() {
+        "ci" => ci(),
+        "validate" => validate(),
+        "thumb" => ensure_targets().and_then(|_| thumb()),
+        _ => {
+            eprintln!("usage: cargo xtask <ci|validate|thumb>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("xtask: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(label: &str, cmd: &mut Command) -> Result<(), String> {
+    eprintln!("\n==> {label}\n    {cmd:?}");
+    let t = Instant::now();
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{label}: cannot start: {e}"))?;
+    eprintln!("    ({label}: {:.1} s)", t.elapsed().as_secs_f64());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{label} failed ({status})"))
+    }
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Installs the thumb targets and the clippy/rustfmt components where
+/// rustup is available and they are missing.
+fn ensure_targets() -> Result<(), String> {
+    let Some(installed) = output(Command::new("rustup").args(["target", "list", "--installed"]))
+    else {
+        eprintln!("rustup not found: assuming the thumb targets are installed");
+        return Ok(());
+    };
+    let missing: Vec<&str> = THUMB_TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if !missing.is_empty() {
+        run(
+            "install thumb targets",
+            Command::new("rustup")
+                .arg("target")
+                .arg("add")
+                .args(&missing),
+        )?;
+    }
+    for (component, probe) in [("clippy", "clippy-driver"), ("rustfmt", "rustfmt")] {
+        if output(Command::new(probe).arg("--version")).is_none() {
+            run(
+                &format!("install {component}"),
+                Command::new("rustup").args(["component", "add", component]),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn thumb() -> Result<(), String> {
+    for target in THUMB_TARGETS {
+        for features in FEATURE_SETS {
+            let mut cmd = cargo();
+            cmd.args([
+                "clippy",
+                "-p",
+                "gatedyn",
+                "--release",
+                "--target",
+                target,
+                "--no-default-features",
+            ]);
+            if !features.is_empty() {
+                cmd.args(["--features", features]);
+            }
+            cmd.args(["--", "-D", "warnings"]);
+            run(&format!("core on {target} [{features}]"), &mut cmd)?;
+        }
+        run(
+            &format!("core build on {target}"),
+            cargo().args(["build", "-p", "gatedyn", "--release", "--target", target]),
+        )?;
+    }
+    Ok(())
+}
+
+fn validate() -> Result<(), String> {
+    run(
+        "large-N theory checks",
+        cargo().args([
+            "test",
+            "--workspace",
+            "--release",
+            "--",
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ]),
+    )
+}
+
+fn ci() -> Result<(), String> {
+    let t = Instant::now();
+    ensure_targets()?;
+    run("format", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(
+        "clippy (host, all targets)",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    thumb()?;
+    run(
+        "docs",
+        cargo()
+            .args(["doc", "-p", "gatedyn", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    run("tests", cargo().args(["test", "--workspace"]))?;
+    run(
+        "tests (micromath)",
+        cargo().args(["test", "-p", "gatedyn", "--features", "micromath"]),
+    )?;
+    run(
+        "tests (large N, ignored in cargo test)",
+        cargo().args(["test", "--workspace", "--", "--ignored"]),
+    )?;
+    eprintln!("\nfull suite passed in {:.0} s", t.elapsed().as_secs_f64());
+    Ok(())
+}
