@@ -5,6 +5,9 @@
 //! * `cargo xtask validate`: theory against numerics at large N (the
 //!   `#[ignore]`d checks), with their tables printed.
 //! * `cargo xtask thumb`: the cross-compile checks of the core only.
+//! * `cargo xtask firmware`: builds the Cortex-M4F example (libm and
+//!   micromath), runs it under QEMU, decodes its defmt log, checks parity
+//!   with the host and prints instruction counts and the footprint.
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -23,8 +26,9 @@ fn main() -> ExitCode {
         "ci" => ci(),
         "validate" => validate(),
         "thumb" => ensure_targets().and_then(|_| thumb()),
+        "firmware" => ensure_targets().and_then(|_| firmware()),
         _ => {
-            eprintln!("usage: cargo xtask <ci|validate|thumb>");
+            eprintln!("usage: cargo xtask <ci|validate|thumb|firmware>");
             return ExitCode::from(2);
         }
     };
@@ -37,11 +41,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn run(label: &str, cmd: &mut Command) -> Result<(), String> {
+pub(crate) fn run(label: &str, cmd: &mut Command) -> Result<(), String> {
     eprintln!("\n==> {label}\n    {cmd:?}");
     let t = Instant::now();
     let status = cmd
@@ -55,7 +59,7 @@ fn run(label: &str, cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-fn output(cmd: &mut Command) -> Option<String> {
+pub(crate) fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
     out.status
         .success()
@@ -121,6 +125,9 @@ fn thumb() -> Result<(), String> {
     }
     Ok(())
 }
+
+mod firmware;
+use firmware::firmware;
 
 fn validate() -> Result<(), String> {
     run(

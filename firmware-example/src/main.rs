@@ -1,0 +1,243 @@
+//! gatedyn on a Cortex-M4F (MPS2-AN386 under QEMU): a GRU reservoir and an
+//! LSTM, initialised on the device at the edge of stability, driven by a
+//! sine; the device then measures its own Jacobian spectral radius
+//! (matrix-free), the radius the theory predicts from its state, and the
+//! mean-field values, and counts instructions per step and per `J v`.
+//!
+//! Everything lives on the stack or in flash: no heap. Logging is defmt
+//! over semihosting; the program exits through semihosting with success
+//! only when its own checks pass.
+#![no_std]
+#![no_main]
+
+mod scenario;
+
+use core::sync::atomic::{AtomicU32, Ordering};
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m_rt::{entry, exception};
+use defmt_semihosting as _;
+use gatedyn::mft::Mft;
+use gatedyn::spectral_radius::SpectralRadius;
+use gatedyn::{Gru, GruTrace, Lstm, LstmTrace};
+use scenario::{GRU_N, KRYLOV, LSTM_N};
+
+/// SysTick wraps (24-bit counter).
+static WRAPS: AtomicU32 = AtomicU32::new(0);
+
+#[exception]
+fn SysTick() {
+    WRAPS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Free-running tick count.
+fn ticks() -> u64 {
+    loop {
+        let w = WRAPS.load(Ordering::Relaxed);
+        let cur = cortex_m::peripheral::SYST::get_current();
+        if WRAPS.load(Ordering::Relaxed) == w {
+            return ((w as u64) << 24) + (0x00FF_FFFF - cur) as u64;
+        }
+    }
+}
+
+/// A loop of exactly `2 n` instructions (`subs`, `bne`), for calibration.
+fn spin(n: u32) {
+    if n == 0 {
+        return;
+    }
+    // SAFETY: a register-only countdown loop; no memory is touched.
+    unsafe {
+        core::arch::asm!(
+            "1:",
+            "subs {0}, {0}, #1",
+            "bne 1b",
+            inout(reg) n => _,
+            options(nomem, nostack)
+        );
+    }
+}
+
+extern "C" {
+    static mut __ebss: u32;
+    static _stack_start: u32;
+}
+
+const PAINT: u32 = 0x5AFE_C0DE;
+
+/// Fills the free RAM between the end of `.bss` and just below the current
+/// stack pointer with a pattern, to measure the stack high-water mark.
+fn paint_stack() {
+    let sp = cortex_m::register::msp::read() as usize;
+    // SAFETY: the region from the end of .bss up to 256 bytes below the
+    // live stack pointer is unused RAM at this point (no heap exists).
+    unsafe {
+        let mut p = core::ptr::addr_of_mut!(__ebss) as usize;
+        while p + 4 <= sp - 256 {
+            core::ptr::write_volatile(p as *mut u32, PAINT);
+            p += 4;
+        }
+    }
+}
+
+/// Bytes of stack ever used: from the top of RAM down to the deepest word
+/// that no longer holds the pattern.
+fn stack_high_water() -> usize {
+    // SAFETY: reads of RAM words between .bss and the stack top.
+    unsafe {
+        let top = core::ptr::addr_of!(_stack_start) as usize;
+        let mut p = core::ptr::addr_of_mut!(__ebss) as usize;
+        while p < top && core::ptr::read_volatile(p as *const u32) == PAINT {
+            p += 4;
+        }
+        top - p
+    }
+}
+
+fn fail(what: &str) -> ! {
+    defmt::error!("CHECK FAILED: {=str}", what);
+    semihosting::process::exit(1)
+}
+
+#[entry]
+fn main() -> ! {
+    paint_stack();
+    let mut cp = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals"));
+    cp.SYST.set_clock_source(SystClkSource::Core);
+    cp.SYST.set_reload(0x00FF_FFFF);
+    cp.SYST.clear_current();
+    cp.SYST.enable_interrupt();
+    cp.SYST.enable_counter();
+
+    let variant = if cfg!(feature = "micromath") {
+        "micromath"
+    } else {
+        "libm"
+    };
+    defmt::println!("gatedyn firmware example, activations: {=str}", variant);
+
+    // Calibration: 2·10⁶ instructions of known length.
+    let n = 1_000_000u32;
+    let t0 = ticks();
+    spin(n);
+    let dt = ticks() - t0;
+    let per_tick = (2 * n as u64) as f32 / dt as f32;
+    defmt::println!(
+        "CAL loop of {=u32} instructions took {=u64} ticks: {=f32} instructions per tick",
+        2 * n,
+        dt,
+        per_tick
+    );
+    if !(38.0..=42.0).contains(&per_tick) {
+        fail("SysTick calibration: expected 40 instructions per tick");
+    }
+    let instr = |t: u64| t as f32 * per_tick;
+
+    let mft = Mft::new();
+    let mut est: SpectralRadius<KRYLOV> = SpectralRadius::new();
+
+    // ---- GRU scenario
+    let mut gru: Gru<f32, GRU_N, 1> = Gru::zeroed();
+    let t0 = ticks();
+    let g = scenario::run_gru(&mft, &mut gru, &mut est)
+        .unwrap_or_else(|_| fail("GRU scenario returned an error"));
+    let t_gru = ticks() - t0;
+    defmt::println!(
+        "GRU N={=usize}: sigma_h={=f64} radius={=f64} (products {=usize}, restarts {=usize}, err {=f64}) predicted={=f64} zero_level={=f64} region={}",
+        GRU_N, g.sigma_h, g.radius.radius, g.radius.products, g.radius.restarts, g.radius.error_estimate, g.predicted, g.zero_level, g.region
+    );
+
+    // ---- LSTM scenario
+    let mut lstm: Lstm<f32, LSTM_N, 1> = Lstm::zeroed();
+    let t0 = ticks();
+    let l = scenario::run_lstm(&mft, &mut lstm, &mut est)
+        .unwrap_or_else(|_| fail("LSTM scenario returned an error"));
+    let t_lstm = ticks() - t0;
+    defmt::println!(
+        "LSTM N={=usize}: sigma_c={=f64} radius={=f64} (products {=usize}) predicted={=f64} zero_level={=f64}",
+        LSTM_N, l.sigma_c, l.radius.radius, l.radius.products, l.predicted, l.zero_level
+    );
+
+    // ---- instruction counts
+    let reps = 100u32;
+    let mut h = [0.1f32; GRU_N];
+    let mut t = GruTrace::zeroed();
+    let t0 = ticks();
+    for k in 0..reps {
+        if gru
+            .step_traced(&h, &[scenario::drive(k as usize)], &mut t)
+            .is_err()
+        {
+            fail("GRU step");
+        }
+        h = t.next;
+    }
+    let step_gru = instr(ticks() - t0) / reps as f32;
+    let mut v = [0.5f32; GRU_N];
+    let mut out = [0.0f32; GRU_N];
+    let t0 = ticks();
+    for _ in 0..reps {
+        if gru.jvp(&h, &t, &v, &mut out).is_err() {
+            fail("GRU jvp");
+        }
+        v[0] = out[0] * 0.5;
+    }
+    let jvp_gru = instr(ticks() - t0) / reps as f32;
+    let (mut lh, mut lc) = ([0.1f32; LSTM_N], [0.0f32; LSTM_N]);
+    let mut lt = LstmTrace::zeroed();
+    let t0 = ticks();
+    for k in 0..reps {
+        if lstm
+            .step_traced(&lh, &lc, &[scenario::drive(k as usize)], &mut lt)
+            .is_err()
+        {
+            fail("LSTM step");
+        }
+        lh = lt.h_next;
+        lc = lt.c_next;
+    }
+    let step_lstm = instr(ticks() - t0) / reps as f32;
+    let mac_gru = 3 * (GRU_N * GRU_N + GRU_N);
+    let mac_lstm = 4 * (LSTM_N * LSTM_N + LSTM_N);
+    defmt::println!(
+        "COUNT variant={=str} gru_step={=f32} gru_step_per_mac={=f32} gru_jvp={=f32} gru_jvp_per_mac={=f32} lstm_step={=f32} lstm_step_per_mac={=f32} gru_scenario={=f32} lstm_scenario={=f32}",
+        variant,
+        step_gru,
+        step_gru / mac_gru as f32,
+        jvp_gru,
+        jvp_gru / (3 * GRU_N * GRU_N) as f32,
+        step_lstm,
+        step_lstm / mac_lstm as f32,
+        instr(t_gru),
+        instr(t_lstm)
+    );
+
+    // ---- parity lines for the host comparison
+    scenario::parity_lines(&g, &l, |key, bits, value| {
+        defmt::println!("PARITY {=str}={=u64:x} ({=f64})", key, bits, value);
+    });
+
+    // ---- own checks
+    if g.zero_level.is_nan() || l.zero_level.is_nan() || g.zero_level >= 1.0 || l.zero_level >= 1.0 {
+        fail("zero fixed points must be stable at radius 0.95");
+    }
+    if !(g.radius.error_estimate <= 1e-5 && l.radius.error_estimate <= 1e-5) {
+        fail("spectral radius not converged");
+    }
+    for (est_r, pred) in [
+        (g.radius.radius, g.predicted),
+        (l.radius.radius, l.predicted),
+    ] {
+        if !(est_r > 0.3 && est_r < 2.0 && pred > 0.3 && pred < 2.0) {
+            fail("radius out of any plausible range");
+        }
+    }
+    defmt::println!("STACK high-water mark {=usize} bytes", stack_high_water());
+    defmt::println!("ALL CHECKS PASSED");
+    semihosting::process::exit(0)
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    defmt::error!("panic");
+    semihosting::process::exit(101)
+}

@@ -1,0 +1,306 @@
+//! The reference scenario, shared bit for bit by the firmware and by the
+//! host (`tests/examples/firmware_reference.rs` includes this file): pure
+//! `no_std` code over `gatedyn`, no I/O.
+//!
+//! A GRU reservoir (N = 32, one input) and an LSTM (N = 16, one input) are
+//! initialised from a fixed seed at an "edge of stability" scale chosen by
+//! the mean-field theory (zero-fixed-point radius 0.95), driven by a sine
+//! for 200 steps; then the matrix-free spectral radius of the Jacobian at
+//! the state reached, the radius predicted from that state, and the MFT
+//! values.
+
+use gatedyn::init::GateScale;
+use gatedyn::mft::{GruMftParams, GruRegion, Mft};
+use gatedyn::operator::{GruJacobian, LstmJacobian};
+use gatedyn::spectral_curve::{
+    predicted_radius, CurveOptions, GruSigmas, GruSupport, LstmSigmas, LstmSupport,
+};
+use gatedyn::spectral_radius::{ArnoldiOptions, RadiusEstimate, SpectralRadius};
+use gatedyn::{Error, Gru, GruTrace, Lstm, LstmTrace};
+use rand_core::SeedableRng;
+use rand_xorshift::XorShiftRng;
+
+/// Hidden size of the GRU reservoir.
+pub const GRU_N: usize = 32;
+/// Hidden size of the LSTM.
+pub const LSTM_N: usize = 16;
+/// Driven steps.
+pub const STEPS: usize = 200;
+/// Seed of the weights.
+pub const SEED: u64 = 2024;
+/// Target zero-fixed-point spectral radius.
+pub const TARGET_RADIUS: f64 = 0.95;
+/// Krylov dimension of the on-device estimator.
+pub const KRYLOV: usize = 16;
+/// Fixed gate scales (σ_z, σ_r for the GRU; σ_f, σ_i, σ_o for the LSTM).
+pub const FIXED_SIGMA: f64 = 1.0;
+
+/// The drive: `x_k = sin(0.2 k)`.
+pub fn drive(k: usize) -> f32 {
+    libm::sinf(0.2 * k as f32)
+}
+
+/// FNV-1a over the bits of `f32` values (checksum for bit-identity).
+pub fn checksum(xs: &[f32]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for x in xs {
+        for b in x.to_bits().to_le_bytes() {
+            h ^= b as u32;
+            h = h.wrapping_mul(0x0100_0193);
+        }
+    }
+    h
+}
+
+fn arnoldi_options() -> ArnoldiOptions {
+    ArnoldiOptions {
+        krylov_dim: KRYLOV,
+        tol: 1e-5,
+        max_products: 4000,
+        ..Default::default()
+    }
+}
+
+/// What the GRU scenario reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GruReport {
+    /// The σ_h chosen by the MFT.
+    pub sigma_h: f64,
+    /// Checksum of all weights (z, r, h gates).
+    pub weights_checksum: u32,
+    /// Checksum of the final state.
+    pub state_checksum: u32,
+    /// Mean square activity of the final state.
+    pub mean_square: f32,
+    /// The matrix-free estimate.
+    pub radius: RadiusEstimate,
+    /// The predicted radius from the final state.
+    pub predicted: f64,
+    /// Zero-fixed-point level `σ_h² E[r²]` (stable iff < 1).
+    pub zero_level: f64,
+    /// Phase-diagram region of `(σ_h, σ_r)`.
+    pub region: GruRegion,
+}
+
+/// What the LSTM scenario reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LstmReport {
+    /// The σ_c chosen by the MFT.
+    pub sigma_c: f64,
+    /// Checksum of all weights.
+    pub weights_checksum: u32,
+    /// Checksum of the final `(h, c)`.
+    pub state_checksum: u32,
+    /// The matrix-free estimate.
+    pub radius: RadiusEstimate,
+    /// The predicted radius from the final state.
+    pub predicted: f64,
+    /// Zero-fixed-point support level at λ = 1 (stable iff < 1).
+    pub zero_level: f64,
+}
+
+/// Builds the GRU reservoir in place (the caller owns the memory).
+pub fn build_gru(mft: &Mft, net: &mut Gru<f32, GRU_N, 1>) -> Result<f64, Error> {
+    let sigma_h = mft.gru_sigma_h_for_zero_radius(TARGET_RADIUS, 0.0, 0.0)?;
+    let mut rng = XorShiftRng::seed_from_u64(SEED);
+    let gate = |s: f64| GateScale {
+        sigma: s,
+        bias: 0.0,
+        input: 1.0,
+    };
+    net.randomize(
+        &mut rng,
+        [gate(FIXED_SIGMA), gate(FIXED_SIGMA), gate(sigma_h)],
+    )?;
+    Ok(sigma_h)
+}
+
+/// Drives the GRU for [`STEPS`] steps from zero; leaves `trace` at the
+/// state reached (the step taken there with the next drive value).
+pub fn drive_gru(
+    net: &Gru<f32, GRU_N, 1>,
+    h: &mut [f32; GRU_N],
+    trace: &mut GruTrace<f32, GRU_N>,
+) -> Result<(), Error> {
+    *h = [0.0; GRU_N];
+    for k in 0..STEPS {
+        net.step_traced(h, &[drive(k)], trace)?;
+        *h = trace.next;
+    }
+    net.step_traced(h, &[drive(STEPS)], trace)
+}
+
+/// The whole GRU scenario.
+pub fn run_gru(
+    mft: &Mft,
+    net: &mut Gru<f32, GRU_N, 1>,
+    est: &mut SpectralRadius<KRYLOV>,
+) -> Result<GruReport, Error> {
+    let sigma_h = build_gru(mft, net)?;
+    let mut h = [0.0f32; GRU_N];
+    let mut trace = GruTrace::zeroed();
+    drive_gru(net, &mut h, &mut trace)?;
+    let mut basis = [0.0f32; GRU_N * (KRYLOV + 1)];
+    let mut scratch = [0.0f32; GRU_N];
+    let mut op = GruJacobian::new(net.view(), &h, trace.view(), &mut scratch)?;
+    let radius = est.estimate(&mut op, &mut basis, &arnoldi_options())?;
+    let sig = GruSigmas {
+        z: FIXED_SIGMA,
+        r: FIXED_SIGMA,
+        h: sigma_h,
+    };
+    let support = GruSupport::new(sig, net.activation, &h, trace.view())?;
+    let (predicted, _) = predicted_radius(&support, &CurveOptions::coarse())?;
+    let p = GruMftParams::new(sigma_h, FIXED_SIGMA);
+    let zero_level = sigma_h * sigma_h * mft.mean_sigmoid_sq(0.0);
+    let region = mft.classify(&p)?;
+    let weights = [&net.z, &net.r, &net.h];
+    let mut wsum = 0u32;
+    for g in weights {
+        wsum ^= checksum(g.u.as_flattened())
+            ^ checksum(g.w.as_flattened()).rotate_left(8)
+            ^ checksum(&g.b).rotate_left(16);
+        wsum = wsum.rotate_left(5);
+    }
+    let mean_square = h.iter().map(|x| x * x).sum::<f32>() / GRU_N as f32;
+    Ok(GruReport {
+        sigma_h,
+        weights_checksum: wsum,
+        state_checksum: checksum(&h),
+        mean_square,
+        radius,
+        predicted,
+        zero_level,
+        region,
+    })
+}
+
+/// Builds the LSTM in place.
+pub fn build_lstm(mft: &Mft, net: &mut Lstm<f32, LSTM_N, 1>) -> Result<f64, Error> {
+    let sigma_c = mft.lstm_sigma_c_for_zero_radius(TARGET_RADIUS, 0.0, 0.0, 0.0)?;
+    let mut rng = XorShiftRng::seed_from_u64(SEED + 1);
+    let gate = |s: f64| GateScale {
+        sigma: s,
+        bias: 0.0,
+        input: 1.0,
+    };
+    net.randomize(
+        &mut rng,
+        [
+            gate(FIXED_SIGMA),
+            gate(FIXED_SIGMA),
+            gate(FIXED_SIGMA),
+            gate(sigma_c),
+        ],
+    )?;
+    Ok(sigma_c)
+}
+
+/// Drives the LSTM for [`STEPS`] steps from zero; leaves `trace` at the
+/// state reached.
+pub fn drive_lstm(
+    net: &Lstm<f32, LSTM_N, 1>,
+    h: &mut [f32; LSTM_N],
+    c: &mut [f32; LSTM_N],
+    trace: &mut LstmTrace<f32, LSTM_N>,
+) -> Result<(), Error> {
+    *h = [0.0; LSTM_N];
+    *c = [0.0; LSTM_N];
+    for k in 0..STEPS {
+        net.step_traced(h, c, &[drive(k)], trace)?;
+        *h = trace.h_next;
+        *c = trace.c_next;
+    }
+    net.step_traced(h, c, &[drive(STEPS)], trace)
+}
+
+/// The whole LSTM scenario.
+pub fn run_lstm(
+    mft: &Mft,
+    net: &mut Lstm<f32, LSTM_N, 1>,
+    est: &mut SpectralRadius<KRYLOV>,
+) -> Result<LstmReport, Error> {
+    let sigma_c = build_lstm(mft, net)?;
+    let (mut h, mut c) = ([0.0f32; LSTM_N], [0.0f32; LSTM_N]);
+    let mut trace = LstmTrace::zeroed();
+    drive_lstm(net, &mut h, &mut c, &mut trace)?;
+    let mut basis = [0.0f32; 2 * LSTM_N * (KRYLOV + 1)];
+    let mut op = LstmJacobian::new(net.view(), &h, &c, trace.view())?;
+    let radius = est.estimate(&mut op, &mut basis, &arnoldi_options())?;
+    let sig = LstmSigmas {
+        f: FIXED_SIGMA,
+        i: FIXED_SIGMA,
+        o: FIXED_SIGMA,
+        c: sigma_c,
+    };
+    let support = LstmSupport::new(sig, net.activation, &c, trace.view())?;
+    let (predicted, _) = predicted_radius(&support, &CurveOptions::coarse())?;
+    let zero_level = mft.lstm_zero_level(sigma_c, 0.0, 0.0, 0.0)?;
+    let mut wsum = 0u32;
+    for g in [&net.f, &net.i, &net.o, &net.c] {
+        wsum ^= checksum(g.u.as_flattened())
+            ^ checksum(g.w.as_flattened()).rotate_left(8)
+            ^ checksum(&g.b).rotate_left(16);
+        wsum = wsum.rotate_left(5);
+    }
+    let mut state = [0.0f32; 2 * LSTM_N];
+    state[..LSTM_N].copy_from_slice(&h);
+    state[LSTM_N..].copy_from_slice(&c);
+    Ok(LstmReport {
+        sigma_c,
+        weights_checksum: wsum,
+        state_checksum: checksum(&state),
+        radius,
+        predicted,
+        zero_level,
+    })
+}
+
+/// The parity lines both sides print, as `(key, value)` with values
+/// rendered exactly (hex bits for floats, so equal text means equal bits).
+pub fn parity_lines(g: &GruReport, l: &LstmReport, mut emit: impl FnMut(&str, u64, f64)) {
+    emit("gru.sigma_h", g.sigma_h.to_bits(), g.sigma_h);
+    emit(
+        "gru.weights_checksum",
+        g.weights_checksum as u64,
+        g.weights_checksum as f64,
+    );
+    emit(
+        "gru.state_checksum",
+        g.state_checksum as u64,
+        g.state_checksum as f64,
+    );
+    emit(
+        "gru.mean_square",
+        g.mean_square.to_bits() as u64,
+        g.mean_square as f64,
+    );
+    emit("gru.radius", g.radius.radius.to_bits(), g.radius.radius);
+    emit(
+        "gru.products",
+        g.radius.products as u64,
+        g.radius.products as f64,
+    );
+    emit("gru.predicted", g.predicted.to_bits(), g.predicted);
+    emit("gru.zero_level", g.zero_level.to_bits(), g.zero_level);
+    emit("gru.region", g.region as u64, g.region as u64 as f64);
+    emit("lstm.sigma_c", l.sigma_c.to_bits(), l.sigma_c);
+    emit(
+        "lstm.weights_checksum",
+        l.weights_checksum as u64,
+        l.weights_checksum as f64,
+    );
+    emit(
+        "lstm.state_checksum",
+        l.state_checksum as u64,
+        l.state_checksum as f64,
+    );
+    emit("lstm.radius", l.radius.radius.to_bits(), l.radius.radius);
+    emit(
+        "lstm.products",
+        l.radius.products as u64,
+        l.radius.products as f64,
+    );
+    emit("lstm.predicted", l.predicted.to_bits(), l.predicted);
+    emit("lstm.zero_level", l.zero_level.to_bits(), l.zero_level);
+}

@@ -1,0 +1,232 @@
+//! The firmware run: install what is missing, build, run under QEMU,
+//! decode, compare with the host, report counts and footprint.
+
+use super::{cargo, output, run};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const QEMU: &str = "qemu-system-arm";
+const ELF: &str = "target/firmware/thumbv7em-none-eabihf/release/gatedyn-firmware-example";
+/// Relative tolerance where the arithmetic differs (not needed so far: every
+/// value has been bit-identical).
+const PARITY_REL_TOL: f64 = 1e-6;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn have(cmd: &str, arg: &str) -> bool {
+    Command::new(cmd)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn ensure_tools() -> Result<(), String> {
+    if !have(QEMU, "--version") {
+        let root_user = output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
+        if !(root_user && have("apt-get", "--version")) {
+            return Err(format!("{QEMU} is missing and cannot be installed here (needs apt-get as root): install QEMU's ARM system emulator"));
+        }
+        run(
+            "apt-get update",
+            Command::new("apt-get").args(["update", "-qq"]),
+        )?;
+        run(
+            "install qemu-system-arm",
+            Command::new("apt-get")
+                .args(["install", "-y", "-qq", "qemu-system-arm"])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    if !have("defmt-print", "--version") {
+        run(
+            "install defmt-print",
+            cargo().args(["install", "defmt-print", "--locked"]),
+        )?;
+    }
+    Ok(())
+}
+
+/// `PARITY key=bits (value)` lines.
+fn parity(text: &str) -> BTreeMap<String, (String, f64)> {
+    let mut m = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim().strip_prefix("PARITY ") else {
+            continue;
+        };
+        let Some((key, rest)) = rest.split_once('=') else {
+            continue;
+        };
+        let Some((bits, value)) = rest.split_once(' ') else {
+            continue;
+        };
+        let value = value
+            .trim_matches(|c| c == '(' || c == ')')
+            .parse()
+            .unwrap_or(f64::NAN);
+        m.insert(key.to_string(), (bits.to_string(), value));
+    }
+    m
+}
+
+fn run_variant(variant: &str) -> Result<(), String> {
+    let root = root();
+    let fw = root.join("firmware-example");
+    let mut build = cargo();
+    build.current_dir(&fw).args(["build", "--release"]);
+    if variant == "micromath" {
+        build.args(["--features", "micromath"]);
+    }
+    run(&format!("build firmware ({variant})"), &mut build)?;
+    let elf = root.join(ELF);
+
+    eprintln!("\n==> run firmware ({variant}) under QEMU, -icount shift=0");
+    let out = Command::new(QEMU)
+        .args([
+            "-cpu",
+            "cortex-m4",
+            "-machine",
+            "mps2-an386",
+            "-nographic",
+            "-icount",
+            "shift=0",
+        ])
+        .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
+        .arg(&elf)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start {QEMU}: {e}"))?;
+    let mut decode = Command::new("defmt-print")
+        .arg("-e")
+        .arg(&elf)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start defmt-print: {e}"))?;
+    {
+        use std::io::Write;
+        let mut stdin = decode.stdin.take().expect("piped stdin");
+        stdin
+            .write_all(&out.stdout)
+            .map_err(|e| format!("defmt-print: {e}"))?;
+    }
+    let decoded = decode
+        .wait_with_output()
+        .map_err(|e| format!("defmt-print: {e}"))?;
+    let log = String::from_utf8_lossy(&decoded.stdout).into_owned();
+    for line in log.lines().filter(|l| !l.starts_with("PARITY")) {
+        println!("  [device] {line}");
+    }
+    if !out.status.success() {
+        return Err(format!(
+            "firmware ({variant}) exited with {} (its own checks failed)",
+            out.status
+        ));
+    }
+
+    let mut host = cargo();
+    host.args([
+        "run",
+        "--release",
+        "-q",
+        "-p",
+        "gatedyn-tests",
+        "--example",
+        "firmware_reference",
+    ]);
+    if variant == "micromath" {
+        host.args(["--features", "gatedyn/micromath"]);
+    }
+    let host_out = host
+        .current_dir(&root)
+        .output()
+        .map_err(|e| format!("host reference: {e}"))?;
+    if !host_out.status.success() {
+        return Err(format!(
+            "host reference failed: {}",
+            String::from_utf8_lossy(&host_out.stderr)
+        ));
+    }
+    let (dev, hst) = (
+        parity(&log),
+        parity(&String::from_utf8_lossy(&host_out.stdout)),
+    );
+    if dev.is_empty() || dev.len() != hst.len() {
+        return Err(format!(
+            "parity: device printed {} values, host {}",
+            dev.len(),
+            hst.len()
+        ));
+    }
+    let mut bad = vec![];
+    for (key, (dbits, dval)) in &dev {
+        let Some((hbits, hval)) = hst.get(key) else {
+            bad.push(format!("{key}: missing on the host"));
+            continue;
+        };
+        let verdict = if dbits == hbits {
+            "bit-identical".to_string()
+        } else if ((dval - hval) / hval).abs() <= PARITY_REL_TOL {
+            format!("within {PARITY_REL_TOL:e} relative (device {dval}, host {hval})")
+        } else {
+            bad.push(format!(
+                "{key}: device {dval} ({dbits}) vs host {hval} ({hbits})"
+            ));
+            "MISMATCH".to_string()
+        };
+        println!("  parity {variant:9} {key:24} {dval:<22} {verdict}");
+    }
+    if !bad.is_empty() {
+        return Err(format!("device and host differ: {}", bad.join("; ")));
+    }
+    footprint(&elf)
+}
+
+/// Flash and static RAM from the ELF section headers (ELF32, little endian).
+fn footprint(elf: &Path) -> Result<(), String> {
+    let b = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]) as usize;
+    if b.len() < 52 || &b[..4] != b"\x7fELF" || b[4] != 1 {
+        return Err("footprint: not an ELF32 file".into());
+    }
+    let (shoff, shentsize, shnum) = (u32_at(0x20), u16_at(0x2E), u16_at(0x30));
+    let (mut text, mut data, mut bss) = (0usize, 0usize, 0usize);
+    for k in 0..shnum {
+        let o = shoff + k * shentsize;
+        let (ty, flags, addr, size) =
+            (u32_at(o + 4), u32_at(o + 8), u32_at(o + 12), u32_at(o + 20));
+        const SHF_ALLOC: usize = 2;
+        const SHT_NOBITS: usize = 8;
+        if flags & SHF_ALLOC == 0 {
+            continue;
+        }
+        match (addr >= 0x2000_0000, ty == SHT_NOBITS) {
+            (false, _) => text += size,
+            (true, false) => data += size,
+            (true, true) => bss += size,
+        }
+    }
+    println!(
+        "  footprint: flash {} bytes (text+rodata {text}, data {data}); static RAM {} bytes (data {data}, bss {bss}); stack: the device's STACK line",
+        text + data,
+        data + bss
+    );
+    Ok(())
+}
+
+/// `cargo xtask firmware`.
+pub fn firmware() -> Result<(), String> {
+    ensure_tools()?;
+    for variant in ["libm", "micromath"] {
+        run_variant(variant)?;
+    }
+    Ok(())
+}
