@@ -12,7 +12,8 @@ const ELF: &str = "target/firmware/thumbv7em-none-eabihf/release/gatedyn-firmwar
 /// value has been bit-identical).
 const PARITY_REL_TOL: f64 = 1e-6;
 
-fn root() -> PathBuf {
+/// The workspace root.
+pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")

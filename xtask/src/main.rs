@@ -127,7 +127,7 @@ fn thumb() -> Result<(), String> {
 }
 
 mod firmware;
-use firmware::firmware;
+use firmware::{firmware, root as root_dir};
 
 fn validate() -> Result<(), String> {
     run(
@@ -176,6 +176,13 @@ fn ci() -> Result<(), String> {
         "tests (large N, ignored in cargo test)",
         cargo().args(["test", "--workspace", "--", "--ignored"]),
     )?;
+    run(
+        "firmware clippy",
+        cargo()
+            .current_dir(root_dir().join("firmware-example"))
+            .args(["clippy", "--release", "--", "-D", "warnings"]),
+    )?;
+    firmware()?;
     eprintln!("\nfull suite passed in {:.0} s", t.elapsed().as_secs_f64());
     Ok(())
 }
