@@ -5,7 +5,7 @@ use gatedyn::init::GateScale;
 use gatedyn::mft::Mft;
 use gatedyn::operator::GruJacobian;
 use gatedyn::spectral_radius::{ArnoldiOptions, SpectralRadius};
-use gatedyn_tests::Net;
+use gatedyn_tests::gru;
 
 #[test]
 fn edge_of_stability_reservoir_has_the_requested_radius() {
@@ -15,7 +15,7 @@ fn edge_of_stability_reservoir_has_the_requested_radius() {
     let n = 400;
     let mut radii = vec![];
     for seed in 0..3 {
-        let mut net = Net::gru(
+        let mut net = gru(
             n,
             [
                 GateScale::recurrent(1.0),
@@ -28,7 +28,7 @@ fn edge_of_stability_reservoir_has_the_requested_radius() {
             ],
             seed,
         );
-        net.at_zero();
+        net.at_zero().unwrap();
         let mut est: Box<SpectralRadius<30>> = Box::default();
         let mut basis = vec![0.0; SpectralRadius::<30>::basis_len(n, 30)];
         let mut scratch = vec![0.0; n];

@@ -4,7 +4,7 @@
 use gatedyn::init::GateScale;
 use gatedyn::operator::{GruJacobian, LstmJacobian};
 use gatedyn::spectral_radius::{ArnoldiOptions, SpectralRadius};
-use gatedyn_tests::{eigenvalues, spectral_radius, Net};
+use gatedyn_tests::{eigenvalues, gru, lstm, spectral_radius, Model, Net};
 
 /// Relative error allowed against the dense solver when converged.
 const TOL_RADIUS: f64 = 1e-4;
@@ -16,29 +16,29 @@ fn s(x: f64) -> GateScale {
 /// (name, builder) for each regime.
 fn regimes(n: usize) -> Vec<(&'static str, Net)> {
     let mut out = vec![];
-    let mut g = Net::gru(n, [s(1.0), s(1.0), s(1.5)], 1);
-    g.at_zero();
+    let mut g = gru(n, [s(1.0), s(1.0), s(1.5)], 1);
+    g.at_zero().unwrap();
     out.push(("gru zero fixed point", g));
-    let mut g = Net::gru(n, [s(1.0), s(1.0), s(3.0)], 2);
-    g.run(200);
+    let mut g = gru(n, [s(1.0), s(1.0), s(3.0)], 2);
+    g.run(200, || {}).unwrap();
     out.push(("gru chaotic", g));
-    let mut g = Net::gru(n, [s(20.0), s(1.0), s(3.0)], 3);
-    g.run(200);
+    let mut g = gru(n, [s(20.0), s(1.0), s(3.0)], 3);
+    g.run(200, || {}).unwrap();
     out.push(("gru large sigma_z", g));
-    let mut g = Net::gru(n, [s(1.0), s(20.0), s(2.5)], 4);
-    g.run(200);
+    let mut g = gru(n, [s(1.0), s(20.0), s(2.5)], 4);
+    g.run(200, || {}).unwrap();
     out.push(("gru large sigma_r", g));
-    let mut l = Net::lstm(n, [s(1.0), s(1.0), s(1.0), s(1.5)], 5);
-    l.at_zero();
+    let mut l = lstm(n, [s(1.0), s(1.0), s(1.0), s(1.5)], 5);
+    l.at_zero().unwrap();
     out.push(("lstm zero fixed point", l));
-    let mut l = Net::lstm(n, [s(2.0), s(2.0), s(2.0), s(4.0)], 6);
-    l.run(200);
+    let mut l = lstm(n, [s(2.0), s(2.0), s(2.0), s(4.0)], 6);
+    l.run(200, || {}).unwrap();
     out.push(("lstm chaotic", l));
-    let mut l = Net::lstm(n, [s(20.0), s(1.0), s(1.0), s(3.0)], 7);
-    l.run(200);
+    let mut l = lstm(n, [s(20.0), s(1.0), s(1.0), s(3.0)], 7);
+    l.run(200, || {}).unwrap();
     out.push(("lstm large sigma_f", l));
-    let mut l = Net::lstm(n, [s(1.0), s(10.0), s(10.0), s(3.0)], 8);
-    l.run(200);
+    let mut l = lstm(n, [s(1.0), s(10.0), s(10.0), s(3.0)], 8);
+    l.run(200, || {}).unwrap();
     out.push(("lstm large sigma_i, sigma_o", l));
     out
 }
@@ -54,9 +54,9 @@ fn estimator_matches_dense_eigenvalues() {
     };
     for n in [16, 32, 64, 128] {
         for (name, net) in regimes(n) {
-            let dense = spectral_radius(&eigenvalues(net.dim(), &net.jacobian()));
+            let dense = spectral_radius(&eigenvalues(net.dim(), &net.jacobian().unwrap()));
             let mut basis = vec![0.0; SpectralRadius::<40>::basis_len(net.dim(), 40)];
-            let r = if net.is_lstm() {
+            let r = if net.model == Model::Lstm {
                 let mut op =
                     LstmJacobian::new(net.lstm_ref(), &net.h, &net.c, net.lstm_trace()).unwrap();
                 est.estimate(&mut op, &mut basis, &opts)
@@ -84,8 +84,8 @@ fn estimator_matches_dense_eigenvalues() {
 /// A budget that cannot suffice gives `NoConvergence`, not a number.
 #[test]
 fn exhausted_budget_is_an_error() {
-    let mut net = Net::gru(64, [s(20.0), s(1.0), s(3.0)], 3);
-    net.run(200);
+    let mut net = gru(64, [s(20.0), s(1.0), s(3.0)], 3);
+    net.run(200, || {}).unwrap();
     let mut est: Box<SpectralRadius<16>> = Box::default();
     let opts = ArnoldiOptions {
         krylov_dim: 16,

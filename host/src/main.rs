@@ -1,0 +1,362 @@
+//! The `gatedyn` command-line tool. Every subcommand takes `--json PATH`
+//! (`-` for stdout); bad parameters print one line and exit with status 2.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gatedyn::mft::{GruMftParams, Mft};
+use gatedyn::Activation;
+use gatedyn_host::network::Model;
+use gatedyn_host::spectrum::{self, SpectrumConfig};
+use gatedyn_host::{check_sigma, HostError};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "gatedyn",
+    version,
+    about = "Jacobian spectra of random GRUs and LSTMs against the large-N theory"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Simulate, take the Jacobian, compute all eigenvalues and the predicted support.
+    Spectrum {
+        #[command(subcommand)]
+        model: SpectrumModel,
+    },
+    /// Mean-field fixed point of a random GRU.
+    Mft {
+        #[command(subcommand)]
+        model: MftModel,
+    },
+    /// The critical reset scale σ_r*(σ_h) for √2 < σ_h < 2.
+    #[command(allow_negative_numbers = true)]
+    Bifurcation {
+        /// σ_h.
+        #[arg(long)]
+        sigma_h: f64,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Subcommand)]
+enum SpectrumModel {
+    /// A GRU (gates z, r, h).
+    #[command(allow_negative_numbers = true)]
+    Gru {
+        #[arg(long, default_value_t = 1.0)]
+        sigma_z: f64,
+        #[arg(long, default_value_t = 1.0)]
+        sigma_r: f64,
+        #[arg(long, default_value_t = 3.0)]
+        sigma_h: f64,
+        #[arg(long, default_value_t = 0.0)]
+        bias_z: f64,
+        #[arg(long, default_value_t = 0.0)]
+        bias_r: f64,
+        #[arg(long, default_value_t = 0.0)]
+        bias_h: f64,
+        #[command(flatten)]
+        common: SpectrumArgs,
+    },
+    /// An LSTM (gates f, i, o, c).
+    #[command(allow_negative_numbers = true)]
+    Lstm {
+        #[arg(long, default_value_t = 1.0)]
+        sigma_f: f64,
+        #[arg(long, default_value_t = 1.0)]
+        sigma_i: f64,
+        #[arg(long, default_value_t = 1.0)]
+        sigma_o: f64,
+        #[arg(long, default_value_t = 3.0)]
+        sigma_c: f64,
+        #[arg(long, default_value_t = 0.0)]
+        bias_f: f64,
+        #[arg(long, default_value_t = 0.0)]
+        bias_i: f64,
+        #[arg(long, default_value_t = 0.0)]
+        bias_o: f64,
+        #[arg(long, default_value_t = 0.0)]
+        bias_c: f64,
+        #[command(flatten)]
+        common: SpectrumArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum MftModel {
+    /// GRU fixed-point mean-field theory.
+    #[command(allow_negative_numbers = true)]
+    Gru {
+        #[arg(long)]
+        sigma_h: f64,
+        #[arg(long)]
+        sigma_r: f64,
+        #[arg(long, default_value_t = 0.0)]
+        bias_h: f64,
+        #[arg(long, default_value_t = 0.0)]
+        bias_r: f64,
+        #[arg(long, value_enum, default_value_t = Act::Tanh)]
+        activation: Act,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Args)]
+struct SpectrumArgs {
+    /// Hidden size.
+    #[arg(long, default_value_t = 1000)]
+    n: usize,
+    /// Steps simulated from h, c ~ N(0, 1) before the Jacobian is taken.
+    #[arg(long, default_value_t = 200)]
+    steps: usize,
+    /// Seed of weights and initial state.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, value_enum, default_value_t = Act::Tanh)]
+    activation: Act,
+    /// Write the eigenvalues as CSV (re,im).
+    #[arg(long)]
+    eigenvalues: Option<String>,
+    #[command(flatten)]
+    out: Output,
+}
+
+#[derive(Args)]
+struct Output {
+    /// Write the result as JSON to PATH (`-` for stdout).
+    #[arg(long)]
+    json: Option<String>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Act {
+    Tanh,
+    Hardtanh,
+}
+
+impl From<Act> for Activation {
+    fn from(a: Act) -> Self {
+        match a {
+            Act::Tanh => Activation::Tanh,
+            Act::Hardtanh => Activation::HardTanh,
+        }
+    }
+}
+
+fn write_out(path: &str, text: &str) -> Result<(), HostError> {
+    if path == "-" {
+        println!("{text}");
+        Ok(())
+    } else {
+        std::fs::write(path, text).map_err(|e| HostError::Io(format!("cannot write {path}: {e}")))
+    }
+}
+
+fn emit<T: Serialize>(out: &Output, value: &T, summary: &str) -> Result<(), HostError> {
+    match &out.json {
+        Some(p) => {
+            let text =
+                serde_json::to_string_pretty(value).map_err(|e| HostError::Io(e.to_string()))?;
+            write_out(p, &text)?;
+            if p != "-" {
+                println!("{summary}");
+            }
+        }
+        None => println!("{summary}"),
+    }
+    Ok(())
+}
+
+fn spectrum_cmd(model: SpectrumModel) -> Result<(), HostError> {
+    let (cfg, common) = match model {
+        SpectrumModel::Gru {
+            sigma_z,
+            sigma_r,
+            sigma_h,
+            bias_z,
+            bias_r,
+            bias_h,
+            common,
+        } => (
+            SpectrumConfig {
+                model: Model::Gru,
+                n: common.n,
+                sigmas: vec![sigma_z, sigma_r, sigma_h],
+                bias_sigmas: vec![bias_z, bias_r, bias_h],
+                activation: common.activation.into(),
+                steps: common.steps,
+                seed: common.seed,
+            },
+            common,
+        ),
+        SpectrumModel::Lstm {
+            sigma_f,
+            sigma_i,
+            sigma_o,
+            sigma_c,
+            bias_f,
+            bias_i,
+            bias_o,
+            bias_c,
+            common,
+        } => (
+            SpectrumConfig {
+                model: Model::Lstm,
+                n: common.n,
+                sigmas: vec![sigma_f, sigma_i, sigma_o, sigma_c],
+                bias_sigmas: vec![bias_f, bias_i, bias_o, bias_c],
+                activation: common.activation.into(),
+                steps: common.steps,
+                seed: common.seed,
+            },
+            common,
+        ),
+    };
+    spectrum::check(&cfg)?;
+    let bar = if common.out.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(1000)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {msg}")
+            .expect("static template"),
+    );
+    let report = spectrum::run(&cfg, |f, phase| {
+        bar.set_position((1000.0 * f) as u64);
+        bar.set_message(phase.to_string());
+    })?;
+    bar.finish_and_clear();
+    if let Some(p) = &common.eigenvalues {
+        write_out(p, &spectrum::eigenvalues_csv(&report.eigenvalues))?;
+    }
+    let summary = format!(
+        "{:?} N={}: radius empirical {:.4}, predicted {:.4} (relative error {:.3}), {:.1}% of eigenvalues inside; eigensolve {:.2} s",
+        report.model,
+        report.n,
+        report.radius_empirical,
+        report.radius_predicted,
+        report.relative_error,
+        100.0 * report.fraction_inside,
+        report.timings_s.eigensolve
+    );
+    emit(&common.out, &report, &summary)
+}
+
+#[derive(Serialize)]
+struct MftReport {
+    sigma_h: f64,
+    sigma_r: f64,
+    bias_h: f64,
+    bias_r: f64,
+    c_h: f64,
+    q_r: f64,
+    mean_dphi_sq: f64,
+    mean_dsig_r_sq: f64,
+    shaping_sq: f64,
+    fixed_point_stable: Option<bool>,
+    zero_fixed_point_stable: Option<bool>,
+    region: String,
+}
+
+fn mft_cmd(model: MftModel) -> Result<(), HostError> {
+    let MftModel::Gru {
+        sigma_h,
+        sigma_r,
+        bias_h,
+        bias_r,
+        activation,
+        out,
+    } = model;
+    for (n, v) in [
+        ("--sigma-h", sigma_h),
+        ("--sigma-r", sigma_r),
+        ("--bias-h", bias_h),
+        ("--bias-r", bias_r),
+    ] {
+        check_sigma(n, v)?;
+    }
+    let p = GruMftParams {
+        sigma_h,
+        sigma_r,
+        bias_h,
+        bias_r,
+        activation: activation.into(),
+    };
+    let mft = Mft::new();
+    let fp = mft.fixed_point(&p)?;
+    let zero = if bias_h > 0.0 {
+        None
+    } else {
+        Some(mft.gru_zero_stable(&p)?)
+    };
+    let region = mft.classify(&p)?;
+    // with no non-zero solution, report the (zero) fixed point's averages
+    let at = fp.unwrap_or_else(|| mft.averages(&p, 0.0));
+    let report = MftReport {
+        sigma_h,
+        sigma_r,
+        bias_h,
+        bias_r,
+        c_h: at.c_h,
+        q_r: at.q_r,
+        mean_dphi_sq: at.mean_dphi_sq,
+        mean_dsig_r_sq: at.mean_dsig_r_sq,
+        shaping_sq: at.shaping_sq,
+        fixed_point_stable: fp.map(|f| f.stable()),
+        zero_fixed_point_stable: zero,
+        region: format!("{region:?}"),
+    };
+    let summary = format!(
+        "GRU MFT σ_h={sigma_h} σ_r={sigma_r}: C_h={:.6} Q_r={:.6} ρ_s²={:.6} region {:?}",
+        report.c_h, report.q_r, report.shaping_sq, region
+    );
+    emit(&out, &report, &summary)
+}
+
+#[derive(Serialize)]
+struct BifurcationReport {
+    sigma_h: f64,
+    sigma_r_critical: f64,
+}
+
+fn bifurcation_cmd(sigma_h: f64, out: Output) -> Result<(), HostError> {
+    if !(sigma_h > std::f64::consts::SQRT_2 && sigma_h < 2.0) {
+        return Err(HostError::Param(format!(
+            "--sigma-h must lie in (√2, 2) = (1.41421, 2) for a bifurcation, got {sigma_h}"
+        )));
+    }
+    let sr = Mft::new().bifurcation_sigma_r(sigma_h)?;
+    let report = BifurcationReport {
+        sigma_h,
+        sigma_r_critical: sr,
+    };
+    emit(&out, &report, &format!("σ_r*({sigma_h}) = {sr:.6}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse(); // usage errors: clap prints them and exits with 2
+    let r = match cli.cmd {
+        Cmd::Spectrum { model } => spectrum_cmd(model),
+        Cmd::Mft { model } => mft_cmd(model),
+        Cmd::Bifurcation { sigma_h, out } => bifurcation_cmd(sigma_h, out),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

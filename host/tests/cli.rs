@@ -1,0 +1,161 @@
+//! The `gatedyn` binary: exit status 2 with one clear line on bad input,
+//! and every documented JSON field on good input.
+
+use std::process::Command;
+
+fn gatedyn(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gatedyn"))
+        .args(args)
+        .output()
+        .expect("run gatedyn");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_parameters_exit_with_status_2_and_one_line() {
+    let cases: [(&[&str], &str); 7] = [
+        (&["spectrum", "gru", "--n", "0"], "--n must be at least 1"),
+        (
+            &["spectrum", "lstm", "--sigma-c", "-1"],
+            "--sigma-c must be finite and >= 0, got -1",
+        ),
+        (
+            &["spectrum", "gru", "--sigma-h", "nan"],
+            "--sigma-h must be finite and >= 0, got NaN",
+        ),
+        (
+            &["spectrum", "gru", "--sigma-z", "inf"],
+            "--sigma-z must be finite and >= 0, got inf",
+        ),
+        (&["spectrum", "gru", "--n", "100000000"], "more than the"),
+        (
+            &["bifurcation", "--sigma-h", "2.5"],
+            "--sigma-h must lie in",
+        ),
+        (
+            &["mft", "gru", "--sigma-h", "-2", "--sigma-r", "1"],
+            "--sigma-h must be finite and >= 0",
+        ),
+    ];
+    for (args, msg) in cases {
+        let (code, _, err) = gatedyn(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(msg), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(!err.contains("panicked") && !err.contains("backtrace"));
+    }
+    let (code, _, _) = gatedyn(&["spectrum", "gru", "--n", "abc"]);
+    assert_eq!(code, 2, "clap usage errors exit with 2 as well");
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let mut a = args.to_vec();
+    a.extend(["--json", "-", "--quiet"]);
+    let (code, out, err) = gatedyn(&a);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+#[test]
+fn spectrum_json_has_every_field() {
+    for args in [
+        &[
+            "spectrum", "gru", "--n", "60", "--steps", "50", "--seed", "3",
+        ][..],
+        &[
+            "spectrum", "lstm", "--n", "40", "--steps", "50", "--bias-f", "0.5",
+        ][..],
+    ] {
+        let v = json(args);
+        for key in [
+            "model",
+            "n",
+            "seed",
+            "steps",
+            "sigmas",
+            "bias_sigmas",
+            "radius_empirical",
+            "radius_predicted",
+            "relative_error",
+            "fraction_inside",
+            "mean_square_activity",
+            "timings_s",
+        ] {
+            assert!(v.get(key).is_some(), "{args:?}: missing {key}");
+        }
+        for key in ["simulate", "jacobian", "eigensolve", "curve"] {
+            assert!(
+                v["timings_s"][key].as_f64().is_some(),
+                "missing timings_s.{key}"
+            );
+        }
+        let (re, rp) = (
+            v["radius_empirical"].as_f64().unwrap(),
+            v["radius_predicted"].as_f64().unwrap(),
+        );
+        assert!(re > 0.1 && rp > 0.1);
+        assert!(((rp - re).abs() / re - v["relative_error"].as_f64().unwrap()).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn mft_and_bifurcation_json() {
+    let v = json(&["mft", "gru", "--sigma-h", "2.5", "--sigma-r", "0"]);
+    for key in [
+        "c_h",
+        "q_r",
+        "mean_dphi_sq",
+        "mean_dsig_r_sq",
+        "shaping_sq",
+        "fixed_point_stable",
+        "zero_fixed_point_stable",
+        "region",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert!((v["c_h"].as_f64().unwrap() - 0.20894).abs() < 5e-6);
+    assert_eq!(v["region"], "MarginallyStable");
+    let b = json(&["bifurcation", "--sigma-h", "1.8"]);
+    assert!((b["sigma_r_critical"].as_f64().unwrap() - 8.157).abs() < 5e-4);
+    assert_eq!(b["sigma_h"], 1.8);
+}
+
+#[test]
+fn eigenvalues_csv_has_one_row_per_eigenvalue() {
+    let dir = std::env::temp_dir().join(format!("gatedyn-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ev.csv");
+    let (code, _, err) = gatedyn(&[
+        "spectrum",
+        "lstm",
+        "--n",
+        "30",
+        "--steps",
+        "10",
+        "--quiet",
+        "--eigenvalues",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 1 + 60, "header + 2N eigenvalues");
+    assert_eq!(text.lines().next(), Some("re,im"));
+    let (code, _, err) = gatedyn(&[
+        "spectrum",
+        "gru",
+        "--n",
+        "10",
+        "--quiet",
+        "--json",
+        "/nonexistent/dir/x.json",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot write /nonexistent/dir/x.json"),
+        "{err}"
+    );
+}
