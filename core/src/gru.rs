@@ -253,11 +253,7 @@ impl<'a, F: Real> GruRef<'a, F> {
         scratch: &mut [F],
     ) -> Result<(), Error> {
         let n = self.n;
-        for len in [h.len(), v.len(), out.len(), scratch.len()] {
-            check_len(len, n)?;
-        }
-        trace.check(n)?;
-        check_finite(v, Quantity::Vector)?;
+        Self::check_product(n, h, &trace, v, out, scratch)?;
         // scratch = r ⊙ v + h ⊙ σ'(a_r) ⊙ (U_r v)
         matvec(self.r.u, v, scratch);
         for k in 0..n {
@@ -290,11 +286,7 @@ impl<'a, F: Real> GruRef<'a, F> {
         scratch: &mut [F],
     ) -> Result<(), Error> {
         let n = self.n;
-        for len in [h.len(), v.len(), out.len(), scratch.len()] {
-            check_len(len, n)?;
-        }
-        trace.check(n)?;
-        check_finite(v, Quantity::Vector)?;
+        Self::check_product(n, h, &trace, v, out, scratch)?;
         // w = U_hᵀ (z φ'(a_h) ⊙ v), kept in scratch
         scratch.fill(F::ZERO);
         for (i, o) in out.iter_mut().enumerate() {
@@ -311,6 +303,22 @@ impl<'a, F: Real> GruRef<'a, F> {
         }
         matvec_t_acc(self.z.u, scratch, out);
         check_finite(out, Quantity::Result)
+    }
+
+    /// Argument checks shared by `jvp` and `vjp`.
+    fn check_product(
+        n: usize,
+        h: &[F],
+        trace: &GruTraceRef<'_, F>,
+        v: &[F],
+        out: &[F],
+        scratch: &[F],
+    ) -> Result<(), Error> {
+        for len in [h.len(), v.len(), out.len(), scratch.len()] {
+            check_len(len, n)?;
+        }
+        trace.check(n)?;
+        check_finite(v, Quantity::Vector)
     }
 
     /// `A_i = z_i φ'(a_h,i)`.

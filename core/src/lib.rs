@@ -44,6 +44,7 @@ mod gate;
 pub mod gru;
 pub mod init;
 pub mod lstm;
+mod maximize;
 pub mod mft;
 pub mod operator;
 pub mod quadrature;

@@ -18,6 +18,7 @@
 
 use crate::activation::Activation;
 use crate::error::{check_scale, Error};
+use crate::maximize::grid_golden_max;
 use crate::quadrature::GaussianAverage;
 
 fn sigmoid(x: f64) -> f64 {
@@ -268,44 +269,14 @@ impl Mft {
         Ok(0.5 * (a + b))
     }
 
-    /// `max_{C ∈ (0, 1]} F(C)/C`.
+    /// `max_{C ∈ (0, 1]} F(C)/C`, over `ln C ∈ [ln 1e-8, 0]` (61-point grid,
+    /// 40 golden-section steps).
     fn max_gain(&self, p: &GruMftParams) -> f64 {
         let gain = |lc: f64| {
             let c = libm::exp(lc);
             self.map(p, c) / c
         };
-        let (lmin, lmax) = (libm::log(1e-8), 0.0);
-        let n = 60;
-        let (mut best, mut best_k) = (f64::NEG_INFINITY, 0);
-        for k in 0..=n {
-            let v = gain(lmin + (lmax - lmin) * k as f64 / n as f64);
-            if v > best {
-                best = v;
-                best_k = k;
-            }
-        }
-        let step = (lmax - lmin) / n as f64;
-        let lc = lmin + step * best_k as f64;
-        let (mut a, mut b) = ((lc - step).max(lmin), (lc + step).min(lmax));
-        let gr = 0.5 * (libm::sqrt(5.0) - 1.0);
-        let (mut x1, mut x2) = (b - gr * (b - a), a + gr * (b - a));
-        let (mut f1, mut f2) = (gain(x1), gain(x2));
-        for _ in 0..40 {
-            if f1 > f2 {
-                b = x2;
-                x2 = x1;
-                f2 = f1;
-                x1 = b - gr * (b - a);
-                f1 = gain(x1);
-            } else {
-                a = x1;
-                x1 = x2;
-                f1 = f2;
-                x2 = a + gr * (b - a);
-                f2 = gain(x2);
-            }
-        }
-        best.max(f1).max(f2)
+        grid_golden_max(gain, libm::log(1e-8), 0.0, 61, 40).1
     }
 
     /// Classifies `(σ_h, σ_r)` (with the biases of `p`) into the regions of

@@ -19,6 +19,7 @@ use crate::complex::Complex;
 use crate::error::{check_len, check_scale, Error};
 use crate::gru::GruTraceRef;
 use crate::lstm::LstmTraceRef;
+use crate::maximize::grid_golden_max;
 use crate::real::Real;
 
 /// A spectral support given by a level function: `λ` is inside iff
@@ -367,49 +368,13 @@ pub fn boundary_radius<S: Support>(
 pub fn predicted_radius<S: Support>(s: &S, opts: &CurveOptions) -> Result<(f64, f64), Error> {
     let r_max = outer_bound(s)?;
     let na = opts.angles.max(3);
-    let pi = core::f64::consts::PI;
     let radius_at =
         |th: f64| boundary_radius(s, Complex::new(0.0, 0.0), th, r_max, opts).unwrap_or(0.0);
-    let (mut best, mut best_th) = (0.0, 0.0);
-    for k in 0..na {
-        let th = pi * k as f64 / (na - 1) as f64;
-        let r = radius_at(th);
-        if r > best {
-            best = r;
-            best_th = th;
-        }
-    }
-    // golden section on [θ* − Δ, θ* + Δ]
-    let d = pi / (na - 1) as f64;
-    let (mut a, mut b) = (best_th - d, best_th + d);
-    let g = 0.5 * (libm::sqrt(5.0) - 1.0);
-    let (mut x1, mut x2) = (b - g * (b - a), a + g * (b - a));
-    let (mut f1, mut f2) = (radius_at(x1), radius_at(x2));
-    for _ in 0..30 {
-        if f1 > f2 {
-            b = x2;
-            x2 = x1;
-            f2 = f1;
-            x1 = b - g * (b - a);
-            f1 = radius_at(x1);
-        } else {
-            a = x1;
-            x1 = x2;
-            f1 = f2;
-            x2 = a + g * (b - a);
-            f2 = radius_at(x2);
-        }
-    }
-    for (r, th) in [(f1, x1), (f2, x2)] {
-        if r > best {
-            best = r;
-            best_th = th;
-        }
-    }
+    let (best_th, best) = grid_golden_max(radius_at, 0.0, core::f64::consts::PI, na, 30);
     if best == 0.0 {
         return Err(Error::Infeasible {
             what: "empty support",
         });
     }
-    Ok((best, libm::fabs(best_th)))
+    Ok((best, best_th))
 }

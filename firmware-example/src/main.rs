@@ -217,7 +217,8 @@ fn main() -> ! {
     });
 
     // ---- own checks
-    if g.zero_level.is_nan() || l.zero_level.is_nan() || g.zero_level >= 1.0 || l.zero_level >= 1.0 {
+    if g.zero_level.is_nan() || l.zero_level.is_nan() || g.zero_level >= 1.0 || l.zero_level >= 1.0
+    {
         fail("zero fixed points must be stable at radius 0.95");
     }
     if !(g.radius.error_estimate <= 1e-5 && l.radius.error_estimate <= 1e-5) {

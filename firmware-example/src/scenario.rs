@@ -16,7 +16,7 @@ use gatedyn::spectral_curve::{
     predicted_radius, CurveOptions, GruSigmas, GruSupport, LstmSigmas, LstmSupport,
 };
 use gatedyn::spectral_radius::{ArnoldiOptions, RadiusEstimate, SpectralRadius};
-use gatedyn::{Error, Gru, GruTrace, Lstm, LstmTrace};
+use gatedyn::{Error, Gate, Gru, GruTrace, Lstm, LstmTrace};
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 
@@ -50,6 +50,18 @@ pub fn checksum(xs: &[f32]) -> u32 {
         }
     }
     h
+}
+
+/// Checksum of every weight of the given gates, in order.
+fn gates_checksum<const N: usize>(gates: &[&Gate<f32, N, 1>]) -> u32 {
+    let mut sum = 0u32;
+    for g in gates {
+        sum ^= checksum(g.u.as_flattened())
+            ^ checksum(g.w.as_flattened()).rotate_left(8)
+            ^ checksum(&g.b).rotate_left(16);
+        sum = sum.rotate_left(5);
+    }
+    sum
 }
 
 fn arnoldi_options() -> ArnoldiOptions {
@@ -154,14 +166,7 @@ pub fn run_gru(
     let p = GruMftParams::new(sigma_h, FIXED_SIGMA);
     let zero_level = sigma_h * sigma_h * mft.mean_sigmoid_sq(0.0);
     let region = mft.classify(&p)?;
-    let weights = [&net.z, &net.r, &net.h];
-    let mut wsum = 0u32;
-    for g in weights {
-        wsum ^= checksum(g.u.as_flattened())
-            ^ checksum(g.w.as_flattened()).rotate_left(8)
-            ^ checksum(&g.b).rotate_left(16);
-        wsum = wsum.rotate_left(5);
-    }
+    let wsum = gates_checksum(&[&net.z, &net.r, &net.h]);
     let mean_square = h.iter().map(|x| x * x).sum::<f32>() / GRU_N as f32;
     Ok(GruReport {
         sigma_h,
@@ -236,13 +241,7 @@ pub fn run_lstm(
     let support = LstmSupport::new(sig, net.activation, &c, trace.view())?;
     let (predicted, _) = predicted_radius(&support, &CurveOptions::coarse())?;
     let zero_level = mft.lstm_zero_level(sigma_c, 0.0, 0.0, 0.0)?;
-    let mut wsum = 0u32;
-    for g in [&net.f, &net.i, &net.o, &net.c] {
-        wsum ^= checksum(g.u.as_flattened())
-            ^ checksum(g.w.as_flattened()).rotate_left(8)
-            ^ checksum(&g.b).rotate_left(16);
-        wsum = wsum.rotate_left(5);
-    }
+    let wsum = gates_checksum(&[&net.f, &net.i, &net.o, &net.c]);
     let mut state = [0.0f32; 2 * LSTM_N];
     state[..LSTM_N].copy_from_slice(&h);
     state[LSTM_N..].copy_from_slice(&c);
