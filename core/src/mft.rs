@@ -106,36 +106,73 @@ pub enum GruRegion {
     Chaotic,
 }
 
-/// The mean-field solver (holds its quadrature rule).
+/// The one-dimensional Gaussian averages the GRU mean-field theory needs,
+/// as functions of the standard deviation `s` of a zero-mean Gaussian field.
+/// [`GaussianAverage`] computes them by quadrature; a caller that needs
+/// many evaluations (a phase diagram) can supply tabulated ones.
+pub trait FieldAverages {
+    /// `E[σ(sY)²]`.
+    fn sigmoid_sq(&self, s: f64) -> f64;
+    /// `E[σ'(sY)²]`.
+    fn dsigmoid_sq(&self, s: f64) -> f64;
+    /// `E[φ(sX)²]`.
+    fn phi_sq(&self, act: Activation, s: f64) -> f64;
+    /// `E[φ'(sX)²]`.
+    fn dphi_sq(&self, act: Activation, s: f64) -> f64;
+}
+
+impl FieldAverages for GaussianAverage {
+    fn sigmoid_sq(&self, s: f64) -> f64 {
+        self.expect(s, |y| {
+            let v = sigmoid(y);
+            v * v
+        })
+    }
+    fn dsigmoid_sq(&self, s: f64) -> f64 {
+        self.expect(s, |y| {
+            let d = dsigmoid(y);
+            d * d
+        })
+    }
+    fn phi_sq(&self, act: Activation, s: f64) -> f64 {
+        self.expect(s, |x| {
+            let v = act.apply(x);
+            v * v
+        })
+    }
+    fn dphi_sq(&self, act: Activation, s: f64) -> f64 {
+        self.expect(s, |x| {
+            let d = act.derivative(x, act.apply(x));
+            d * d
+        })
+    }
+}
+
+/// The mean-field solver, over the averages `A` (quadrature by default).
 #[derive(Debug, Clone, Default)]
-pub struct Mft {
-    avg: GaussianAverage,
+pub struct Mft<A = GaussianAverage> {
+    avg: A,
 }
 
 /// Log-spaced grid points of `C` in `[C_MIN, 1]` used to bracket roots.
 const C_GRID: usize = 80;
 const C_MIN: f64 = 1e-9;
 
-impl Mft {
-    /// A solver.
-    pub fn new() -> Self {
-        Mft {
-            avg: GaussianAverage::new(),
-        }
+impl<A: FieldAverages> Mft<A> {
+    /// A solver over the given averages.
+    pub fn with_averages(avg: A) -> Self {
+        Mft { avg }
     }
 
-    /// `E[h(s X)]` (exposed for callers that need other averages).
-    pub fn expect(&self, s: f64, h: impl Fn(f64) -> f64) -> f64 {
-        self.avg.expect(s, h)
+    /// The averages in use.
+    pub fn field_averages(&self) -> &A {
+        &self.avg
     }
 
     /// `Q_r(C) = E[σ(√(σ_r² C + σ_{b,r}²) Y)²]`.
     pub fn q_r(&self, p: &GruMftParams, c: f64) -> f64 {
         let s = libm::sqrt(p.sigma_r * p.sigma_r * c + p.bias_r * p.bias_r);
-        self.avg.expect(s, |y| {
-            let v = sigmoid(y);
-            v * v
-        })
+        self.avg.sigmoid_sq(s)
     }
 
     fn field_h(&self, p: &GruMftParams, c: f64, q: f64) -> f64 {
@@ -145,26 +182,15 @@ impl Mft {
     /// The fixed-point map `F(C)`.
     pub fn map(&self, p: &GruMftParams, c: f64) -> f64 {
         let q = self.q_r(p, c);
-        let act = p.activation;
-        self.avg.expect(self.field_h(p, c, q), |x| {
-            let v = act.apply(x);
-            v * v
-        })
+        self.avg.phi_sq(p.activation, self.field_h(p, c, q))
     }
 
     /// The averages at a given `C` (a fixed point when `C = F(C)`).
     pub fn averages(&self, p: &GruMftParams, c: f64) -> GruFixedPoint {
         let q = self.q_r(p, c);
-        let act = p.activation;
-        let dphi = self.avg.expect(self.field_h(p, c, q), |x| {
-            let d = act.derivative(x, act.apply(x));
-            d * d
-        });
+        let dphi = self.avg.dphi_sq(p.activation, self.field_h(p, c, q));
         let sr = libm::sqrt(p.sigma_r * p.sigma_r * c + p.bias_r * p.bias_r);
-        let dsig = self.avg.expect(sr, |y| {
-            let d = dsigmoid(y);
-            d * d
-        });
+        let dsig = self.avg.dsigmoid_sq(sr);
         let shaping = p.sigma_h * p.sigma_h * dphi * (q + p.sigma_r * p.sigma_r * c * dsig);
         GruFixedPoint {
             c_h: c,
@@ -233,10 +259,7 @@ impl Mft {
 
     /// `E[σ(b)²]`, `b ~ N(0, σ_b²)`.
     pub fn mean_sigmoid_sq(&self, bias: f64) -> f64 {
-        self.avg.expect(bias, |b| {
-            let s = sigmoid(b);
-            s * s
-        })
+        self.avg.sigmoid_sq(bias)
     }
 
     /// The bifurcation value `σ_r*(σ_h)` for `√2 < σ_h < 2` (zero biases,
@@ -301,45 +324,6 @@ impl Mft {
         })
     }
 
-    /// Principled initialisation: the `σ_h` whose zero-fixed-point spectral
-    /// radius is `target` (large-N), given bias scales of the update and
-    /// reset gates. The radius `R` solves `σ_h² E[r²] E[z²/(R−1+z)²] = 1`
-    /// (outermost point on the positive real axis). Errors with
-    /// `Infeasible` when `R` is not above every `1 − z` (e.g. `R ≤ 1/2` at
-    /// zero bias, or `R ≤ 1` with a random update bias).
-    pub fn gru_sigma_h_for_zero_radius(
-        &self,
-        target: f64,
-        bias_z: f64,
-        bias_r: f64,
-    ) -> Result<f64, Error> {
-        check_scale(target, "target radius")?;
-        check_scale(bias_z, "bias_z")?;
-        check_scale(bias_r, "bias_r")?;
-        let r2 = self.mean_sigmoid_sq(bias_r);
-        let zz = if bias_z == 0.0 {
-            if target <= 0.5 {
-                return Err(Error::Infeasible {
-                    what: "radius must exceed 1 - z = 1/2",
-                });
-            }
-            let d = target - 0.5;
-            0.25 / (d * d)
-        } else {
-            if target <= 1.0 {
-                return Err(Error::Infeasible {
-                    what: "a random update bias puts eigenvalues at 1",
-                });
-            }
-            self.avg.expect(bias_z, |b| {
-                let z = sigmoid(b);
-                let d = target - 1.0 + z;
-                z * z / (d * d)
-            })
-        };
-        Ok(1.0 / libm::sqrt(r2 * zz))
-    }
-
     /// Zero-fixed-point stability of an LSTM (`σ_{b,c} = 0`): the support is
     /// `σ_c² E[o²]E[i²]E[1/|λ−f|²] ≥ 1`, so stable iff
     /// `σ_c² E[o²] E[i²] E[1/(1−f)²] < 1`, with
@@ -372,45 +356,6 @@ impl Mft {
         }
         let ef = 1.0 + 2.0 * libm::exp(0.5 * bias_f * bias_f) + libm::exp(2.0 * bias_f * bias_f);
         Ok(sigma_c * sigma_c * self.mean_sigmoid_sq(bias_o) * self.mean_sigmoid_sq(bias_i) * ef)
-    }
-
-    /// Principled initialisation for an LSTM: the `σ_c` whose zero-fixed-
-    /// point radius is `target`: `σ_c = 1/√(E[o²]E[i²]E[1/(R−f)²])`. Needs
-    /// `R > 1/2` at zero forget bias and `R > 1` with a random one.
-    pub fn lstm_sigma_c_for_zero_radius(
-        &self,
-        target: f64,
-        bias_f: f64,
-        bias_i: f64,
-        bias_o: f64,
-    ) -> Result<f64, Error> {
-        for (v, name) in [
-            (target, "target radius"),
-            (bias_f, "bias_f"),
-            (bias_i, "bias_i"),
-            (bias_o, "bias_o"),
-        ] {
-            check_scale(v, name)?;
-        }
-        let ef = if bias_f == 0.0 {
-            if target <= 0.5 {
-                return Err(Error::Infeasible {
-                    what: "radius must exceed f = 1/2",
-                });
-            }
-            1.0 / ((target - 0.5) * (target - 0.5))
-        } else {
-            if target <= 1.0 {
-                return Err(Error::Infeasible {
-                    what: "a random forget bias puts eigenvalues at 1",
-                });
-            }
-            self.avg.expect(bias_f, |b| {
-                let d = target - sigmoid(b);
-                1.0 / (d * d)
-            })
-        };
-        Ok(1.0 / libm::sqrt(self.mean_sigmoid_sq(bias_o) * self.mean_sigmoid_sq(bias_i) * ef))
     }
 
     /// Principled initialisation: the `σ_r` that puts the shaping parameter
@@ -451,5 +396,97 @@ impl Mft {
             }
         }
         Ok(0.5 * (a + b))
+    }
+}
+
+impl Mft {
+    /// A solver with the accurate quadrature of [`GaussianAverage`].
+    pub fn new() -> Self {
+        Mft {
+            avg: GaussianAverage::new(),
+        }
+    }
+
+    /// `E[h(s X)]` (exposed for callers that need other averages).
+    pub fn expect(&self, s: f64, h: impl Fn(f64) -> f64) -> f64 {
+        self.avg.expect(s, h)
+    }
+
+    /// Principled initialisation: the `σ_h` whose zero-fixed-point spectral
+    /// radius is `target` (large-N), given bias scales of the update and
+    /// reset gates. The radius `R` solves `σ_h² E[r²] E[z²/(R−1+z)²] = 1`
+    /// (outermost point on the positive real axis). Errors with
+    /// `Infeasible` when `R` is not above every `1 − z` (e.g. `R ≤ 1/2` at
+    /// zero bias, or `R ≤ 1` with a random update bias).
+    pub fn gru_sigma_h_for_zero_radius(
+        &self,
+        target: f64,
+        bias_z: f64,
+        bias_r: f64,
+    ) -> Result<f64, Error> {
+        check_scale(target, "target radius")?;
+        check_scale(bias_z, "bias_z")?;
+        check_scale(bias_r, "bias_r")?;
+        let r2 = self.mean_sigmoid_sq(bias_r);
+        let zz = if bias_z == 0.0 {
+            if target <= 0.5 {
+                return Err(Error::Infeasible {
+                    what: "radius must exceed 1 - z = 1/2",
+                });
+            }
+            let d = target - 0.5;
+            0.25 / (d * d)
+        } else {
+            if target <= 1.0 {
+                return Err(Error::Infeasible {
+                    what: "a random update bias puts eigenvalues at 1",
+                });
+            }
+            self.avg.expect(bias_z, |b| {
+                let z = sigmoid(b);
+                let d = target - 1.0 + z;
+                z * z / (d * d)
+            })
+        };
+        Ok(1.0 / libm::sqrt(r2 * zz))
+    }
+
+    /// Principled initialisation for an LSTM: the `σ_c` whose zero-fixed-
+    /// point radius is `target`: `σ_c = 1/√(E[o²]E[i²]E[1/(R−f)²])`. Needs
+    /// `R > 1/2` at zero forget bias and `R > 1` with a random one.
+    pub fn lstm_sigma_c_for_zero_radius(
+        &self,
+        target: f64,
+        bias_f: f64,
+        bias_i: f64,
+        bias_o: f64,
+    ) -> Result<f64, Error> {
+        for (v, name) in [
+            (target, "target radius"),
+            (bias_f, "bias_f"),
+            (bias_i, "bias_i"),
+            (bias_o, "bias_o"),
+        ] {
+            check_scale(v, name)?;
+        }
+        let ef = if bias_f == 0.0 {
+            if target <= 0.5 {
+                return Err(Error::Infeasible {
+                    what: "radius must exceed f = 1/2",
+                });
+            }
+            1.0 / ((target - 0.5) * (target - 0.5))
+        } else {
+            if target <= 1.0 {
+                return Err(Error::Infeasible {
+                    what: "a random forget bias puts eigenvalues at 1",
+                });
+            }
+            self.avg.expect(bias_f, |b| {
+                let d = target - sigmoid(b);
+                1.0 / (d * d)
+            })
+        };
+        Ok(1.0 / libm::sqrt(self.mean_sigmoid_sq(bias_o) * self.mean_sigmoid_sq(bias_i) * ef))
     }
 }

@@ -4,6 +4,8 @@
 
 pub mod eigen;
 pub mod network;
+pub mod phase;
+pub mod plot;
 pub mod spectrum;
 
 use std::fmt;

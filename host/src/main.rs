@@ -34,6 +34,24 @@ enum Cmd {
         #[command(subcommand)]
         model: MftModel,
     },
+    /// The GRU phase diagram over (σ_h, σ_r) from the mean-field theory.
+    #[command(allow_negative_numbers = true)]
+    PhaseDiagram {
+        /// Largest σ_h of the grid.
+        #[arg(long, default_value_t = 3.5)]
+        sigma_h_max: f64,
+        /// Largest σ_r of the grid.
+        #[arg(long, default_value_t = 16.0)]
+        sigma_r_max: f64,
+        /// Grid points per axis.
+        #[arg(long, default_value_t = 200)]
+        points: usize,
+        /// Draw the diagram (.svg or .png).
+        #[arg(long)]
+        plot: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        out: Output,
+    },
     /// The critical reset scale σ_r*(σ_h) for √2 < σ_h < 2.
     #[command(allow_negative_numbers = true)]
     Bifurcation {
@@ -125,6 +143,9 @@ struct SpectrumArgs {
     /// Write the eigenvalues as CSV (re,im).
     #[arg(long)]
     eigenvalues: Option<String>,
+    /// Draw eigenvalues, predicted support and unit circle (.svg or .png).
+    #[arg(long)]
+    plot: Option<std::path::PathBuf>,
     #[command(flatten)]
     out: Output,
 }
@@ -224,6 +245,9 @@ fn spectrum_cmd(model: SpectrumModel) -> Result<(), HostError> {
         ),
     };
     spectrum::check(&cfg)?;
+    if let Some(p) = &common.plot {
+        gatedyn_host::plot::format_of(p)?;
+    }
     let bar = if common.out.quiet {
         ProgressBar::hidden()
     } else {
@@ -240,6 +264,20 @@ fn spectrum_cmd(model: SpectrumModel) -> Result<(), HostError> {
     bar.finish_and_clear();
     if let Some(p) = &common.eigenvalues {
         write_out(p, &spectrum::eigenvalues_csv(&report.eigenvalues))?;
+    }
+    if let Some(p) = &common.plot {
+        let title = format!(
+            "{} N={} σ={:?}: radius {:.3} (predicted {:.3})",
+            match report.model {
+                Model::Gru => "GRU",
+                Model::Lstm => "LSTM",
+            },
+            report.n,
+            cfg.sigmas,
+            report.radius_empirical,
+            report.radius_predicted
+        );
+        gatedyn_host::plot::spectrum(p, &report.eigenvalues, &report.curve, &title)?;
     }
     let summary = format!(
         "{:?} N={}: radius empirical {:.4}, predicted {:.4} (relative error {:.3}), {:.1}% of eigenvalues inside; eigensolve {:.2} s",
@@ -345,12 +383,47 @@ fn bifurcation_cmd(sigma_h: f64, out: Output) -> Result<(), HostError> {
     emit(&out, &report, &format!("σ_r*({sigma_h}) = {sr:.6}"))
 }
 
+fn phase_cmd(
+    hmax: f64,
+    rmax: f64,
+    points: usize,
+    plot: Option<std::path::PathBuf>,
+    out: Output,
+) -> Result<(), HostError> {
+    if let Some(p) = &plot {
+        gatedyn_host::plot::format_of(p)?;
+    }
+    let bar = if out.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new((points * points) as u64)
+    };
+    let d = gatedyn_host::phase::compute(hmax, rmax, points, |k| bar.inc(k as u64))?;
+    bar.finish_and_clear();
+    if let Some(p) = &plot {
+        gatedyn_host::plot::phase_diagram(p, &d)?;
+    }
+    let summary = format!(
+        "phase diagram {points}×{points} over σ_h ≤ {hmax}, σ_r ≤ {rmax} in {:.2} s ({} bifurcation points)",
+        d.seconds,
+        d.bifurcation.len()
+    );
+    emit(&out, &d, &summary)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse(); // usage errors: clap prints them and exits with 2
     let r = match cli.cmd {
         Cmd::Spectrum { model } => spectrum_cmd(model),
         Cmd::Mft { model } => mft_cmd(model),
         Cmd::Bifurcation { sigma_h, out } => bifurcation_cmd(sigma_h, out),
+        Cmd::PhaseDiagram {
+            sigma_h_max,
+            sigma_r_max,
+            points,
+            plot,
+            out,
+        } => phase_cmd(sigma_h_max, sigma_r_max, points, plot, out),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

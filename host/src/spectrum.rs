@@ -7,7 +7,8 @@ use crate::network::{bytes_needed, Model, Net};
 use crate::{check_sigma, HostError};
 use gatedyn::init::GateScale;
 use gatedyn::spectral_curve::{
-    predicted_radius, CurveOptions, GruSigmas, GruSupport, LstmSigmas, LstmSupport, Support,
+    boundary_radius, outer_bound, predicted_radius, CurveOptions, GruSigmas, GruSupport,
+    LstmSigmas, LstmSupport, Support,
 };
 use gatedyn::{Activation, Complex};
 use serde::Serialize;
@@ -82,6 +83,9 @@ pub struct SpectrumReport {
     /// The eigenvalues (not serialised; see `--eigenvalues`).
     #[serde(skip)]
     pub eigenvalues: Vec<Complex>,
+    /// Points on the predicted support boundary (for the plot).
+    #[serde(skip)]
+    pub curve: Vec<Complex>,
 }
 
 fn map(model: Model, v: &[f64]) -> BTreeMap<String, f64> {
@@ -164,7 +168,8 @@ pub fn run(
     let t0 = Instant::now();
     let opts = CurveOptions::default();
     let s = &cfg.sigmas;
-    let (radius_predicted, fraction_inside) = match cfg.model {
+    let center = Complex::new(ev.iter().map(|z| z.re).sum::<f64>() / ev.len() as f64, 0.0);
+    let (radius_predicted, fraction_inside, curve_pts) = match cfg.model {
         Model::Gru => {
             let sp = GruSupport::new(
                 GruSigmas {
@@ -176,7 +181,11 @@ pub fn run(
                 &net.h,
                 net.gru_trace(),
             )?;
-            (predicted_radius(&sp, &opts)?.0, inside_fraction(&sp, &ev))
+            (
+                predicted_radius(&sp, &opts)?.0,
+                inside_fraction(&sp, &ev),
+                curve_points(&sp, center, 720)?,
+            )
         }
         Model::Lstm => {
             let sp = LstmSupport::new(
@@ -190,7 +199,11 @@ pub fn run(
                 &net.c,
                 net.lstm_trace(),
             )?;
-            (predicted_radius(&sp, &opts)?.0, inside_fraction(&sp, &ev))
+            (
+                predicted_radius(&sp, &opts)?.0,
+                inside_fraction(&sp, &ev),
+                curve_points(&sp, center, 720)?,
+            )
         }
     };
     let curve = t0.elapsed().as_secs_f64();
@@ -219,7 +232,26 @@ pub fn run(
             curve,
         },
         eigenvalues: ev,
+        curve: curve_pts,
     })
+}
+
+/// The outer boundary of the support seen from `center` along `rays`
+/// equally spaced rays (rays that miss the support are skipped).
+pub fn curve_points<S: Support>(
+    sp: &S,
+    center: Complex,
+    rays: usize,
+) -> Result<Vec<Complex>, HostError> {
+    let r_max = outer_bound(sp)? + center.abs();
+    let opts = CurveOptions::default();
+    Ok((0..rays)
+        .filter_map(|k| {
+            let th = 2.0 * std::f64::consts::PI * k as f64 / rays as f64;
+            boundary_radius(sp, center, th, r_max, &opts)
+                .map(|r| center + Complex::from_polar(r, th))
+        })
+        .collect())
 }
 
 /// Share of the non-zero eigenvalues (|λ| > 1e-9) with level ≥ 0.97.

@@ -159,3 +159,55 @@ fn eigenvalues_csv_has_one_row_per_eigenvalue() {
         "{err}"
     );
 }
+
+#[test]
+fn phase_diagram_json_and_plot() {
+    let dir = std::env::temp_dir().join(format!("gatedyn-phase-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("phase.svg");
+    let v = json(&[
+        "phase-diagram",
+        "--points",
+        "24",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    let regions = v["regions"].as_array().unwrap();
+    assert_eq!(regions.len(), 24);
+    assert_eq!(v["sigma_h"].as_array().unwrap().len(), 24);
+    // σ_h ≈ 0.07 (first column) is always the stable zero fixed point
+    assert_eq!(regions[0][0], "stable zero fixed point");
+    assert_eq!(regions[23][0], "stable zero fixed point");
+    // σ_h ≈ 3.43, σ_r ≈ 15.7 is chaotic
+    assert_eq!(regions[23][23], "chaotic");
+    let bif = v["bifurcation"].as_array().unwrap();
+    assert!(!bif.is_empty());
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg") && text.contains("GRU phase diagram"));
+    let (code, _, err) = gatedyn(&["phase-diagram", "--points", "1"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = gatedyn(&["phase-diagram", "--plot", "x.pdf"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("must end in .svg or .png"), "{err}");
+}
+
+#[test]
+fn spectrum_plot_is_written() {
+    let dir = std::env::temp_dir().join(format!("gatedyn-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = dir.join("gru.png");
+    let (code, _, err) = gatedyn(&[
+        "spectrum",
+        "gru",
+        "--n",
+        "80",
+        "--steps",
+        "20",
+        "--quiet",
+        "--plot",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+}
