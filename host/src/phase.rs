@@ -162,6 +162,9 @@ pub fn region_name(r: GruRegion) -> &'static str {
     }
 }
 
+/// One solved column: its index and, per σ_r, the region and ρ_s².
+type Column = (usize, Vec<(GruRegion, Option<f64>)>);
+
 fn grid(max: f64, points: usize) -> Vec<f64> {
     (0..points)
         .map(|k| max * (k as f64 + 0.5) / points as f64)
@@ -196,7 +199,7 @@ pub fn compute(
     let (hs, rs) = (grid(sigma_h_max, points), grid(sigma_r_max, points));
     let columns: Vec<usize> = (0..points).collect();
     let halves = columns.split_at(points / 2);
-    let solve = |cols: &[usize]| -> Result<Vec<(usize, Vec<(GruRegion, Option<f64>)>)>, HostError> {
+    let solve = |cols: &[usize]| -> Result<Vec<Column>, HostError> {
         let mut out = vec![];
         for &j in cols {
             let mut col = Vec::with_capacity(points);
@@ -216,7 +219,7 @@ pub fn compute(
         let rb = solve(halves.1);
         (ha.join().expect("phase-diagram worker"), rb)
     });
-    let mut cols: Vec<(usize, Vec<(GruRegion, Option<f64>)>)> = a?;
+    let mut cols: Vec<Column> = a?;
     cols.extend(b?);
     cols.sort_by_key(|c| c.0);
     let regions = (0..points)
