@@ -1,0 +1,99 @@
+//! The dense eigen-solve of a GRU Jacobian with faer against
+//! `numpy.linalg.eigvals` on the same matrix, in one run.
+//!
+//! `cargo run --release -p gatedyn-host --example eigen_vs_numpy -- [N]`
+//! (default N = 2000; needs python3 with numpy). The matrix is written to a
+//! temporary file, both sides take the best of three solves, and the ratio
+//! faer/numpy is printed. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed
+//! from numpy's environment (they slow a current OpenBLAS; see the machine
+//! notes), and numpy's BLAS is reported with threadpoolctl when available.
+
+use gatedyn::init::GateScale;
+use gatedyn::Activation;
+use gatedyn_host::eigen::{eigenvalues, jacobian, spectral_radius};
+use gatedyn_host::network::{Model, Net};
+use std::io::Write;
+use std::process::Command;
+use std::time::Instant;
+
+const NUMPY: &str = r#"
+import sys, time, numpy as np
+n, path = int(sys.argv[1]), sys.argv[2]
+a = np.fromfile(path, dtype='<f8').reshape(n, n)
+best = float('inf')
+for _ in range(3):
+    t = time.perf_counter(); ev = np.linalg.eigvals(a); best = min(best, time.perf_counter() - t)
+try:
+    import threadpoolctl
+    info = threadpoolctl.threadpool_info()
+    blas = ', '.join(f"{i['internal_api']} {i.get('version')} {i.get('architecture')} threads={i['num_threads']}" for i in info)
+except Exception:
+    blas = 'unknown'
+print(best, np.abs(ev).max(), blas)
+"#;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(2000);
+    let s = [
+        GateScale::recurrent(1.0),
+        GateScale::recurrent(1.0),
+        GateScale::recurrent(3.0),
+    ];
+    let mut net = Net::random(Model::Gru, n, &s, Activation::Tanh, 7)?;
+    net.run(100, || {})?;
+    let j = jacobian(&net)?;
+    let path = std::env::temp_dir().join(format!("gatedyn-eig-{n}-{}.f64", std::process::id()));
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    for i in 0..n {
+        for k in 0..n {
+            f.write_all(&j[(i, k)].to_le_bytes())?;
+        }
+    }
+    f.flush()?;
+    drop(f);
+
+    let mut best = f64::INFINITY;
+    let mut radius = 0.0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let ev = eigenvalues(&j)?;
+        best = best.min(t.elapsed().as_secs_f64());
+        radius = spectral_radius(&ev);
+    }
+    let out = Command::new("python3")
+        .args(["-c", NUMPY, &n.to_string(), path.to_str().ok_or("path")?])
+        .env_remove("OPENBLAS_CORETYPE")
+        .env_remove("OPENBLAS_L2_SIZE")
+        .output()?;
+    std::fs::remove_file(&path).ok();
+    if !out.status.success() {
+        return Err(format!(
+            "numpy side failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.trim().splitn(3, ' ');
+    let np_time: f64 = parts.next().ok_or("no time")?.parse()?;
+    let np_radius: f64 = parts.next().ok_or("no radius")?.parse()?;
+    let blas = parts.next().unwrap_or("");
+    println!(
+        "N = {n}: faer {best:.3} s (threads: {}), numpy {np_time:.3} s ({blas})",
+        rayon_threads()
+    );
+    println!("ratio faer/numpy = {:.2}", best / np_time);
+    println!(
+        "spectral radius: faer {radius:.12}, numpy {np_radius:.12} (rel diff {:.1e})",
+        (radius - np_radius).abs() / np_radius
+    );
+    Ok(())
+}
+
+fn rayon_threads() -> String {
+    format!("{:?}", faer::get_global_parallelism())
+}
