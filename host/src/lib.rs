@@ -7,6 +7,7 @@ pub mod network;
 pub mod phase;
 pub mod plot;
 pub mod spectrum;
+pub mod sweep;
 
 use std::fmt;
 

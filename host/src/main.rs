@@ -52,6 +52,27 @@ enum Cmd {
         #[command(flatten)]
         out: Output,
     },
+    /// Spectral radius (empirical and predicted) against one gate scale.
+    #[command(allow_negative_numbers = true)]
+    Scaling {
+        /// The gate to sweep (GRU: z, r, h; LSTM: f, i, o, c).
+        #[arg(long)]
+        gate: String,
+        /// The values of its scale.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0])]
+        values: Vec<f64>,
+        #[command(flatten)]
+        base: SweepArgs,
+    },
+    /// Eigenvalues piling up at λ = 1 as σ_z (GRU) or σ_f (LSTM) grows.
+    #[command(allow_negative_numbers = true)]
+    SlowModes {
+        /// The values of σ_z (GRU) or σ_f (LSTM).
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1.0, 5.0, 20.0, 100.0])]
+        values: Vec<f64>,
+        #[command(flatten)]
+        base: SweepArgs,
+    },
     /// The critical reset scale σ_r*(σ_h) for √2 < σ_h < 2.
     #[command(allow_negative_numbers = true)]
     Bifurcation {
@@ -148,6 +169,69 @@ struct SpectrumArgs {
     plot: Option<std::path::PathBuf>,
     #[command(flatten)]
     out: Output,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModelArg {
+    Gru,
+    Lstm,
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    /// GRU or LSTM.
+    #[arg(long, value_enum, default_value_t = ModelArg::Gru)]
+    model: ModelArg,
+    /// Gate scales in model order (GRU z,r,h; LSTM f,i,o,c); default
+    /// GRU 0,1,3 (no update-gate variance: THEORY's √σ_r law), LSTM 1,1,1,3.
+    #[arg(long, value_delimiter = ',')]
+    sigmas: Option<Vec<f64>>,
+    /// Hidden size.
+    #[arg(long, default_value_t = 400)]
+    n: usize,
+    #[arg(long, default_value_t = 200)]
+    steps: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Draw the sweep (.svg or .png).
+    #[arg(long)]
+    plot: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    out: Output,
+}
+
+impl SweepArgs {
+    fn config(&self) -> Result<SpectrumConfig, HostError> {
+        let model = match self.model {
+            ModelArg::Gru => Model::Gru,
+            ModelArg::Lstm => Model::Lstm,
+        };
+        let sigmas = match (&self.sigmas, model) {
+            (Some(v), _) => v.clone(),
+            (None, Model::Gru) => vec![0.0, 1.0, 3.0],
+            (None, Model::Lstm) => vec![1.0, 1.0, 1.0, 3.0],
+        };
+        if sigmas.len() != model.gates() {
+            return Err(HostError::Param(format!(
+                "--sigmas needs {} values for this model",
+                model.gates()
+            )));
+        }
+        let cfg = SpectrumConfig {
+            model,
+            n: self.n,
+            bias_sigmas: vec![0.0; sigmas.len()],
+            sigmas,
+            activation: Activation::Tanh,
+            steps: self.steps,
+            seed: self.seed,
+        };
+        spectrum::check(&cfg)?;
+        if let Some(p) = &self.plot {
+            gatedyn_host::plot::format_of(p)?;
+        }
+        Ok(cfg)
+    }
 }
 
 #[derive(Args)]
@@ -411,12 +495,121 @@ fn phase_cmd(
     emit(&out, &d, &summary)
 }
 
+fn check_values(values: &[f64]) -> Result<(), HostError> {
+    for &v in values {
+        check_sigma("--values", v)?;
+    }
+    Ok(())
+}
+
+fn scaling_cmd(gate: &str, values: &[f64], base: SweepArgs) -> Result<(), HostError> {
+    let cfg = base.config()?;
+    check_values(values)?;
+    gatedyn_host::sweep::gate_index(cfg.model, gate)?;
+    let bar = if base.out.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(values.len() as u64)
+    };
+    let s = gatedyn_host::sweep::scaling(&cfg, gate, values, |k| bar.set_position(k as u64))?;
+    bar.finish_and_clear();
+    if let Some(p) = &base.plot {
+        use gatedyn_host::plot::Series;
+        let pick = |f: fn(&gatedyn_host::sweep::ScalingPoint) -> f64| {
+            s.points
+                .iter()
+                .filter(|q| q.value > 0.0)
+                .map(|q| (q.value, f(q)))
+                .collect::<Vec<_>>()
+        };
+        let mut series = vec![
+            Series {
+                label: "empirical (max |λ|)".into(),
+                points: pick(|q| q.radius_empirical),
+                thin: false,
+            },
+            Series {
+                label: "predicted (support)".into(),
+                points: pick(|q| q.radius_predicted),
+                thin: false,
+            },
+        ];
+        if let (Some(p), Some(last)) = (s.law_exponent, s.points.last()) {
+            let c = (last.radius_predicted - 0.5) / last.value.powf(p);
+            series.push(Series {
+                label: format!("1/2 + c σ^{p}"),
+                points: s
+                    .points
+                    .iter()
+                    .filter(|q| q.value > 0.0)
+                    .map(|q| (q.value, 0.5 + c * q.value.powf(p)))
+                    .collect(),
+                thin: true,
+            });
+        }
+        gatedyn_host::plot::log_x_lines(
+            p,
+            &format!("{:?} N={}: radius against σ_{gate}", s.model, s.n),
+            &format!("σ_{gate}"),
+            "spectral radius",
+            &series,
+        )?;
+    }
+    let summary = format!(
+        "{:?} σ_{gate} sweep, N={}: fitted exponent empirical {:?}, predicted {:?} (law {:?})",
+        s.model, s.n, s.fitted_exponent_empirical, s.fitted_exponent_predicted, s.law_exponent
+    );
+    emit(&base.out, &s, &summary)
+}
+
+fn slow_modes_cmd(values: &[f64], base: SweepArgs) -> Result<(), HostError> {
+    let cfg = base.config()?;
+    check_values(values)?;
+    let bar = if base.out.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(values.len() as u64)
+    };
+    let s = gatedyn_host::sweep::slow_modes(&cfg, values, |k| bar.set_position(k as u64))?;
+    bar.finish_and_clear();
+    let gate = if s.model == Model::Gru { "z" } else { "f" };
+    if let Some(p) = &base.plot {
+        use gatedyn_host::plot::Series;
+        let series: Vec<Series> = s
+            .curves
+            .iter()
+            .map(|(v, cdf)| Series {
+                label: format!("σ_{gate} = {v}"),
+                points: s.delta.iter().copied().zip(cdf.iter().copied()).collect(),
+                thin: false,
+            })
+            .collect();
+        gatedyn_host::plot::log_x_lines(
+            p,
+            &format!("{:?} N={}: eigenvalues near λ = 1", s.model, s.n),
+            "δ",
+            "fraction with |λ − 1| ≤ δ",
+            &series,
+        )?;
+    }
+    let at = s.delta.iter().position(|d| *d >= 0.01).unwrap_or(0);
+    let summary = s
+        .curves
+        .iter()
+        .map(|(v, cdf)| format!("σ_{gate}={v}: {:.1}% within 0.01 of λ=1", 100.0 * cdf[at]))
+        .collect::<Vec<_>>()
+        .join("; ");
+    emit(&base.out, &s, &summary)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse(); // usage errors: clap prints them and exits with 2
     let r = match cli.cmd {
         Cmd::Spectrum { model } => spectrum_cmd(model),
         Cmd::Mft { model } => mft_cmd(model),
         Cmd::Bifurcation { sigma_h, out } => bifurcation_cmd(sigma_h, out),
+        Cmd::Scaling { gate, values, base } => scaling_cmd(&gate, &values, base),
+        Cmd::SlowModes { values, base } => slow_modes_cmd(&values, base),
         Cmd::PhaseDiagram {
             sigma_h_max,
             sigma_r_max,

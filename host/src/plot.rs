@@ -222,3 +222,119 @@ where
     area.present().map_err(err)?;
     Ok(())
 }
+
+/// One labelled curve of a line plot.
+pub struct Series {
+    /// Legend text.
+    pub label: String,
+    /// Points `(x, y)`; `x > 0` for a log axis.
+    pub points: Vec<(f64, f64)>,
+    /// Dashed-looking thin line instead of a solid one with markers.
+    pub thin: bool,
+}
+
+/// Curves against a logarithmic x axis (scaling laws, cumulative counts).
+pub fn log_x_lines(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> Result<(), HostError> {
+    register_font();
+    match format_of(path)? {
+        "svg" => lines_on(
+            &SVGBackend::new(path, SIZE).into_drawing_area(),
+            title,
+            x_desc,
+            y_desc,
+            series,
+        ),
+        _ => lines_on(
+            &BitMapBackend::new(path, SIZE).into_drawing_area(),
+            title,
+            x_desc,
+            y_desc,
+            series,
+        ),
+    }
+}
+
+fn lines_on<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> Result<(), HostError>
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE).map_err(err)?;
+    let all = series.iter().flat_map(|s| s.points.iter());
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for &(x, y) in all {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if !(x0 > 0.0 && x1 > x0) {
+        return Err(HostError::Param(
+            "plot: need positive, distinct x values for a log axis".into(),
+        ));
+    }
+    let pad = 0.05 * (y1 - y0).max(1e-9);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d((x0..x1).log_scale(), (y0 - pad)..(y1 + pad))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 16))
+        .draw()
+        .map_err(err)?;
+    for (k, s) in series.iter().enumerate() {
+        let colour = Palette99::pick(k).to_rgba();
+        let width = if s.thin { 1 } else { 2 };
+        chart
+            .draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                colour.stroke_width(width),
+            ))
+            .map_err(err)?
+            .label(s.label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+        if !s.thin {
+            chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(|&(x, y)| Circle::new((x, y), 3, colour.filled())),
+                )
+                .map_err(err)?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 15))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(err)?;
+    area.present().map_err(err)?;
+    Ok(())
+}

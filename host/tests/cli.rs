@@ -211,3 +211,62 @@ fn spectrum_plot_is_written() {
     let bytes = std::fs::read(&png).unwrap();
     assert_eq!(&bytes[1..4], b"PNG");
 }
+
+#[test]
+fn scaling_and_slow_modes_json() {
+    let v = json(&[
+        "scaling", "--gate", "r", "--values", "1,4,16", "--n", "60", "--steps", "30",
+    ]);
+    assert_eq!(v["gate"], "r");
+    assert_eq!(v["law_exponent"], 0.5);
+    let pts = v["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 3);
+    for p in pts {
+        assert!(p["radius_empirical"].as_f64().unwrap() > 0.1);
+        assert!(p["radius_predicted"].as_f64().unwrap() > 0.1);
+    }
+    let (code, _, err) = gatedyn(&["scaling", "--gate", "q", "--n", "20"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--gate q is not a gate"), "{err}");
+    let (code, _, err) = gatedyn(&["scaling", "--gate", "r", "--values", "1,-2"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--values must be finite and >= 0, got -2"),
+        "{err}"
+    );
+
+    let s = json(&[
+        "slow-modes",
+        "--values",
+        "1,50",
+        "--n",
+        "80",
+        "--steps",
+        "30",
+    ]);
+    let curves = s["curves"].as_array().unwrap();
+    assert_eq!(curves.len(), 2);
+    // cumulative: non-decreasing in δ, and more slow modes at σ_z = 50
+    let frac = |k: usize| {
+        curves[k][1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect::<Vec<f64>>()
+    };
+    let (a, b) = (frac(0), frac(1));
+    assert!(a.windows(2).all(|w| w[0] <= w[1]) && b.windows(2).all(|w| w[0] <= w[1]));
+    let at = s["delta"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|d| d.as_f64().unwrap() >= 0.01)
+        .unwrap();
+    assert!(
+        b[at] > a[at] + 0.05,
+        "σ_z = 50 piles eigenvalues at 1: {} vs {}",
+        b[at],
+        a[at]
+    );
+}
