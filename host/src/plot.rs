@@ -27,6 +27,36 @@ fn err<E: std::fmt::Debug>(e: E) -> HostError {
     HostError::Io(format!("plot: {e:?}"))
 }
 
+/// Runs `$draw(&area, args…)` on an SVG or PNG drawing area chosen by the
+/// extension of `$path` (both backends, one call site).
+macro_rules! on_file {
+    ($path:expr, $draw:ident($($arg:expr),*)) => {{
+        register_font();
+        match format_of($path)? {
+            "svg" => $draw(&SVGBackend::new($path, SIZE).into_drawing_area(), $($arg),*),
+            _ => $draw(&BitMapBackend::new($path, SIZE).into_drawing_area(), $($arg),*),
+        }
+    }};
+}
+
+/// Draws the legend box (shared style of every figure).
+fn legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> Result<(), HostError>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 15))
+        .position(position)
+        .draw()
+        .map_err(err)
+}
+
 /// Which file format a plot path asks for.
 pub fn format_of(path: &Path) -> Result<&'static str, HostError> {
     match path
@@ -51,21 +81,7 @@ pub fn spectrum(
     curve: &[Complex],
     title: &str,
 ) -> Result<(), HostError> {
-    register_font();
-    match format_of(path)? {
-        "svg" => spectrum_on(
-            &SVGBackend::new(path, SIZE).into_drawing_area(),
-            ev,
-            curve,
-            title,
-        ),
-        _ => spectrum_on(
-            &BitMapBackend::new(path, SIZE).into_drawing_area(),
-            ev,
-            curve,
-            title,
-        ),
-    }
+    on_file!(path, spectrum_on(ev, curve, title))
 }
 
 fn spectrum_on<DB: DrawingBackend>(
@@ -125,14 +141,7 @@ where
             .label("predicted support")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 15))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     area.present().map_err(err)?;
     Ok(())
 }
@@ -140,11 +149,7 @@ where
 /// The GRU phase diagram: regions as coloured cells, the bifurcation curve
 /// in black.
 pub fn phase_diagram(path: &Path, d: &crate::phase::PhaseDiagram) -> Result<(), HostError> {
-    register_font();
-    match format_of(path)? {
-        "svg" => phase_on(&SVGBackend::new(path, SIZE).into_drawing_area(), d),
-        _ => phase_on(&BitMapBackend::new(path, SIZE).into_drawing_area(), d),
-    }
+    on_file!(path, phase_on(d))
 }
 
 /// Colours of the regions, in the order of [`crate::phase::REGION_ORDER`].
@@ -211,14 +216,7 @@ where
             .label("bifurcation σ_r*(σ_h)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 15))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     area.present().map_err(err)?;
     Ok(())
 }
@@ -241,23 +239,7 @@ pub fn log_x_lines(
     y_desc: &str,
     series: &[Series],
 ) -> Result<(), HostError> {
-    register_font();
-    match format_of(path)? {
-        "svg" => lines_on(
-            &SVGBackend::new(path, SIZE).into_drawing_area(),
-            title,
-            x_desc,
-            y_desc,
-            series,
-        ),
-        _ => lines_on(
-            &BitMapBackend::new(path, SIZE).into_drawing_area(),
-            title,
-            x_desc,
-            y_desc,
-            series,
-        ),
-    }
+    on_file!(path, lines_on(title, x_desc, y_desc, series))
 }
 
 fn lines_on<DB: DrawingBackend>(
@@ -327,14 +309,7 @@ where
                 .map_err(err)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .label_font(("sans-serif", 15))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     area.present().map_err(err)?;
     Ok(())
 }
