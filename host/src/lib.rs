@@ -8,6 +8,7 @@ pub mod phase;
 pub mod plot;
 pub mod spectrum;
 pub mod sweep;
+pub mod validate;
 
 use std::fmt;
 
@@ -23,6 +24,9 @@ pub enum HostError {
     Io(String),
     /// The dense eigen-solver failed.
     Eigen(String),
+    /// A validation ran to the end and some of its checks failed (exit
+    /// status 1, not 2: the input was fine).
+    ChecksFailed(usize),
 }
 
 impl fmt::Display for HostError {
@@ -32,6 +36,9 @@ impl fmt::Display for HostError {
             HostError::Core(e) => write!(f, "{e}"),
             HostError::Io(m) => write!(f, "{m}"),
             HostError::Eigen(m) => write!(f, "eigen-solver: {m}"),
+            HostError::ChecksFailed(k) => {
+                write!(f, "validation failed: {k} check(s) marked FAIL above")
+            }
         }
     }
 }

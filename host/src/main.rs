@@ -73,6 +73,20 @@ enum Cmd {
         #[command(flatten)]
         base: SweepArgs,
     },
+    /// The validation battery: pass/fail table, report/ folder with figures.
+    Validate {
+        /// Hidden size.
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        /// N = 500: a fast run.
+        #[arg(long)]
+        quick: bool,
+        /// Where the report goes.
+        #[arg(long, default_value = "report")]
+        report: std::path::PathBuf,
+        #[command(flatten)]
+        out: Output,
+    },
     /// The critical reset scale σ_r*(σ_h) for √2 < σ_h < 2.
     #[command(allow_negative_numbers = true)]
     Bifurcation {
@@ -602,12 +616,41 @@ fn slow_modes_cmd(values: &[f64], base: SweepArgs) -> Result<(), HostError> {
     emit(&base.out, &s, &summary)
 }
 
+fn validate_cmd(n: usize, report: &std::path::Path, out: Output) -> Result<(), HostError> {
+    let bar = if out.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(9)
+    };
+    let v = gatedyn_host::validate::run(n, report, |k, _| bar.set_position(k as u64))?;
+    bar.finish_and_clear();
+    print!("{}", v.table());
+    let summary = format!(
+        "{} of {} checks passed in {:.1} s; report in {}",
+        v.checks.iter().filter(|c| c.pass).count(),
+        v.checks.len(),
+        v.seconds,
+        report.display()
+    );
+    emit(&out, &v, &summary)?;
+    match v.checks.iter().filter(|c| !c.pass).count() {
+        0 => Ok(()),
+        k => Err(HostError::ChecksFailed(k)),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse(); // usage errors: clap prints them and exits with 2
     let r = match cli.cmd {
         Cmd::Spectrum { model } => spectrum_cmd(model),
         Cmd::Mft { model } => mft_cmd(model),
         Cmd::Bifurcation { sigma_h, out } => bifurcation_cmd(sigma_h, out),
+        Cmd::Validate {
+            n,
+            quick,
+            report,
+            out,
+        } => validate_cmd(if quick { 500 } else { n }, &report, out),
         Cmd::Scaling { gate, values, base } => scaling_cmd(&gate, &values, base),
         Cmd::SlowModes { values, base } => slow_modes_cmd(&values, base),
         Cmd::PhaseDiagram {
@@ -622,7 +665,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
+            match e {
+                HostError::ChecksFailed(_) => ExitCode::FAILURE,
+                _ => ExitCode::from(2),
+            }
         }
     }
 }

@@ -270,3 +270,23 @@ fn scaling_and_slow_modes_json() {
         a[at]
     );
 }
+
+/// The battery end to end (about 20 s in release at N = 500): every check
+/// passes, the table is printed, and the report folder holds the summary
+/// and every figure it links.
+#[test]
+#[ignore = "runs the whole battery; run by the full test command"]
+fn validate_quick_passes_and_writes_the_report() {
+    let dir = std::env::temp_dir().join(format!("gatedyn-validate-{}", std::process::id()));
+    let (code, out, err) = gatedyn(&["validate", "--quick", "--quiet", "--report", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("24 of 24 checks passed"), "{out}");
+    assert!(!out.contains("FAIL"));
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    for line in md.lines().filter(|l| l.starts_with("![")) {
+        let file = line.split('(').nth(1).unwrap().trim_end_matches(')');
+        assert!(dir.join(file).exists(), "missing figure {file}");
+    }
+    let (code, _, err) = gatedyn(&["validate", "--n", "10", "--quiet"]);
+    assert_eq!(code, 2, "{err}");
+}
