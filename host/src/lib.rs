@@ -3,6 +3,7 @@
 //! faer, and the experiments behind the `gatedyn` command-line tool.
 
 pub mod eigen;
+pub mod fixed_points;
 pub mod network;
 pub mod phase;
 pub mod plot;

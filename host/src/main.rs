@@ -73,6 +73,11 @@ enum Cmd {
         #[command(flatten)]
         base: SweepArgs,
     },
+    /// Fixed points of a random GRU (Levenberg–Marquardt from trajectory states).
+    FixedPoints {
+        #[command(subcommand)]
+        model: FixedPointModel,
+    },
     /// The validation battery: pass/fail table, report/ folder with figures.
     Validate {
         /// Hidden size.
@@ -139,6 +144,36 @@ enum SpectrumModel {
         bias_c: f64,
         #[command(flatten)]
         common: SpectrumArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum FixedPointModel {
+    /// A GRU (gates z, r, h); fixed points do not depend on σ_z, their
+    /// Jacobians do.
+    #[command(allow_negative_numbers = true)]
+    Gru {
+        #[arg(long, default_value_t = 400)]
+        n: usize,
+        #[arg(long, default_value_t = 1.0)]
+        sigma_z: f64,
+        #[arg(long, default_value_t = 1.0)]
+        sigma_r: f64,
+        #[arg(long, default_value_t = 3.0)]
+        sigma_h: f64,
+        /// Starts (states along the trajectory).
+        #[arg(long, default_value_t = 20)]
+        starts: usize,
+        /// Trajectory steps before the first start (also their spacing).
+        #[arg(long, default_value_t = 200)]
+        steps: usize,
+        /// Levenberg–Marquardt iterations per start.
+        #[arg(long, default_value_t = 60)]
+        max_iter: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[command(flatten)]
+        out: Output,
     },
 }
 
@@ -616,11 +651,50 @@ fn slow_modes_cmd(values: &[f64], base: SweepArgs) -> Result<(), HostError> {
     emit(&base.out, &s, &summary)
 }
 
+fn fixed_points_cmd(model: FixedPointModel) -> Result<(), HostError> {
+    let FixedPointModel::Gru {
+        n,
+        sigma_z,
+        sigma_r,
+        sigma_h,
+        starts,
+        steps,
+        max_iter,
+        seed,
+        out,
+    } = model;
+    let cfg = gatedyn_host::fixed_points::FixedPointConfig {
+        n,
+        sigmas: [sigma_z, sigma_r, sigma_h],
+        seed,
+        steps,
+        starts,
+        max_iter,
+    };
+    let bar = if out.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(starts as u64)
+    };
+    let r = gatedyn_host::fixed_points::find(&cfg, |k| bar.set_position(k as u64))?;
+    bar.finish_and_clear();
+    let summary = format!(
+        "{} of {} starts converged ({} to h = 0); {} distinct non-zero fixed points, {} unstable; radius vs own support: max relative error {:.3}",
+        r.converged,
+        r.starts,
+        r.zero_hits,
+        r.fixed_points.len(),
+        r.fixed_points.iter().filter(|f| !f.stable).count(),
+        r.fixed_points.iter().map(|f| f.relative_error).fold(0.0, f64::max)
+    );
+    emit(&out, &r, &summary)
+}
+
 fn validate_cmd(n: usize, report: &std::path::Path, out: Output) -> Result<(), HostError> {
     let bar = if out.quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(9)
+        ProgressBar::new(10)
     };
     let v = gatedyn_host::validate::run(n, report, |k, _| bar.set_position(k as u64))?;
     bar.finish_and_clear();
@@ -645,6 +719,7 @@ fn main() -> ExitCode {
         Cmd::Spectrum { model } => spectrum_cmd(model),
         Cmd::Mft { model } => mft_cmd(model),
         Cmd::Bifurcation { sigma_h, out } => bifurcation_cmd(sigma_h, out),
+        Cmd::FixedPoints { model } => fixed_points_cmd(model),
         Cmd::Validate {
             n,
             quick,

@@ -2,9 +2,8 @@
 //! numerics (THEORY.md §6), a pass/fail table and a report folder with a
 //! Markdown summary and every figure.
 //!
-//! Not yet in the battery (issue 4): the fixed-point rows (Levenberg–
-//! Marquardt finder) and the binary-gate/hard-tanh counts, which need
-//! non-zero fixed points.
+//! Not yet in the battery (issue 4): the binary-gate/hard-tanh counts at a
+//! fixed point.
 
 use crate::network::{Model, Net};
 use crate::phase::TabulatedAverages;
@@ -148,7 +147,7 @@ pub fn run(
     std::fs::create_dir_all(report)
         .map_err(|e| HostError::Io(format!("cannot create {}: {e}", report.display())))?;
     let t0 = std::time::Instant::now();
-    let total = 9;
+    let total = 10;
     let mut checks = vec![];
     let noop = |_: f64, _: &str| {};
 
@@ -381,6 +380,40 @@ pub fn run(
     });
     progress(9, total);
 
+    // 10. fixed points at σ_h = 3 (N = 400): all unstable, radius as predicted
+    let fp_cfg = crate::fixed_points::FixedPointConfig {
+        n: n.min(400),
+        sigmas: [1.0, 1.0, 3.0],
+        seed: 60,
+        steps: 200,
+        starts: 10,
+        max_iter: 60,
+    };
+    let fps = crate::fixed_points::find(&fp_cfg, |_| {})?;
+    checks.push(at_least(
+        &format!(
+            "GRU fixed points (σ_h=3, N={}): found (of {} starts, {} converged)",
+            fp_cfg.n, fp_cfg.starts, fps.converged
+        ),
+        1.0,
+        fps.fixed_points.len() as f64,
+    ));
+    checks.push(abs(
+        "GRU fixed points: all unstable (count stable)",
+        0.0,
+        fps.fixed_points.iter().filter(|f| f.stable).count() as f64,
+        0.0,
+    ));
+    for (k, f) in fps.fixed_points.iter().enumerate() {
+        checks.push(rel(
+            &format!("GRU fixed point {k}: radius vs own support"),
+            f.radius_predicted,
+            f.radius_empirical,
+            0.05,
+        ));
+    }
+    progress(10, total);
+
     let phase = crate::phase::compute(3.5, 16.0, 200, |_| {})?;
     plot::phase_diagram(&report.join("gru_phase_diagram.png"), &phase)?;
 
@@ -482,7 +515,7 @@ fn write_summary(v: &Validation, report: &Path) -> Result<(), HostError> {
     ] {
         md.push_str(&format!("![{f}]({f}.png)\n\n"));
     }
-    md.push_str("Not yet in the battery: fixed points (Levenberg-Marquardt finder) and the binary-gate/hard-tanh counts.\n");
+    md.push_str("Not yet in the battery: the binary-gate/hard-tanh counts at a fixed point.\n");
     std::fs::write(report.join("summary.md"), md)
         .map_err(|e| HostError::Io(format!("cannot write summary.md: {e}")))?;
     let json = serde_json::to_string_pretty(v).map_err(|e| HostError::Io(e.to_string()))?;

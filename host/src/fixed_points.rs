@@ -1,0 +1,220 @@
+//! `gatedyn fixed-points gru`: fixed points of a random autonomous GRU by
+//! Levenberg–Marquardt on `½‖Φ(h) − h‖²`, started from states on a
+//! trajectory and deduplicated (the approach of FixedPointFinder for trained
+//! networks), each compared with the fixed-point support computed from its
+//! own state (THEORY.md §4).
+
+use crate::eigen::{eigenvalues, jacobian, spectral_radius};
+use crate::network::{Model, Net};
+use crate::{check_sigma, HostError};
+use faer::linalg::solvers::Solve;
+use faer::{Mat, Side};
+use gatedyn::init::GateScale;
+use gatedyn::spectral_curve::{predicted_radius, CurveOptions, GruSigmas, GruSupport};
+use gatedyn::Activation;
+use serde::Serialize;
+
+/// A search.
+#[derive(Debug, Clone)]
+pub struct FixedPointConfig {
+    /// Hidden size.
+    pub n: usize,
+    /// `[σ_z, σ_r, σ_h]`.
+    pub sigmas: [f64; 3],
+    /// Seed of the weights and the initial state.
+    pub seed: u64,
+    /// Transient steps before the first start.
+    pub steps: usize,
+    /// Number of starts (trajectory states `steps/starts` apart).
+    pub starts: usize,
+    /// Levenberg–Marquardt iterations per start.
+    pub max_iter: usize,
+}
+
+/// One fixed point found.
+#[derive(Debug, Clone, Serialize)]
+pub struct FixedPoint {
+    /// `√⟨h²⟩`.
+    pub rms: f64,
+    /// `‖Φ(h) − h‖ / √N` at the end.
+    pub residual: f64,
+    /// Largest |λ| of the Jacobian there.
+    pub radius_empirical: f64,
+    /// Largest |λ| of the support predicted from its own state.
+    pub radius_predicted: f64,
+    /// `|predicted − empirical| / empirical`.
+    pub relative_error: f64,
+    /// Stable iff every |λ| < 1.
+    pub stable: bool,
+    /// Iterations the search took.
+    pub iterations: usize,
+    #[serde(skip)]
+    state: Vec<f64>,
+}
+
+/// The outcome of a search.
+#[derive(Debug, Clone, Serialize)]
+pub struct FixedPointSearch {
+    /// Hidden size.
+    pub n: usize,
+    /// `[σ_z, σ_r, σ_h]`.
+    pub sigmas: [f64; 3],
+    /// Starts tried.
+    pub starts: usize,
+    /// Starts that converged (to any fixed point, zero included).
+    pub converged: usize,
+    /// Starts that converged to `h = 0`.
+    pub zero_hits: usize,
+    /// The distinct non-zero fixed points.
+    pub fixed_points: Vec<FixedPoint>,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+const TOL: f64 = 1e-10;
+
+fn residual(net: &mut Net, h: &[f64]) -> Result<(Vec<f64>, f64), HostError> {
+    net.h.copy_from_slice(h);
+    net.trace_step()?;
+    let r: Vec<f64> = net
+        .gru_trace()
+        .next
+        .iter()
+        .zip(h)
+        .map(|(a, b)| a - b)
+        .collect();
+    let cost = 0.5 * r.iter().map(|x| x * x).sum::<f64>();
+    Ok((r, cost))
+}
+
+/// Levenberg–Marquardt from `h0`; `Some((h, iterations))` on convergence.
+fn solve(
+    net: &mut Net,
+    h0: &[f64],
+    max_iter: usize,
+) -> Result<Option<(Vec<f64>, usize)>, HostError> {
+    let n = h0.len();
+    let mut h = h0.to_vec();
+    let mut mu = 1e-3;
+    let (mut r, mut cost) = residual(net, &h)?;
+    for it in 0..max_iter {
+        if (2.0 * cost).sqrt() / (n as f64).sqrt() < TOL {
+            return Ok(Some((h, it)));
+        }
+        let mut a = jacobian(net)?; // at the state set by `residual`
+        for i in 0..n {
+            a[(i, i)] -= 1.0;
+        }
+        let rm = Mat::from_fn(n, 1, |i, _| r[i]);
+        let g = a.transpose() * &rm;
+        let m = a.transpose() * &a;
+        let mut improved = false;
+        for _ in 0..12 {
+            let mut damped = m.clone();
+            for i in 0..n {
+                damped[(i, i)] += mu * m[(i, i)].max(1e-12);
+            }
+            let Ok(llt) = damped.llt(Side::Lower) else {
+                mu *= 4.0;
+                continue;
+            };
+            let delta = llt.solve(&g);
+            let trial: Vec<f64> = (0..n).map(|i| h[i] - delta[(i, 0)]).collect();
+            let (r_t, cost_t) = residual(net, &trial)?;
+            if cost_t < cost {
+                h = trial;
+                r = r_t;
+                cost = cost_t;
+                mu = (mu / 3.0).max(1e-12);
+                improved = true;
+                break;
+            }
+            mu *= 4.0;
+        }
+        if !improved {
+            return Ok(None);
+        }
+        // leave the network at the accepted state for the next Jacobian
+        residual(net, &h)?;
+    }
+    Ok(((2.0 * cost).sqrt() / (n as f64).sqrt() < TOL).then_some((h, max_iter)))
+}
+
+/// Runs the search (`progress(done)` after each start).
+pub fn find(
+    cfg: &FixedPointConfig,
+    mut progress: impl FnMut(usize),
+) -> Result<FixedPointSearch, HostError> {
+    if cfg.n < 2 {
+        return Err(HostError::Param("--n must be at least 2".into()));
+    }
+    if cfg.starts == 0 {
+        return Err(HostError::Param("--starts must be at least 1".into()));
+    }
+    for (name, v) in ["--sigma-z", "--sigma-r", "--sigma-h"]
+        .iter()
+        .zip(cfg.sigmas)
+    {
+        check_sigma(name, v)?;
+    }
+    let t0 = std::time::Instant::now();
+    let scales = cfg.sigmas.map(GateScale::recurrent);
+    let mut net = Net::random(Model::Gru, cfg.n, &scales, Activation::Tanh, cfg.seed)?;
+    net.run(cfg.steps, || {})?;
+    let gap = (cfg.steps / cfg.starts).max(1);
+    let mut starts = vec![];
+    for _ in 0..cfg.starts {
+        starts.push(net.h.clone());
+        net.run(gap, || {})?;
+    }
+    let n = cfg.n as f64;
+    let (mut converged, mut zero_hits) = (0, 0);
+    let mut found: Vec<FixedPoint> = vec![];
+    for (k, s) in starts.iter().enumerate() {
+        if let Some((h, iterations)) = solve(&mut net, s, cfg.max_iter)? {
+            converged += 1;
+            let rms = (h.iter().map(|x| x * x).sum::<f64>() / n).sqrt();
+            if rms < 1e-6 {
+                zero_hits += 1;
+            } else if !found.iter().any(|f| {
+                (f.state
+                    .iter()
+                    .zip(&h)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    / n)
+                    .sqrt()
+                    < 1e-6
+            }) {
+                let (res_r, _) = residual(&mut net, &h)?;
+                let residual_rms = (res_r.iter().map(|x| x * x).sum::<f64>() / n).sqrt();
+                let ev = eigenvalues(&jacobian(&net)?)?;
+                let radius_empirical = spectral_radius(&ev);
+                let [z, r, hh] = cfg.sigmas;
+                let sp =
+                    GruSupport::new(GruSigmas { z, r, h: hh }, net.act, &net.h, net.gru_trace())?;
+                let radius_predicted = predicted_radius(&sp, &CurveOptions::default())?.0;
+                found.push(FixedPoint {
+                    rms,
+                    residual: residual_rms,
+                    radius_empirical,
+                    radius_predicted,
+                    relative_error: (radius_predicted - radius_empirical).abs() / radius_empirical,
+                    stable: radius_empirical < 1.0,
+                    iterations,
+                    state: h,
+                });
+            }
+        }
+        progress(k + 1);
+    }
+    Ok(FixedPointSearch {
+        n: cfg.n,
+        sigmas: cfg.sigmas,
+        starts: cfg.starts,
+        converged,
+        zero_hits,
+        fixed_points: found,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
