@@ -123,25 +123,25 @@ pub trait FieldAverages {
 
 impl FieldAverages for GaussianAverage {
     fn sigmoid_sq(&self, s: f64) -> f64 {
-        self.expect(s, |y| {
+        self.mean(s, |y| {
             let v = sigmoid(y);
             v * v
         })
     }
     fn dsigmoid_sq(&self, s: f64) -> f64 {
-        self.expect(s, |y| {
+        self.mean(s, |y| {
             let d = dsigmoid(y);
             d * d
         })
     }
     fn phi_sq(&self, act: Activation, s: f64) -> f64 {
-        self.expect(s, |x| {
+        self.mean(s, |x| {
             let v = act.apply(x);
             v * v
         })
     }
     fn dphi_sq(&self, act: Activation, s: f64) -> f64 {
-        self.expect(s, |x| {
+        self.mean(s, |x| {
             let d = act.derivative(x, act.apply(x));
             d * d
         })
@@ -408,8 +408,8 @@ impl Mft {
     }
 
     /// `E[h(s X)]` (exposed for callers that need other averages).
-    pub fn expect(&self, s: f64, h: impl Fn(f64) -> f64) -> f64 {
-        self.avg.expect(s, h)
+    pub fn mean(&self, s: f64, h: impl Fn(f64) -> f64) -> f64 {
+        self.avg.mean(s, h)
     }
 
     /// Principled initialisation: the `σ_h` whose zero-fixed-point spectral
@@ -442,7 +442,7 @@ impl Mft {
                     what: "a random update bias puts eigenvalues at 1",
                 });
             }
-            self.avg.expect(bias_z, |b| {
+            self.avg.mean(bias_z, |b| {
                 let z = sigmoid(b);
                 let d = target - 1.0 + z;
                 z * z / (d * d)
@@ -482,7 +482,7 @@ impl Mft {
                     what: "a random forget bias puts eigenvalues at 1",
                 });
             }
-            self.avg.expect(bias_f, |b| {
+            self.avg.mean(bias_f, |b| {
                 let d = target - sigmoid(b);
                 1.0 / (d * d)
             })

@@ -98,7 +98,7 @@ impl<const K: usize> GaussHermite<K> {
         &self.weights
     }
     /// `Σ w_k f(x_k) ≈ E[f(X)]`.
-    pub fn expect(&self, f: impl Fn(f64) -> f64) -> f64 {
+    pub fn mean(&self, f: impl Fn(f64) -> f64) -> f64 {
         self.nodes
             .iter()
             .zip(&self.weights)
@@ -151,7 +151,7 @@ impl GaussianAverage {
 
     /// `E[h(s X)]`, `X ~ N(0, 1)`, for `s ≥ 0` (`s = 0` gives `h(0)`).
     /// Costs `2 · 20 · (10 + log₂ 10s)` evaluations of `h` at most.
-    pub fn expect(&self, s: f64, h: impl Fn(f64) -> f64) -> f64 {
+    pub fn mean(&self, s: f64, h: impl Fn(f64) -> f64) -> f64 {
         if s == 0.0 {
             return h(0.0);
         }
@@ -201,7 +201,7 @@ mod tests {
         let mut dfact = 1.0; // (2k-1)!!
         for k in 0..20 {
             // degree 2k ≤ 2K - 1 = 39
-            let m = gh.expect(|x| libm::pow(x, 2.0 * k as f64));
+            let m = gh.mean(|x| libm::pow(x, 2.0 * k as f64));
             if k > 0 {
                 dfact *= (2 * k - 1) as f64;
             }
@@ -210,11 +210,11 @@ mod tests {
                 "E[x^{}] = {m} vs {dfact}",
                 2 * k
             );
-            let odd = gh.expect(|x| libm::pow(x, 2.0 * k as f64 + 1.0));
+            let odd = gh.mean(|x| libm::pow(x, 2.0 * k as f64 + 1.0));
             assert!(odd.abs() < 1e-9 * dfact, "odd moment {odd}");
         }
         // degree 2K = 40 is not integrated exactly: the test can fail
-        let m40 = gh.expect(|x| libm::pow(x, 40.0));
+        let m40 = gh.mean(|x| libm::pow(x, 40.0));
         let want: f64 = (1..40).step_by(2).map(|k| k as f64).product();
         assert!((m40 / want - 1.0).abs() > 1e-6);
     }
@@ -223,11 +223,11 @@ mod tests {
     fn panel_rule_integrates_moments() {
         let ga = GaussianAverage::new();
         for s in [0.3, 1.0, 7.0, 100.0] {
-            let m2 = ga.expect(s, |y| y * y);
+            let m2 = ga.mean(s, |y| y * y);
             assert!((m2 / (s * s) - 1.0).abs() < 1e-13, "s = {s}: {m2}");
-            let m4 = ga.expect(s, |y| y * y * y * y);
+            let m4 = ga.mean(s, |y| y * y * y * y);
             assert!((m4 / (3.0 * s * s * s * s) - 1.0).abs() < 1e-13);
         }
-        assert!((ga.expect(2.0, |_| 1.0) - 1.0).abs() < 1e-15);
+        assert!((ga.mean(2.0, |_| 1.0) - 1.0).abs() < 1e-15);
     }
 }

@@ -134,8 +134,8 @@ fn solve(
         if !improved {
             return Ok(None);
         }
-        // leave the network at the accepted state for the next Jacobian
-        residual(net, &h)?;
+        // the accepted trial was the last state evaluated: the network is
+        // already at `h` for the next Jacobian
     }
     Ok(((2.0 * cost).sqrt() / (n as f64).sqrt() < TOL).then_some((h, max_iter)))
 }

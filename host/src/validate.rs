@@ -166,25 +166,13 @@ pub fn run(
     )?;
     net.at_zero()?;
     let ev = eigen::eigenvalues(&eigen::jacobian(&net)?)?;
-    let centre = ev.iter().map(|z| z.re).sum::<f64>() / ev.len() as f64;
-    let radius = disk_radius(&ev.iter().collect::<Vec<_>>(), centre);
-    checks.push(abs(
-        "GRU zero FP (σ_h=1.5): disk centre 1-z0",
-        0.5,
-        centre,
-        0.01,
-    ));
-    checks.push(rel(
-        "GRU zero FP (σ_h=1.5): disk radius z0 r0 σ_h (90% quantile)",
-        0.375,
-        radius,
-        0.02,
-    ));
-    plot::spectrum(
-        &report.join("gru_zero_fixed_point.png"),
+    disk_rows(
+        &mut checks,
+        "GRU zero FP (σ_h=1.5): disk centre 1-z0 / radius z0 r0 σ_h",
+        (0.5, 0.375),
         &ev,
-        &circle(Complex::new(0.5, 0.0), 0.375),
-        "GRU zero fixed point, σ_h = 1.5",
+        &ev.iter().collect::<Vec<_>>(),
+        &report.join("gru_zero_fixed_point.png"),
     )?;
     progress(1, total);
 
@@ -320,26 +308,19 @@ pub fn run(
     let ev = eigen::eigenvalues(&eigen::jacobian(&net)?)?;
     let zeros = ev.iter().filter(|z| z.abs() < 1e-8).count();
     let rest: Vec<&Complex> = ev.iter().filter(|z| z.abs() >= 1e-8).collect();
-    let centre = rest.iter().map(|z| z.re).sum::<f64>() / rest.len().max(1) as f64;
-    let radius = disk_radius(&rest, centre);
     checks.push(abs(
         "LSTM zero FP: eigenvalues at 0 (count)",
         n as f64,
         zeros as f64,
         0.0,
     ));
-    checks.push(abs("LSTM zero FP: disk centre f0", 0.5, centre, 0.01));
-    checks.push(rel(
-        "LSTM zero FP: disk radius i0 o0 σ_c (90% quantile)",
-        0.4,
-        radius,
-        0.02,
-    ));
-    plot::spectrum(
-        &report.join("lstm_zero_fixed_point.png"),
+    disk_rows(
+        &mut checks,
+        "LSTM zero FP (σ_c=1.6): disk centre f0 / radius i0 o0 σ_c",
+        (0.5, 0.4),
         &ev,
-        &circle(Complex::new(0.5, 0.0), 0.4),
-        "LSTM zero fixed point, σ_c = 1.6",
+        &rest,
+        &report.join("lstm_zero_fixed_point.png"),
     )?;
     progress(7, total);
 
@@ -524,6 +505,38 @@ fn slow_rows(
         "δ",
         "fraction with |λ − 1| ≤ δ",
         &series,
+    )
+}
+
+/// Rows for a disk of eigenvalues predicted at `(centre, radius)`: the
+/// centre (mean of `disk`, abs 0.01), the radius (90 % quantile, rel 2 %),
+/// and a figure of all eigenvalues `ev` with the predicted circle.
+fn disk_rows(
+    out: &mut Vec<Check>,
+    label: &str,
+    (centre, radius): (f64, f64),
+    ev: &[Complex],
+    disk: &[&Complex],
+    figure: &Path,
+) -> Result<(), HostError> {
+    let measured_centre = disk.iter().map(|z| z.re).sum::<f64>() / disk.len().max(1) as f64;
+    out.push(abs(
+        &format!("{label}: centre"),
+        centre,
+        measured_centre,
+        0.01,
+    ));
+    out.push(rel(
+        &format!("{label}: radius (90% quantile)"),
+        radius,
+        disk_radius(disk, measured_centre),
+        0.02,
+    ));
+    plot::spectrum(
+        figure,
+        ev,
+        &circle(Complex::new(centre, 0.0), radius),
+        label,
     )
 }
 
