@@ -90,6 +90,30 @@ impl<F> GruTraceMut<'_, F> {
     }
 }
 
+/// Storage for the diagonal factors of the GRU Jacobian (THEORY.md §3),
+/// each of length n:
+///
+/// ```text
+/// J = D[keep] + D[candidate] U_h (D[reset] + D[reset_slope] U_r) + D[update] U_z
+/// ```
+///
+/// With them a caller that has its own fast matrix-vector product (a BLAS,
+/// several threads, `f32` copies of the weights) applies `J` without
+/// repeating the formulas; [`GruRef::factors`] fills them.
+#[derive(Debug)]
+pub struct GruFactorsMut<'a, F> {
+    /// `1 - z`.
+    pub keep: &'a mut [F],
+    /// `z ⊙ φ'(a_h)`, the row scaling of `U_h`.
+    pub candidate: &'a mut [F],
+    /// `r`.
+    pub reset: &'a mut [F],
+    /// `h ⊙ σ'(a_r)`, the row scaling of `U_r`.
+    pub reset_slope: &'a mut [F],
+    /// `(h̃ - h) ⊙ σ'(a_z)`, the row scaling of `U_z`.
+    pub update: &'a mut [F],
+}
+
 impl<'a, F: Real> GruTraceRef<'a, F> {
     fn check(&self, n: usize) -> Result<(), Error> {
         for s in [
@@ -240,6 +264,46 @@ impl<'a, F: Real> GruRef<'a, F> {
             row[i] += F::ONE - trace.z[i];
         }
         check_finite(out, Quantity::Result)
+    }
+
+    /// The diagonal factors of `J` at the state `h` that produced `trace`
+    /// (see [`GruFactorsMut`]); `J v` from them equals [`GruRef::jvp`] up to
+    /// rounding.
+    pub fn factors(
+        &self,
+        h: &[F],
+        trace: GruTraceRef<'_, F>,
+        out: GruFactorsMut<'_, F>,
+    ) -> Result<(), Error> {
+        let n = self.n;
+        check_len(h.len(), n)?;
+        trace.check(n)?;
+        for s in [
+            &*out.keep,
+            &*out.candidate,
+            &*out.reset,
+            &*out.reset_slope,
+            &*out.update,
+        ] {
+            check_len(s.len(), n)?;
+        }
+        for i in 0..n {
+            out.keep[i] = F::ONE - trace.z[i];
+            out.candidate[i] = self.coef_a(&trace, i);
+            out.reset[i] = trace.r[i];
+            out.reset_slope[i] = h[i] * sigmoid_derivative(trace.r[i]);
+            out.update[i] = self.coef_f(h, &trace, i);
+        }
+        for s in [
+            out.keep,
+            out.candidate,
+            out.reset,
+            out.reset_slope,
+            out.update,
+        ] {
+            check_finite(s, Quantity::Result)?;
+        }
+        Ok(())
     }
 
     /// `out = J v` without forming `J` (3 matrix-vector products);

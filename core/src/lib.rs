@@ -57,6 +57,6 @@ pub use activation::Activation;
 pub use complex::Complex;
 pub use error::{Error, Quantity};
 pub use gate::{Gate, GateMut, GateRef};
-pub use gru::{Gru, GruRef, GruTrace, GruTraceMut, GruTraceRef};
-pub use lstm::{Dense2N, Lstm, LstmRef, LstmTrace, LstmTraceMut, LstmTraceRef};
+pub use gru::{Gru, GruFactorsMut, GruRef, GruTrace, GruTraceMut, GruTraceRef};
+pub use lstm::{Dense2N, Lstm, LstmFactorsMut, LstmRef, LstmTrace, LstmTraceMut, LstmTraceRef};
 pub use real::Real;

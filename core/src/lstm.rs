@@ -131,6 +131,33 @@ struct Coefs<F> {
     f: F,
 }
 
+/// Storage for the diagonal factors of the LSTM Jacobian (THEORY.md §3),
+/// each of length n:
+///
+/// ```text
+/// R      = D[forget_slope] U_f + D[input_slope] U_i + D[cell_slope] U_c
+/// ∂c'/∂h = R,              ∂c'/∂c = D[forget]
+/// ∂h'/∂h = D[output_slope] U_o + D[output] R,   ∂h'/∂c = D[output ⊙ forget]
+/// ```
+///
+/// [`LstmRef::factors`] fills them, for callers with their own fast
+/// matrix-vector product.
+#[derive(Debug)]
+pub struct LstmFactorsMut<'a, F> {
+    /// `f`.
+    pub forget: &'a mut [F],
+    /// `c ⊙ σ'(a_f)`, the row scaling of `U_f`.
+    pub forget_slope: &'a mut [F],
+    /// `g ⊙ σ'(a_i)`, the row scaling of `U_i`.
+    pub input_slope: &'a mut [F],
+    /// `i ⊙ φ'(a_c)`, the row scaling of `U_c`.
+    pub cell_slope: &'a mut [F],
+    /// `φ(c') ⊙ σ'(a_o)`, the row scaling of `U_o`.
+    pub output_slope: &'a mut [F],
+    /// `o ⊙ φ'(c')`.
+    pub output: &'a mut [F],
+}
+
 impl<'a, F: Real> LstmRef<'a, F> {
     /// Builds an LSTM view from its gates (forget `f`, input `i`, output `o`,
     /// cell `c`). Fails when `n == 0` or a length does not match.
@@ -313,6 +340,48 @@ impl<'a, F: Real> LstmRef<'a, F> {
             out[n + k] = dc;
         }
         check_finite(out, Quantity::Result)
+    }
+
+    /// The diagonal factors of `J` at the state `(h, c)` that produced
+    /// `trace` (see [`LstmFactorsMut`]).
+    pub fn factors(
+        &self,
+        h: &[F],
+        c: &[F],
+        trace: LstmTraceRef<'_, F>,
+        out: LstmFactorsMut<'_, F>,
+    ) -> Result<(), Error> {
+        self.check_args(h, c, &trace)?;
+        for s in [
+            &*out.forget,
+            &*out.forget_slope,
+            &*out.input_slope,
+            &*out.cell_slope,
+            &*out.output_slope,
+            &*out.output,
+        ] {
+            check_len(s.len(), self.n)?;
+        }
+        for k in 0..self.n {
+            let q = self.coefs(c, &trace, k);
+            out.forget[k] = q.f;
+            out.forget_slope[k] = q.rf;
+            out.input_slope[k] = q.ri;
+            out.cell_slope[k] = q.rc;
+            out.output_slope[k] = q.ho;
+            out.output[k] = q.hc;
+        }
+        for s in [
+            out.forget,
+            out.forget_slope,
+            out.input_slope,
+            out.cell_slope,
+            out.output_slope,
+            out.output,
+        ] {
+            check_finite(s, Quantity::Result)?;
+        }
+        Ok(())
     }
 
     /// `out = Jᵀ w` for `w = [w_h; w_c]`, matrix-free; `scratch` has length n.

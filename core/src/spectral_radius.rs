@@ -43,6 +43,12 @@ pub struct ArnoldiOptions {
     pub max_products: usize,
     /// Seed of the deterministic start vector.
     pub seed: u32,
+    /// Also test convergence inside a cycle, every `check_every` products
+    /// (`0`: only when the factorisation is full, before each restart).
+    /// Each test costs `O(j³)` on the `j×j` projected matrix, so this pays
+    /// when a product is expensive (large `n`) and saves the products a
+    /// cycle would spend after the estimate has already converged.
+    pub check_every: usize,
 }
 
 impl Default for ArnoldiOptions {
@@ -52,6 +58,7 @@ impl Default for ArnoldiOptions {
             tol: 1e-8,
             max_products: 5000,
             seed: 0x9E37_79B9,
+            check_every: 0,
         }
     }
 }
@@ -124,6 +131,34 @@ impl<const K: usize> SpectralRadius<K> {
     /// Krylov dimension `m` (`n·(m+1)`).
     pub const fn basis_len(n: usize, m: usize) -> usize {
         n * (m + 1)
+    }
+
+    /// The Ritz value of largest modulus of the leading `m×m` block of `g`
+    /// (the member with `Im θ ≥ 0` of a pair) and `|y_{m-1}|` of its unit
+    /// Ritz vector `y`.
+    fn top_ritz(&mut self, m: usize) -> Result<(Complex, f64), Error> {
+        for i in 0..m {
+            self.work[i][..m].copy_from_slice(&self.g[i][..m]);
+        }
+        eigenvalues(&mut self.work, m, &mut self.theta)?;
+        let mut top = self.theta[0];
+        for t in &self.theta[1..m] {
+            if t.abs() > top.abs() {
+                top = *t;
+            }
+        }
+        if top.im < 0.0 {
+            top = top.conj();
+        }
+        eigenvector(
+            &self.g,
+            m,
+            top,
+            &mut self.lu_re,
+            &mut self.lu_im,
+            &mut self.y,
+        );
+        Ok((top, self.y[m - 1].abs()))
     }
 
     /// Estimates the spectral radius of `op` (see the module docs).
@@ -226,6 +261,27 @@ impl<const K: usize> SpectralRadius<K> {
                 let inv = F::from_f64(1.0 / beta);
                 for wk in w.iter_mut() {
                     *wk *= inv;
+                }
+                // inside the cycle, J W_{j+1} = W_{j+1} G_{j+1} + β w e_{j+1}ᵀ
+                // (rows beyond the restart block are Hessenberg), so a Ritz
+                // pair of the leading block has residual β |y_j|
+                if opts.check_every > 0
+                    && j + 1 < m
+                    && j + 1 >= 6
+                    && products % opts.check_every == 0
+                {
+                    let (top, y_last) = self.top_ritz(j + 1)?;
+                    let scale = top.abs().max(f64::MIN_POSITIVE);
+                    last_estimate = beta * y_last / scale;
+                    if last_estimate <= opts.tol {
+                        return Ok(RadiusEstimate {
+                            radius: top.abs(),
+                            eigenvalue: top,
+                            error_estimate: last_estimate,
+                            products,
+                            restarts,
+                        });
+                    }
                 }
             }
             if exact || m_eff == n {

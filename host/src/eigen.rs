@@ -4,8 +4,7 @@
 use crate::network::{Model, Net};
 use crate::HostError;
 use faer::Mat;
-use gatedyn::activation::sigmoid_derivative;
-use gatedyn::Complex;
+use gatedyn::{Complex, GruFactorsMut};
 
 /// All eigenvalues of a dense matrix.
 pub fn eigenvalues(a: &Mat<f64>) -> Result<Vec<Complex>, HostError> {
@@ -21,8 +20,8 @@ pub fn spectral_radius(ev: &[Complex]) -> f64 {
 }
 
 /// The dense Jacobian at the traced state as a faer matrix. GRU: assembled
-/// with faer's blocked product for `U_h D[h σ'(a_r)] U_r`; LSTM: the core's
-/// O(N²) assembly.
+/// from the core's diagonal factors (THEORY.md §3) with faer's blocked
+/// product for `U_h D[h σ'(a_r)] U_r`; LSTM: the core's O(N²) assembly.
 pub fn jacobian(net: &Net) -> Result<Mat<f64>, HostError> {
     let d = net.dim();
     if net.model == Model::Lstm || net.n < 64 {
@@ -30,23 +29,31 @@ pub fn jacobian(net: &Net) -> Result<Mat<f64>, HostError> {
         return Ok(Mat::from_fn(d, d, |i, k| j[i * d + k]));
     }
     let n = net.n;
-    let t = net.gru_trace();
-    let act = net.act;
+    let mut f = vec![vec![0.0; n]; 5];
+    let [keep, candidate, reset, reset_slope, update] = f.as_mut_slice() else {
+        unreachable!("5 factors")
+    };
+    net.gru_ref().factors(
+        &net.h,
+        net.gru_trace(),
+        GruFactorsMut {
+            keep,
+            candidate,
+            reset,
+            reset_slope,
+            update,
+        },
+    )?;
     let [gz, gr, gh] = [&net.gates[0], &net.gates[1], &net.gates[2]];
     let uh = Mat::from_fn(n, n, |i, k| gh.u[i * n + k]);
-    // D[E] U_r with E = h σ'(a_r)
-    let eur = Mat::from_fn(n, n, |k, j| {
-        net.h[k] * sigmoid_derivative(t.r[k]) * gr.u[k * n + j]
-    });
-    let p = &uh * &eur;
+    let sur = Mat::from_fn(n, n, |k, j| f[3][k] * gr.u[k * n + j]);
+    let p = &uh * &sur;
     let mut out = Mat::zeros(n, n);
     for i in 0..n {
-        let a = t.z[i] * act.derivative(t.a_h[i], t.candidate[i]);
-        let f = (t.candidate[i] - net.h[i]) * sigmoid_derivative(t.z[i]);
         for k in 0..n {
-            out[(i, k)] = a * (uh[(i, k)] * t.r[k] + p[(i, k)]) + f * gz.u[i * n + k];
+            out[(i, k)] = f[1][i] * (uh[(i, k)] * f[2][k] + p[(i, k)]) + f[4][i] * gz.u[i * n + k];
         }
-        out[(i, i)] += 1.0 - t.z[i];
+        out[(i, i)] += f[0][i];
     }
     Ok(out)
 }

@@ -4,6 +4,7 @@
 
 pub mod eigen;
 pub mod fixed_points;
+pub mod matfree;
 pub mod network;
 pub mod phase;
 pub mod plot;

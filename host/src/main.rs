@@ -4,6 +4,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatedyn::mft::{GruMftParams, Mft};
 use gatedyn::Activation;
+use gatedyn_host::matfree::Precision;
 use gatedyn_host::network::Model;
 use gatedyn_host::spectrum::{self, SpectrumConfig};
 use gatedyn_host::{check_sigma, HostError};
@@ -216,8 +217,33 @@ struct SpectrumArgs {
     /// Draw eigenvalues, predicted support and unit circle (.svg or .png).
     #[arg(long)]
     plot: Option<std::path::PathBuf>,
+    /// `dense`: all eigenvalues (faer). `arnoldi`: the spectral radius
+    /// only, matrix-free (no N×N Jacobian; for N beyond the dense solve).
+    #[arg(long, value_enum, default_value_t = Solver::Dense)]
+    solver: Solver,
+    /// Weight precision of the matrix-free products (`--solver arnoldi`).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    precision: PrecisionArg,
+    /// Relative residual at which the Arnoldi estimate stops.
+    #[arg(long, default_value_t = 1e-3)]
+    tol: f64,
+    /// Budget of Jacobian-vector products for `--solver arnoldi`.
+    #[arg(long, default_value_t = 5000)]
+    max_products: usize,
     #[command(flatten)]
     out: Output,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Solver {
+    Dense,
+    Arnoldi,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PrecisionArg {
+    F32,
+    F64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -377,19 +403,14 @@ fn spectrum_cmd(model: SpectrumModel) -> Result<(), HostError> {
             common,
         ),
     };
+    if common.solver == Solver::Arnoldi {
+        return matrix_free_cmd(&cfg, &common);
+    }
     spectrum::check(&cfg)?;
     if let Some(p) = &common.plot {
         gatedyn_host::plot::format_of(p)?;
     }
-    let bar = if common.out.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(1000)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {msg}")
-            .expect("static template"),
-    );
+    let bar = progress_bar(common.out.quiet);
     let report = spectrum::run(&cfg, |f, phase| {
         bar.set_position((1000.0 * f) as u64);
         bar.set_message(phase.to_string());
@@ -421,6 +442,54 @@ fn spectrum_cmd(model: SpectrumModel) -> Result<(), HostError> {
         report.relative_error,
         100.0 * report.fraction_inside,
         report.timings_s.eigensolve
+    );
+    emit(&common.out, &report, &summary)
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(1000)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {msg}")
+            .expect("static template"),
+    );
+    bar
+}
+
+fn matrix_free_cmd(cfg: &SpectrumConfig, common: &SpectrumArgs) -> Result<(), HostError> {
+    if common.eigenvalues.is_some() || common.plot.is_some() {
+        return Err(HostError::Param(
+            "--eigenvalues and --plot need all eigenvalues: use them with --solver dense".into(),
+        ));
+    }
+    let mf = spectrum::MatrixFreeConfig {
+        precision: match common.precision {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::F64 => Precision::F64,
+        },
+        tol: common.tol,
+        max_products: common.max_products,
+    };
+    spectrum::check_matrix_free(cfg, &mf)?;
+    let bar = progress_bar(common.out.quiet);
+    let report = spectrum::run_matrix_free(cfg, &mf, |f, phase| {
+        bar.set_position((1000.0 * f) as u64);
+        bar.set_message(phase.to_string());
+    })?;
+    bar.finish_and_clear();
+    let summary = format!(
+        "{:?} N={}: radius (Arnoldi, {} products, residual {:.1e}) {:.4}, predicted {:.4} (relative error {:.3}); Arnoldi {:.2} s",
+        report.model,
+        report.n,
+        report.products,
+        report.residual,
+        report.radius_empirical,
+        report.radius_predicted,
+        report.relative_error,
+        report.timings_s.arnoldi
     );
     emit(&common.out, &report, &summary)
 }

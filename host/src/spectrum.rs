@@ -3,6 +3,7 @@
 //! support predicted from that state (THEORY.md §4).
 
 use crate::eigen::{eigenvalues, jacobian, spectral_radius};
+use crate::matfree::{self, HostJacobian, Precision};
 use crate::network::{bytes_needed, Model, Net};
 use crate::{check_sigma, HostError};
 use gatedyn::init::GateScale;
@@ -10,6 +11,7 @@ use gatedyn::spectral_curve::{
     boundary_radius, outer_bound, predicted_radius, CurveOptions, GruSigmas, GruSupport,
     LstmSigmas, LstmSupport, Support,
 };
+use gatedyn::spectral_radius::ArnoldiOptions;
 use gatedyn::{Activation, Complex};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -99,6 +101,11 @@ fn map(model: Model, v: &[f64]) -> BTreeMap<String, f64> {
 
 /// Validates the configuration: sizes, scales, memory.
 pub fn check(cfg: &SpectrumConfig) -> Result<(), HostError> {
+    check_scales(cfg)?;
+    check_memory(cfg.n, bytes_needed(cfg.model, cfg.n))
+}
+
+fn check_scales(cfg: &SpectrumConfig) -> Result<(), HostError> {
     if cfg.n == 0 {
         return Err(HostError::Param("--n must be at least 1".into()));
     }
@@ -108,12 +115,15 @@ pub fn check(cfg: &SpectrumConfig) -> Result<(), HostError> {
     for (name, v) in cfg.model.gate_names().iter().zip(&cfg.bias_sigmas) {
         check_sigma(&format!("--bias-{name}"), *v)?;
     }
-    let need = bytes_needed(cfg.model, cfg.n);
+    Ok(())
+}
+
+fn check_memory(n: usize, need: u128) -> Result<(), HostError> {
     if let Some(avail) = available_memory() {
         if need > avail as u128 {
             return Err(HostError::Param(format!(
                 "--n {} needs about {:.1} GiB, more than the {:.1} GiB available",
-                cfg.n,
+                n,
                 need as f64 / (1u64 << 30) as f64,
                 avail as f64 / (1u64 << 30) as f64
             )));
@@ -130,14 +140,8 @@ pub fn available_memory() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Runs the experiment; `progress(fraction, phase)` is called along the way.
-pub fn run(
-    cfg: &SpectrumConfig,
-    mut progress: impl FnMut(f64, &str),
-) -> Result<SpectrumReport, HostError> {
-    check(cfg)?;
-    let scales: Vec<GateScale> = cfg
-        .sigmas
+fn scales(cfg: &SpectrumConfig) -> Vec<GateScale> {
+    cfg.sigmas
         .iter()
         .zip(&cfg.bias_sigmas)
         .map(|(&s, &b)| GateScale {
@@ -145,9 +149,17 @@ pub fn run(
             bias: b,
             input: 0.0,
         })
-        .collect();
+        .collect()
+}
+
+/// Draws the network and runs `cfg.steps` steps (progress up to 0.3).
+fn simulate(
+    cfg: &SpectrumConfig,
+    scales: &[GateScale],
+    progress: &mut impl FnMut(f64, &str),
+) -> Result<(Net, f64), HostError> {
     let t0 = Instant::now();
-    let mut net = Net::random(cfg.model, cfg.n, &scales, cfg.activation, cfg.seed)?;
+    let mut net = Net::random(cfg.model, cfg.n, scales, cfg.activation, cfg.seed)?;
     let mut done = 0usize;
     net.run(cfg.steps, || {
         done += 1;
@@ -155,7 +167,17 @@ pub fn run(
             progress(0.3 * done as f64 / cfg.steps.max(1) as f64, "simulate");
         }
     })?;
-    let simulate = t0.elapsed().as_secs_f64();
+    Ok((net, t0.elapsed().as_secs_f64()))
+}
+
+/// Runs the experiment; `progress(fraction, phase)` is called along the way.
+pub fn run(
+    cfg: &SpectrumConfig,
+    mut progress: impl FnMut(f64, &str),
+) -> Result<SpectrumReport, HostError> {
+    check(cfg)?;
+    let scales = scales(cfg);
+    let (net, simulate) = simulate(cfg, &scales, &mut progress)?;
     progress(0.3, "jacobian");
     let t0 = Instant::now();
     let j = jacobian(&net)?;
@@ -167,45 +189,11 @@ pub fn run(
     progress(0.9, "curve");
     let t0 = Instant::now();
     let opts = CurveOptions::default();
-    let s = &cfg.sigmas;
     let center = Complex::new(ev.iter().map(|z| z.re).sum::<f64>() / ev.len() as f64, 0.0);
-    let (radius_predicted, fraction_inside, curve_pts) = match cfg.model {
-        Model::Gru => {
-            let sp = GruSupport::new(
-                GruSigmas {
-                    z: s[0],
-                    r: s[1],
-                    h: s[2],
-                },
-                net.act,
-                &net.h,
-                net.gru_trace(),
-            )?;
-            (
-                predicted_radius(&sp, &opts)?.0,
-                inside_fraction(&sp, &ev),
-                curve_points(&sp, center, 720)?,
-            )
-        }
-        Model::Lstm => {
-            let sp = LstmSupport::new(
-                LstmSigmas {
-                    f: s[0],
-                    i: s[1],
-                    o: s[2],
-                    c: s[3],
-                },
-                net.act,
-                &net.c,
-                net.lstm_trace(),
-            )?;
-            (
-                predicted_radius(&sp, &opts)?.0,
-                inside_fraction(&sp, &ev),
-                curve_points(&sp, center, 720)?,
-            )
-        }
-    };
+    let sp = NetSupport::new(cfg, &net)?;
+    let radius_predicted = predicted_radius(&sp, &opts)?.0;
+    let fraction_inside = inside_fraction(&sp, &ev);
+    let curve_pts = curve_points(&sp, center, 720)?;
     let curve = t0.elapsed().as_secs_f64();
     progress(1.0, "done");
     let radius_empirical = spectral_radius(&ev);
@@ -234,6 +222,189 @@ pub fn run(
         eigenvalues: ev,
         curve: curve_pts,
     })
+}
+
+/// Settings of the matrix-free path ([`run_matrix_free`]).
+#[derive(Debug, Clone, Copy)]
+pub struct MatrixFreeConfig {
+    /// Storage precision of the weights in the products.
+    pub precision: Precision,
+    /// Relative residual at which the Arnoldi estimate stops.
+    pub tol: f64,
+    /// Budget of products `J v`.
+    pub max_products: usize,
+}
+
+/// Seconds per phase of the matrix-free path.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixFreeTimings {
+    /// Simulation.
+    pub simulate: f64,
+    /// Diagonal factors and weight copies of the operator.
+    pub operator: f64,
+    /// The Arnoldi iteration.
+    pub arnoldi: f64,
+    /// Predicted radius.
+    pub curve: f64,
+}
+
+/// The result of the matrix-free path, as written to JSON: the spectral
+/// radius only (no eigenvalue list, so no `fraction_inside`).
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixFreeReport {
+    /// `"gru"` or `"lstm"`.
+    pub model: Model,
+    /// Hidden size.
+    pub n: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Steps simulated.
+    pub steps: usize,
+    /// `"arnoldi"`.
+    pub solver: &'static str,
+    /// Weight precision of the products.
+    pub precision: Precision,
+    /// Gate scales by gate name.
+    pub sigmas: BTreeMap<String, f64>,
+    /// Bias scales by gate name.
+    pub bias_sigmas: BTreeMap<String, f64>,
+    /// `|θ|` of the dominant Ritz value.
+    pub radius_empirical: f64,
+    /// The dominant Ritz value `[re, im]`.
+    pub eigenvalue: [f64; 2],
+    /// Relative residual `‖J x − θ x‖ / |θ|` reached.
+    pub residual: f64,
+    /// Products `J v` spent.
+    pub products: usize,
+    /// Restarts of the Arnoldi cycle.
+    pub restarts: usize,
+    /// Largest |λ| of the predicted support.
+    pub radius_predicted: f64,
+    /// `|predicted − empirical| / empirical`.
+    pub relative_error: f64,
+    /// `⟨h²⟩` at the state reached.
+    pub mean_square_activity: f64,
+    /// Seconds per phase.
+    pub timings_s: MatrixFreeTimings,
+}
+
+/// Validates a matrix-free run: sizes, scales, tolerance, memory (weights
+/// plus the operator's copies; no dense matrix).
+pub fn check_matrix_free(cfg: &SpectrumConfig, mf: &MatrixFreeConfig) -> Result<(), HostError> {
+    check_scales(cfg)?;
+    if !(mf.tol > 0.0 && mf.tol < 1.0) {
+        return Err(HostError::Param(format!(
+            "--tol must be in (0, 1), got {}",
+            mf.tol
+        )));
+    }
+    let need = 8 * (cfg.model.gates() as u128) * (cfg.n as u128).pow(2)
+        + HostJacobian::bytes_needed(cfg.model, cfg.n, mf.precision);
+    check_memory(cfg.n, need)
+}
+
+/// The spectral radius without the dense solve: simulate, then the core's
+/// Arnoldi over the host's matrix-free Jacobian ([`crate::matfree`]), and
+/// the predicted radius from the same state.
+pub fn run_matrix_free(
+    cfg: &SpectrumConfig,
+    mf: &MatrixFreeConfig,
+    mut progress: impl FnMut(f64, &str),
+) -> Result<MatrixFreeReport, HostError> {
+    check_matrix_free(cfg, mf)?;
+    let (net, simulate) = simulate(cfg, &scales(cfg), &mut progress)?;
+    progress(0.3, "operator");
+    let t0 = Instant::now();
+    let mut op = HostJacobian::new(&net, mf.precision)?;
+    let operator = t0.elapsed().as_secs_f64();
+    progress(0.35, "arnoldi");
+    let t0 = Instant::now();
+    let opts = ArnoldiOptions {
+        tol: mf.tol,
+        max_products: mf.max_products,
+        check_every: matfree::CHECK_EVERY,
+        ..Default::default()
+    };
+    let r = matfree::estimate(&mut op, &opts)?;
+    let arnoldi = t0.elapsed().as_secs_f64();
+    progress(0.95, "curve");
+    let t0 = Instant::now();
+    let sp = NetSupport::new(cfg, &net)?;
+    let radius_predicted = predicted_radius(&sp, &CurveOptions::default())?.0;
+    let curve = t0.elapsed().as_secs_f64();
+    progress(1.0, "done");
+    Ok(MatrixFreeReport {
+        model: cfg.model,
+        n: cfg.n,
+        seed: cfg.seed,
+        steps: cfg.steps,
+        solver: "arnoldi",
+        precision: mf.precision,
+        sigmas: map(cfg.model, &cfg.sigmas),
+        bias_sigmas: map(cfg.model, &cfg.bias_sigmas),
+        radius_empirical: r.radius,
+        eigenvalue: [r.eigenvalue.re, r.eigenvalue.im],
+        residual: r.error_estimate,
+        products: r.products,
+        restarts: r.restarts,
+        radius_predicted,
+        relative_error: (radius_predicted - r.radius).abs() / r.radius,
+        mean_square_activity: net.mean_square_activity(),
+        timings_s: MatrixFreeTimings {
+            simulate,
+            operator,
+            arnoldi,
+            curve,
+        },
+    })
+}
+
+/// The predicted support of the network's Jacobian at its traced state
+/// (THEORY.md §4), for either model.
+pub enum NetSupport<'a> {
+    /// GRU.
+    Gru(GruSupport<'a, f64>),
+    /// LSTM.
+    Lstm(LstmSupport<'a, f64>),
+}
+
+impl<'a> NetSupport<'a> {
+    /// The support with the scales of `cfg` at the state of `net`.
+    pub fn new(cfg: &SpectrumConfig, net: &'a Net) -> Result<Self, HostError> {
+        let s = &cfg.sigmas;
+        Ok(match cfg.model {
+            Model::Gru => NetSupport::Gru(GruSupport::new(
+                GruSigmas {
+                    z: s[0],
+                    r: s[1],
+                    h: s[2],
+                },
+                net.act,
+                &net.h,
+                net.gru_trace(),
+            )?),
+            Model::Lstm => NetSupport::Lstm(LstmSupport::new(
+                LstmSigmas {
+                    f: s[0],
+                    i: s[1],
+                    o: s[2],
+                    c: s[3],
+                },
+                net.act,
+                &net.c,
+                net.lstm_trace(),
+            )?),
+        })
+    }
+}
+
+impl Support for NetSupport<'_> {
+    fn level(&self, lambda: Complex) -> f64 {
+        match self {
+            NetSupport::Gru(s) => s.level(lambda),
+            NetSupport::Lstm(s) => s.level(lambda),
+        }
+    }
 }
 
 /// The outer boundary of the support seen from `center` along `rays`

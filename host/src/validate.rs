@@ -6,6 +6,7 @@
 //! point: with a binary update gate, `σ'(a_z) = 0` and the Jacobian has the
 //! structure of THEORY.md §4 at any state.
 
+use crate::matfree::Precision;
 use crate::network::{Model, Net};
 use crate::phase::TabulatedAverages;
 use crate::spectrum::{self, SpectrumConfig, SpectrumReport};
@@ -38,7 +39,11 @@ fn rel(name: &str, predicted: f64, measured: f64, tol: f64) -> Check {
         name: name.into(),
         predicted,
         measured,
-        tolerance: format!("rel {:.0}%", 100.0 * tol),
+        tolerance: if tol >= 0.01 {
+            format!("rel {:.0}%", 100.0 * tol)
+        } else {
+            format!("rel {tol:.0e}")
+        },
         pass: e <= tol,
     }
 }
@@ -133,6 +138,29 @@ fn spectrum_rows(
     plot::spectrum(&report.join(file), &r.eigenvalues, &r.curve, &title)
 }
 
+/// The matrix-free radius (Arnoldi over `f32` weights, residual 1e-4) of
+/// the same network as a dense run, against its dense radius: 1e-3.
+fn matrix_free_row(
+    out: &mut Vec<Check>,
+    label: &str,
+    c: &SpectrumConfig,
+    dense_radius: f64,
+) -> Result<(), HostError> {
+    let mf = spectrum::MatrixFreeConfig {
+        precision: Precision::F32,
+        tol: 1e-4,
+        max_products: 5000,
+    };
+    let r = spectrum::run_matrix_free(c, &mf, |_, _| {})?;
+    out.push(rel(
+        &format!("{label}: matrix-free radius (Arnoldi, f32) vs dense"),
+        dense_radius,
+        r.radius_empirical,
+        1e-3,
+    ));
+    Ok(())
+}
+
 /// Runs the battery at size `n`, writing figures and `summary.md` into
 /// `report`; `progress(done, total)` after each row group.
 pub fn run(
@@ -197,8 +225,12 @@ pub fn run(
     .into_iter()
     .enumerate()
     {
-        let r = spectrum::run(&cfg(Model::Gru, n, &sig, 10 + k as u64), noop)?;
+        let c = cfg(Model::Gru, n, &sig, 10 + k as u64);
+        let r = spectrum::run(&c, noop)?;
         spectrum_rows(&mut checks, label, &r, report, file)?;
+        if k == 2 {
+            matrix_free_row(&mut checks, "GRU both gates", &c, r.radius_empirical)?;
+        }
         progress(2 + k, total);
     }
 
@@ -351,6 +383,12 @@ pub fn run(
         &hi,
         report,
         "lstm_io_10.png",
+    )?;
+    matrix_free_row(
+        &mut checks,
+        "LSTM σ_i=σ_o=10",
+        &cfg(Model::Lstm, n, &[1.0, 10.0, 10.0, 3.0], 51),
+        hi.radius_empirical,
     )?;
     checks.push(Check {
         name: "LSTM radius grows with σ_i, σ_o (1 → 10), empirical".into(),

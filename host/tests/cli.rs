@@ -17,7 +17,26 @@ fn gatedyn(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn bad_parameters_exit_with_status_2_and_one_line() {
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 10] = [
+        (
+            &["spectrum", "gru", "--solver", "arnoldi", "--tol", "0"],
+            "--tol must be in (0, 1), got 0",
+        ),
+        (
+            &["spectrum", "gru", "--solver", "arnoldi", "--plot", "x.svg"],
+            "--eigenvalues and --plot need all eigenvalues",
+        ),
+        (
+            &[
+                "spectrum",
+                "lstm",
+                "--solver",
+                "arnoldi",
+                "--n",
+                "100000000",
+            ],
+            "more than the",
+        ),
         (&["spectrum", "gru", "--n", "0"], "--n must be at least 1"),
         (
             &["spectrum", "lstm", "--sigma-c", "-1"],
@@ -122,6 +141,58 @@ fn mft_and_bifurcation_json() {
     let b = json(&["bifurcation", "--sigma-h", "1.8"]);
     assert!((b["sigma_r_critical"].as_f64().unwrap() - 8.157).abs() < 5e-4);
     assert_eq!(b["sigma_h"], 1.8);
+}
+
+/// `--solver arnoldi`: the matrix-free radius, with its own fields, equal
+/// to the dense radius of the same network (same seed) to 1e-3.
+#[test]
+fn matrix_free_spectrum_json() {
+    for (model, sig) in [("gru", "--sigma-h"), ("lstm", "--sigma-c")] {
+        let base = [
+            "spectrum", model, "--n", "300", "--steps", "60", "--seed", "4", sig, "3",
+        ];
+        let dense = json(&base);
+        let mut a = base.to_vec();
+        a.extend(["--solver", "arnoldi", "--precision", "f32", "--tol", "1e-6"]);
+        let v = json(&a);
+        for key in [
+            "model",
+            "n",
+            "seed",
+            "steps",
+            "solver",
+            "precision",
+            "sigmas",
+            "bias_sigmas",
+            "radius_empirical",
+            "eigenvalue",
+            "residual",
+            "products",
+            "restarts",
+            "radius_predicted",
+            "relative_error",
+            "mean_square_activity",
+        ] {
+            assert!(v.get(key).is_some(), "{model}: missing {key}");
+        }
+        for key in ["simulate", "operator", "arnoldi", "curve"] {
+            assert!(
+                v["timings_s"][key].as_f64().is_some(),
+                "missing timings_s.{key}"
+            );
+        }
+        assert_eq!(v["solver"], "arnoldi");
+        assert!(v["residual"].as_f64().unwrap() <= 1e-6);
+        let (rm, rd) = (
+            v["radius_empirical"].as_f64().unwrap(),
+            dense["radius_empirical"].as_f64().unwrap(),
+        );
+        assert!(
+            (rm - rd).abs() / rd < 1e-3,
+            "{model}: Arnoldi {rm} vs dense {rd}"
+        );
+        assert_eq!(v["radius_predicted"], dense["radius_predicted"]);
+    }
 }
 
 #[test]

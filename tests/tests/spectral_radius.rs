@@ -1,5 +1,6 @@
-//! The matrix-free spectral-radius estimator against nalgebra's dense
-//! eigen-solver, for GRU and LSTM Jacobians in the regimes of the theory.
+//! The matrix-free spectral-radius estimator (the core's, and the host's
+//! faer-backed operator) against faer's dense eigen-solver, for GRU and
+//! LSTM Jacobians in the regimes of the theory.
 
 use gatedyn::init::GateScale;
 use gatedyn::operator::{GruJacobian, LstmJacobian};
@@ -153,4 +154,109 @@ fn f32_operator_converges_to_f64_dense_radius() {
         "f32 estimate {} vs dense {dense}: {rel:e}",
         r.radius
     );
+}
+
+/// Convergence tests inside a cycle (`check_every`) stop on the same radius
+/// and never later; on some regime they save products.
+#[test]
+fn checks_inside_a_cycle_stop_no_later() {
+    let mut est: Box<SpectralRadius<40>> = Box::default();
+    let n = 96;
+    let mut saved = 0usize;
+    for (name, net) in regimes(n) {
+        let dense = spectral_radius(&eigenvalues(net.dim(), &net.jacobian().unwrap()));
+        let mut products = [0usize; 2];
+        for (slot, every) in [0usize, 4].into_iter().enumerate() {
+            let opts = ArnoldiOptions {
+                krylov_dim: 40,
+                tol: 1e-8,
+                max_products: 20_000,
+                check_every: every,
+                ..Default::default()
+            };
+            let mut basis = vec![0.0; SpectralRadius::<40>::basis_len(net.dim(), 40)];
+            let mut op = gatedyn_host::matfree::HostJacobian::new(
+                &net,
+                gatedyn_host::matfree::Precision::F64,
+            )
+            .unwrap();
+            let r = est
+                .estimate(&mut op, &mut basis, &opts)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let rel = (r.radius - dense).abs() / dense;
+            assert!(
+                rel <= TOL_RADIUS,
+                "{name}, check_every {every}: rel {rel:e}"
+            );
+            assert!(r.error_estimate <= 1e-8);
+            products[slot] = r.products;
+        }
+        println!(
+            "{name:28} products: end of cycle {}, every 4: {}",
+            products[0], products[1]
+        );
+        assert!(products[1] <= products[0], "{name}: {products:?}");
+        saved += products[0] - products[1];
+    }
+    assert!(saved > 0, "intermediate checks never saved a product");
+}
+
+/// The host's operator (diagonal factors from the core, faer products)
+/// equals the dense Jacobian's product: to 1e-12 with f64 weights, to the
+/// f32 rounding with f32 weights; and its Arnoldi radius matches the dense
+/// radius in every regime.
+#[test]
+fn host_matrix_free_operator_matches_dense() {
+    use gatedyn::operator::LinearOperator;
+    use gatedyn::spectral_radius::ArnoldiOptions;
+    use gatedyn_host::matfree::{spectral_radius as mf_radius, HostJacobian, Precision};
+    let n = 150;
+    for (name, net) in regimes(n) {
+        let d = net.dim();
+        let j = net.jacobian().unwrap();
+        let x: Vec<f64> = (0..d)
+            .map(|k| ((k * 7919) % 101) as f64 / 50.0 - 1.0)
+            .collect();
+        let dense: Vec<f64> = (0..d)
+            .map(|i| (0..d).map(|k| j[i * d + k] * x[k]).sum())
+            .collect();
+        let scale = dense.iter().map(|v| v * v).sum::<f64>().sqrt();
+        for (p, tol) in [(Precision::F64, 1e-12), (Precision::F32, 1e-5)] {
+            let mut op = HostJacobian::new(&net, p).unwrap();
+            let mut y = vec![0.0; d];
+            op.apply(&x, &mut y).unwrap();
+            let err = y
+                .iter()
+                .zip(&dense)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>()
+                .sqrt()
+                / scale;
+            assert!(err <= tol, "{name} {p:?}: relative error {err:e}");
+        }
+        let rho = spectral_radius(&eigenvalues(d, &j));
+        let opts = ArnoldiOptions {
+            tol: 1e-6,
+            max_products: 20_000,
+            check_every: 8,
+            ..Default::default()
+        };
+        let r = mf_radius(&net, Precision::F32, &opts).unwrap();
+        let rel = (r.radius - rho).abs() / rho;
+        println!(
+            "{name:28} f32 Arnoldi {:.6} dense {rho:.6} rel {rel:.1e} products {}",
+            r.radius, r.products
+        );
+        assert!(rel <= 1e-4, "{name}: {} vs {rho} (rel {rel:e})", r.radius);
+    }
+    // a wrong vector length is a typed error, not a panic
+    let net = &regimes(8)[1].1;
+    let mut op = HostJacobian::new(net, Precision::F32).unwrap();
+    assert!(matches!(
+        op.apply(&[0.0; 7], &mut [0.0; 8]),
+        Err(gatedyn::Error::DimensionMismatch {
+            expected: 8,
+            found: 7
+        })
+    ));
 }
