@@ -4,7 +4,7 @@
 use crate::network::{Model, Net};
 use crate::HostError;
 use faer::Mat;
-use gatedyn::{Complex, GruFactorsMut};
+use gatedyn::Complex;
 
 /// All eigenvalues of a dense matrix.
 pub fn eigenvalues(a: &Mat<f64>) -> Result<Vec<Complex>, HostError> {
@@ -29,21 +29,7 @@ pub fn jacobian(net: &Net) -> Result<Mat<f64>, HostError> {
         return Ok(Mat::from_fn(d, d, |i, k| j[i * d + k]));
     }
     let n = net.n;
-    let mut f = vec![vec![0.0; n]; 5];
-    let [keep, candidate, reset, reset_slope, update] = f.as_mut_slice() else {
-        unreachable!("5 factors")
-    };
-    net.gru_ref().factors(
-        &net.h,
-        net.gru_trace(),
-        GruFactorsMut {
-            keep,
-            candidate,
-            reset,
-            reset_slope,
-            update,
-        },
-    )?;
+    let f = net.jacobian_factors()?;
     let [gz, gr, gh] = [&net.gates[0], &net.gates[1], &net.gates[2]];
     let uh = Mat::from_fn(n, n, |i, k| gh.u[i * n + k]);
     let sur = Mat::from_fn(n, n, |k, j| f[3][k] * gr.u[k * n + j]);

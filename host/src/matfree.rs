@@ -20,7 +20,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, ColMut, ColRef, Mat, Par};
 use gatedyn::operator::LinearOperator;
 use gatedyn::spectral_radius::{ArnoldiOptions, RadiusEstimate, SpectralRadius};
-use gatedyn::{Error, GruFactorsMut, LstmFactorsMut};
+use gatedyn::Error;
 
 /// Largest Krylov dimension of the host estimator.
 pub const MAX_KRYLOV: usize = 128;
@@ -99,45 +99,7 @@ impl HostJacobian {
     /// diagonal factors at its traced state.
     pub fn new(net: &Net, precision: Precision) -> Result<Self, HostError> {
         let n = net.n;
-        let mut factors = vec![vec![0.0; n]; if net.model == Model::Gru { 5 } else { 6 }];
-        match net.model {
-            Model::Gru => {
-                let [keep, candidate, reset, reset_slope, update] = factors.as_mut_slice() else {
-                    unreachable!("5 factors")
-                };
-                net.gru_ref().factors(
-                    &net.h,
-                    net.gru_trace(),
-                    GruFactorsMut {
-                        keep,
-                        candidate,
-                        reset,
-                        reset_slope,
-                        update,
-                    },
-                )?;
-            }
-            Model::Lstm => {
-                let [forget, forget_slope, input_slope, cell_slope, output_slope, output] =
-                    factors.as_mut_slice()
-                else {
-                    unreachable!("6 factors")
-                };
-                net.lstm_ref().factors(
-                    &net.h,
-                    &net.c,
-                    net.lstm_trace(),
-                    LstmFactorsMut {
-                        forget,
-                        forget_slope,
-                        input_slope,
-                        cell_slope,
-                        output_slope,
-                        output,
-                    },
-                )?;
-            }
-        }
+        let factors = net.jacobian_factors()?;
         // GRU gates are (z, r, h); LSTM gates (f, i, o, c) stacked as f, i, c, o
         fn build<T: faer::traits::ComplexField + Copy>(
             net: &Net,

@@ -5,8 +5,8 @@
 use crate::HostError;
 use gatedyn::init::{fill_gates, GateScale, Normal};
 use gatedyn::{
-    Activation, GateMut, GateRef, GruRef, GruTraceMut, GruTraceRef, LstmRef, LstmTraceMut,
-    LstmTraceRef,
+    Activation, GateMut, GateRef, GruFactorsMut, GruRef, GruTraceMut, GruTraceRef, LstmFactorsMut,
+    LstmRef, LstmTraceMut, LstmTraceRef,
 };
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
@@ -270,6 +270,57 @@ impl Net {
         self.h.fill(0.0);
         self.c.fill(0.0);
         self.trace_step()
+    }
+
+    /// The diagonal factors of the Jacobian at the traced state (THEORY.md
+    /// §3), `n` each, in the order of the core's structs: GRU `keep,
+    /// candidate, reset, reset_slope, update` ([`gatedyn::GruFactorsMut`]);
+    /// LSTM `forget, forget_slope, input_slope, cell_slope, output_slope,
+    /// output` ([`gatedyn::LstmFactorsMut`]).
+    pub fn jacobian_factors(&self) -> Result<Vec<Vec<f64>>, HostError> {
+        let n = self.n;
+        match self.model {
+            Model::Gru => {
+                let mut f = vec![vec![0.0; n]; 5];
+                let [keep, candidate, reset, reset_slope, update] = f.as_mut_slice() else {
+                    unreachable!("5 factors")
+                };
+                self.gru_ref().factors(
+                    &self.h,
+                    self.gru_trace(),
+                    GruFactorsMut {
+                        keep,
+                        candidate,
+                        reset,
+                        reset_slope,
+                        update,
+                    },
+                )?;
+                Ok(f)
+            }
+            Model::Lstm => {
+                let mut f = vec![vec![0.0; n]; 6];
+                let [forget, forget_slope, input_slope, cell_slope, output_slope, output] =
+                    f.as_mut_slice()
+                else {
+                    unreachable!("6 factors")
+                };
+                self.lstm_ref().factors(
+                    &self.h,
+                    &self.c,
+                    self.lstm_trace(),
+                    LstmFactorsMut {
+                        forget,
+                        forget_slope,
+                        input_slope,
+                        cell_slope,
+                        output_slope,
+                        output,
+                    },
+                )?;
+                Ok(f)
+            }
+        }
     }
 
     /// `⟨h²⟩`.
