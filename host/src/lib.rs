@@ -2,6 +2,7 @@
 //! run-time sizes through the core's slice API, dense eigenvalues with
 //! faer, and the experiments behind the `gatedyn` command-line tool.
 
+pub mod block_arnoldi;
 pub mod eigen;
 pub mod fixed_points;
 pub mod matfree;

@@ -3,7 +3,7 @@
 //! support predicted from that state (THEORY.md §4).
 
 use crate::eigen::{eigenvalues, jacobian, spectral_radius};
-use crate::matfree::{self, HostJacobian, Precision};
+use crate::matfree::{self, HostJacobian, Method, Precision};
 use crate::network::{bytes_needed, Model, Net};
 use crate::{check_sigma, HostError};
 use gatedyn::init::GateScale;
@@ -11,7 +11,6 @@ use gatedyn::spectral_curve::{
     boundary_radius, outer_bound, predicted_radius, CurveOptions, GruSigmas, GruSupport,
     LstmSigmas, LstmSupport, Support,
 };
-use gatedyn::spectral_radius::ArnoldiOptions;
 use gatedyn::{Activation, Complex};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -264,6 +263,8 @@ pub struct MatrixFreeReport {
     pub solver: &'static str,
     /// Weight precision of the products.
     pub precision: Precision,
+    /// `"block"` (state dimension ≥ 2000) or `"single"`-vector Arnoldi.
+    pub method: Method,
     /// Gate scales by gate name.
     pub sigmas: BTreeMap<String, f64>,
     /// Bias scales by gate name.
@@ -276,6 +277,9 @@ pub struct MatrixFreeReport {
     pub residual: f64,
     /// Products `J v` spent.
     pub products: usize,
+    /// Passes over the weights (equal to `products` for single-vector
+    /// Arnoldi; a block pass applies `J` to 8 vectors).
+    pub passes: usize,
     /// Restarts of the Arnoldi cycle.
     pub restarts: usize,
     /// Largest |λ| of the predicted support.
@@ -319,13 +323,7 @@ pub fn run_matrix_free(
     let operator = t0.elapsed().as_secs_f64();
     progress(0.35, "arnoldi");
     let t0 = Instant::now();
-    let opts = ArnoldiOptions {
-        tol: mf.tol,
-        max_products: mf.max_products,
-        check_every: matfree::CHECK_EVERY,
-        ..Default::default()
-    };
-    let r = matfree::estimate(&mut op, &opts)?;
+    let r = matfree::radius(&mut op, mf.tol, mf.max_products)?;
     let arnoldi = t0.elapsed().as_secs_f64();
     progress(0.95, "curve");
     let t0 = Instant::now();
@@ -342,10 +340,12 @@ pub fn run_matrix_free(
         precision: mf.precision,
         sigmas: map(cfg.model, &cfg.sigmas),
         bias_sigmas: map(cfg.model, &cfg.bias_sigmas),
+        method: r.method,
         radius_empirical: r.radius,
         eigenvalue: [r.eigenvalue.re, r.eigenvalue.im],
-        residual: r.error_estimate,
+        residual: r.residual,
         products: r.products,
+        passes: r.passes,
         restarts: r.restarts,
         radius_predicted,
         relative_error: (radius_predicted - r.radius).abs() / r.radius,

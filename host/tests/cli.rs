@@ -162,6 +162,8 @@ fn matrix_free_spectrum_json() {
             "steps",
             "solver",
             "precision",
+            "method",
+            "passes",
             "sigmas",
             "bias_sigmas",
             "radius_empirical",
@@ -182,6 +184,8 @@ fn matrix_free_spectrum_json() {
             );
         }
         assert_eq!(v["solver"], "arnoldi");
+        // state dimension 300 (GRU) / 600 (LSTM): below the block method's 2000
+        assert_eq!(v["method"], "single");
         assert!(v["residual"].as_f64().unwrap() <= 1e-6);
         let (rm, rd) = (
             v["radius_empirical"].as_f64().unwrap(),

@@ -260,3 +260,111 @@ fn host_matrix_free_operator_matches_dense() {
         })
     ));
 }
+
+/// The host's block Arnoldi over the matrix-free Jacobian (8-vector SIMD
+/// kernel, f32 and f64 weights) against the dense radius in every regime.
+#[test]
+fn block_arnoldi_matches_dense_radius() {
+    use gatedyn_host::block_arnoldi::{estimate, BlockOptions};
+    use gatedyn_host::matfree::{HostJacobian, Precision};
+    let opts = BlockOptions {
+        max_dim: 120,
+        keep: 12,
+        tol: 1e-7,
+        ..Default::default()
+    };
+    for (name, net) in regimes(200) {
+        let rho = spectral_radius(&eigenvalues(net.dim(), &net.jacobian().unwrap()));
+        for p in [Precision::F64, Precision::F32] {
+            let mut op = HostJacobian::new(&net, p).unwrap();
+            let r = estimate(&mut op, &opts).unwrap_or_else(|e| panic!("{name} {p:?}: {e}"));
+            let rel = (r.radius - rho).abs() / rho;
+            println!(
+                "{name:28} {p:?} block {:.8} dense {rho:.8} rel {rel:.1e} passes {} restarts {}",
+                r.radius, r.passes, r.restarts
+            );
+            assert!(r.residual <= 1e-7 && r.products == 8 * r.passes);
+            assert!(
+                rel <= 1e-5,
+                "{name} {p:?}: {} vs {rho} (rel {rel:e})",
+                r.radius
+            );
+        }
+    }
+}
+
+/// Invariant subspaces (a block that vanishes), bad settings and an
+/// exhausted budget, on dense operators with known spectra.
+#[test]
+fn block_arnoldi_edge_cases() {
+    use gatedyn_host::block_arnoldi::{estimate, BlockOptions, DenseBlock};
+    use gatedyn_host::HostError;
+    // a 2×2 rotation block of modulus 1.5, then 0.25 and 0.5 on the
+    // diagonal (19 times each): the block Krylov space of 8 vectors has at
+    // most 2 + 8 + 8 = 18 dimensions, so the third pass loses rank and the
+    // vanishing columns are replaced
+    let n = 40;
+    let a = faer::Mat::<f64>::from_fn(n, n, |i, j| match (i, j) {
+        (0, 0) | (1, 1) => 0.0,
+        (0, 1) => -1.5,
+        (1, 0) => 1.5,
+        _ if i == j => 0.25 * (1 + i % 2) as f64,
+        _ => 0.0,
+    });
+    let opts = BlockOptions {
+        max_dim: 32,
+        keep: 6,
+        tol: 1e-10,
+        ..Default::default()
+    };
+    let r = estimate(&mut DenseBlock(a.clone()), &opts).unwrap();
+    assert!((r.radius - 1.5).abs() < 1e-10, "{}", r.radius);
+    assert!((r.eigenvalue.im - 1.5).abs() < 1e-10 && r.eigenvalue.re.abs() < 1e-10);
+    for (bad, what) in [
+        (BlockOptions { block: 0, ..opts }, "block"),
+        (BlockOptions { tol: 0.0, ..opts }, "tol"),
+        (BlockOptions { keep: 0, ..opts }, "keep"),
+        (
+            BlockOptions {
+                max_dim: 16,
+                ..opts
+            },
+            "max_dim",
+        ),
+    ] {
+        match estimate(&mut DenseBlock(a.clone()), &bad) {
+            Err(HostError::Core(gatedyn::Error::InvalidParameter { name })) => {
+                assert_eq!(name, what)
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        estimate(
+            &mut DenseBlock(a.clone()),
+            &BlockOptions { block: 12, ..opts }
+        ),
+        Err(HostError::Param(_))
+    ));
+    // a random 300×300 matrix needs more than two passes to 1e-12
+    let mut s = 1u64;
+    let g = faer::Mat::<f64>::from_fn(300, 300, |_, _| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) / 5.0
+    });
+    match estimate(
+        &mut DenseBlock(g),
+        &BlockOptions {
+            tol: 1e-12,
+            max_passes: 2,
+            ..Default::default()
+        },
+    ) {
+        Err(HostError::Core(gatedyn::Error::NoConvergence { iterations, .. })) => {
+            assert_eq!(iterations, 16)
+        }
+        other => panic!("expected NoConvergence, got {other:?}"),
+    }
+}
