@@ -288,25 +288,11 @@ impl<const K: usize> SpectralRadius<K> {
                 self.g_last.fill(0.0);
             }
 
-            // --- Ritz values, sorted by modulus
-            for i in 0..m_eff {
-                self.work[i][..m_eff].copy_from_slice(&self.g[i][..m_eff]);
-            }
-            eigenvalues(&mut self.work, m_eff, &mut self.theta)?;
+            // --- Ritz values (sorted by modulus for the restart) and the
+            // dominant Ritz vector in `self.y`
+            let (top, _) = self.top_ritz(m_eff)?;
             let mut idx = [0usize; K];
             sort_by_modulus(&self.theta, m_eff, &mut idx);
-            let mut top = self.theta[idx[0]];
-            if top.im < 0.0 {
-                top = top.conj();
-            }
-            eigenvector(
-                &self.g,
-                m_eff,
-                top,
-                &mut self.lu_re,
-                &mut self.lu_im,
-                &mut self.y,
-            );
             let mut res = Complex::default();
             for j in 0..m_eff {
                 res = res + self.y[j].scale(self.g_last[j]);

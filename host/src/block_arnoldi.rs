@@ -208,10 +208,7 @@ type RealEvd = (Vec<f64>, Vec<f64>, Option<Mat<f64>>);
 /// Eigenvalues (and right eigenvectors when `vectors`) of `h` with faer's
 /// real solver on one thread (the projected matrices are small; measured
 /// faster than the parallel path up to m = 384).
-fn real_evd(
-    h: MatRef<'_, f64>,
-    vectors: bool,
-) -> Result<RealEvd, HostError> {
+fn real_evd(h: MatRef<'_, f64>, vectors: bool) -> Result<RealEvd, HostError> {
     use faer::diag::Diag;
     use faer::dyn_stack::{MemBuffer, MemStack};
     use faer::linalg::evd;
