@@ -150,18 +150,25 @@ fn orthonormalize_block(
         }
     };
     project(w.rb_mut(), coef.rb_mut());
-    r.fill(0.0);
-    for j in 0..b {
+    // column j against columns 0..j of the block, two passes; the summed
+    // coefficients go to r[0..j, j] when asked
+    let within = |mut w: MatMut<'_, f64>, j: usize, mut r: Option<MatMut<'_, f64>>| {
         for _ in 0..2 {
             for i in 0..j {
                 let h = w.rb().col(i).transpose() * w.rb().col(j);
-                r[(i, j)] += h;
+                if let Some(r) = r.as_mut() {
+                    r[(i, j)] += h;
+                }
                 for k in 0..d {
                     let wi = w[(k, i)];
                     w[(k, j)] -= h * wi;
                 }
             }
         }
+    };
+    r.fill(0.0);
+    for j in 0..b {
+        within(w.rb_mut(), j, Some(r.rb_mut()));
         let nrm = w.rb().col(j).norm_l2();
         if nrm > 1e-12 * norm0[j].max(f64::MIN_POSITIVE) && nrm > 0.0 {
             r[(j, j)] = nrm;
@@ -177,15 +184,7 @@ fn orthonormalize_block(
         }
         let mut dummy = Mat::<f64>::zeros(v.ncols(), 1);
         project(w.rb_mut().subcols_mut(j, 1), dummy.as_mut());
-        for _ in 0..2 {
-            for i in 0..j {
-                let h = w.rb().col(i).transpose() * w.rb().col(j);
-                for k in 0..d {
-                    let wi = w[(k, i)];
-                    w[(k, j)] -= h * wi;
-                }
-            }
-        }
+        within(w.rb_mut(), j, None);
         let nrm = w.rb().col(j).norm_l2();
         for k in 0..d {
             w[(k, j)] /= nrm;

@@ -154,11 +154,10 @@ fn scales(cfg: &SpectrumConfig) -> Vec<GateScale> {
 /// Draws the network and runs `cfg.steps` steps (progress up to 0.3).
 fn simulate(
     cfg: &SpectrumConfig,
-    scales: &[GateScale],
     progress: &mut impl FnMut(f64, &str),
 ) -> Result<(Net, f64), HostError> {
     let t0 = Instant::now();
-    let mut net = Net::random(cfg.model, cfg.n, scales, cfg.activation, cfg.seed)?;
+    let mut net = Net::random(cfg.model, cfg.n, &scales(cfg), cfg.activation, cfg.seed)?;
     let mut done = 0usize;
     net.run(cfg.steps, || {
         done += 1;
@@ -175,8 +174,7 @@ pub fn run(
     mut progress: impl FnMut(f64, &str),
 ) -> Result<SpectrumReport, HostError> {
     check(cfg)?;
-    let scales = scales(cfg);
-    let (net, simulate) = simulate(cfg, &scales, &mut progress)?;
+    let (net, simulate) = simulate(cfg, &mut progress)?;
     progress(0.3, "jacobian");
     let t0 = Instant::now();
     let j = jacobian(&net)?;
@@ -316,7 +314,7 @@ pub fn run_matrix_free(
     mut progress: impl FnMut(f64, &str),
 ) -> Result<MatrixFreeReport, HostError> {
     check_matrix_free(cfg, mf)?;
-    let (net, simulate) = simulate(cfg, &scales(cfg), &mut progress)?;
+    let (net, simulate) = simulate(cfg, &mut progress)?;
     progress(0.3, "operator");
     let t0 = Instant::now();
     let mut op = HostJacobian::new(&net, mf.precision)?;
