@@ -67,8 +67,8 @@ fn lstm_bench<F: Real, const N: usize>(c: &mut Criterion) {
     g.throughput(Throughput::Elements(4 * (N * N + N) as u64));
     g.bench_function(id("step"), |b| {
         b.iter(|| {
-            let (mut hh, mut c2) = (h, cc);
-            net.step(black_box(&mut hh), &mut c2, &x).unwrap();
+            let (mut hh, mut c2) = ([F::from_f64(0.0); N], [F::from_f64(0.0); N]);
+            net.step(black_box(&h), &cc, &x, &mut hh, &mut c2).unwrap();
             (hh, c2)
         })
     });

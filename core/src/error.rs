@@ -59,8 +59,13 @@ pub enum Error {
     NoConvergence {
         /// Iterations (or operator applications) spent.
         iterations: usize,
-        /// The last error estimate reached (relative).
-        estimate: f64,
+        /// The last value of the quantity sought (a spectral radius, a
+        /// quadrature node, a subdiagonal entry being deflated, a bound);
+        /// NaN when none was formed.
+        last: f64,
+        /// The relative residual of `last` when the budget ran out; NaN
+        /// where the method has no residual.
+        residual: f64,
     },
     /// The requested target cannot be met by any value of the parameter
     /// (for example a radius below 1 with a random update-gate bias).
@@ -88,10 +93,11 @@ impl fmt::Display for Error {
             Error::InvalidParameter { name } => write!(f, "invalid parameter `{name}`"),
             Error::NoConvergence {
                 iterations,
-                estimate,
+                last,
+                residual,
             } => write!(
                 f,
-                "no convergence after {iterations} iterations (error estimate {estimate:e})"
+                "no convergence after {iterations} iterations (last value {last:e}, relative residual {residual:e})"
             ),
             Error::Infeasible { what } => write!(f, "infeasible target: {what}"),
         }

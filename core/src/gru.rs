@@ -131,20 +131,39 @@ impl<'a, F: Real> GruTraceRef<'a, F> {
     }
 }
 
+/// The three gates of a GRU by name, for [`GruRef::new`].
+#[derive(Debug)]
+pub struct GruGates<'a, F> {
+    /// Update gate `z`.
+    pub z: GateRef<'a, F>,
+    /// Reset gate `r`.
+    pub r: GateRef<'a, F>,
+    /// Candidate `h`.
+    pub h: GateRef<'a, F>,
+}
+
 impl<'a, F: Real> GruRef<'a, F> {
-    /// Builds a GRU view from its three gates (update `z`, reset `r`,
-    /// candidate `h`). Fails when `n == 0` or a length does not match.
+    /// Builds a GRU view from its three gates by name. Fails when `n == 0`
+    /// or a length does not match.
+    ///
+    /// ```
+    /// use gatedyn::{Activation, GateRef, GruGates, GruRef};
+    /// let (u, b) = ([0.0f64; 4], [0.0f64; 2]);
+    /// let g = GateRef { u: &u, w: &[], b: &b };
+    /// let net = GruRef::new(2, 0, GruGates { z: g, r: g, h: g }, Activation::Tanh)?;
+    /// assert_eq!(net.n(), 2);
+    /// # Ok::<(), gatedyn::Error>(())
+    /// ```
     pub fn new(
         n: usize,
         inputs: usize,
-        z: GateRef<'a, F>,
-        r: GateRef<'a, F>,
-        h: GateRef<'a, F>,
+        gates: GruGates<'a, F>,
         activation: Activation,
     ) -> Result<Self, Error> {
         if n == 0 {
             return Err(Error::InvalidParameter { name: "n" });
         }
+        let GruGates { z, r, h } = gates;
         for g in [&z, &r, &h] {
             g.check_dims(n, inputs)?;
         }

@@ -40,12 +40,17 @@ impl Normal {
     }
 
     /// One draw from `N(0, 1)`.
-    pub fn sample<R: RngCore + ?Sized>(&mut self, rng: &mut R) -> f64 {
+    ///
+    /// Each pair costs two `next_u64`; a pair is rejected with probability
+    /// `1 − π/4`. After [`MAX_REJECTIONS`] rejections in a row (probability
+    /// below `1e-600` for a working generator: a constant or broken `rng`)
+    /// it returns [`Error::Infeasible`] instead of looping on.
+    pub fn sample<R: RngCore + ?Sized>(&mut self, rng: &mut R) -> Result<f64, Error> {
         if let Some(s) = self.spare.take() {
-            return s;
+            return Ok(s);
         }
         const SCALE: f64 = 1.0 / (1u64 << 53) as f64;
-        loop {
+        for _ in 0..MAX_REJECTIONS {
             // uniforms on (-1, 1) from 53 random bits each
             let u = ((rng.next_u64() >> 11) as f64 * SCALE) * 2.0 - 1.0;
             let v = ((rng.next_u64() >> 11) as f64 * SCALE) * 2.0 - 1.0;
@@ -53,11 +58,17 @@ impl Normal {
             if s > 0.0 && s < 1.0 {
                 let m = libm::sqrt(-2.0 * libm::log(s) / s);
                 self.spare = Some(v * m);
-                return u * m;
+                return Ok(u * m);
             }
         }
+        Err(Error::Infeasible {
+            what: "normal sampler: 1000 rejected pairs in a row (a broken random generator)",
+        })
     }
 }
+
+/// Rejections in a row after which [`Normal::sample`] gives up.
+pub const MAX_REJECTIONS: usize = 1000;
 
 /// Scales of one gate: recurrent `σ` (entries of `U` have variance `σ²/N`),
 /// bias `σ_b`, input `σ_in` (entries of `W` have variance `σ_in²/I`).
@@ -112,13 +123,13 @@ pub fn fill_gate<F: Real, R: RngCore + ?Sized>(
         0.0
     };
     for x in gate.u.iter_mut() {
-        *x = F::from_f64(su * normal.sample(rng));
+        *x = F::from_f64(su * normal.sample(rng)?);
     }
     for x in gate.w.iter_mut() {
-        *x = F::from_f64(sw * normal.sample(rng));
+        *x = F::from_f64(sw * normal.sample(rng)?);
     }
     for x in gate.b.iter_mut() {
-        *x = F::from_f64(scale.bias * normal.sample(rng));
+        *x = F::from_f64(scale.bias * normal.sample(rng)?);
     }
     Ok(())
 }
@@ -140,39 +151,167 @@ pub fn fill_gates<F: Real, R: RngCore + ?Sized, const K: usize>(
     Ok(())
 }
 
+/// The scales of a GRU's three gates by name: update `z`, reset `r`,
+/// candidate `h` (THEORY.md §1). The one scales type of the GRU from the
+/// command line to the core: initialisation ([`Gru::randomize`]), the
+/// predicted support ([`GruScales::support`]) and the mean-field theory
+/// ([`GruScales::mft`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct GruScales {
+    /// Update gate `z`.
+    pub z: GateScale,
+    /// Reset gate `r`.
+    pub r: GateScale,
+    /// Candidate `h`.
+    pub h: GateScale,
+}
+
+/// The scales of an LSTM's four gates by name: forget `f`, input `i`,
+/// output `o`, cell `c` (THEORY.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LstmScales {
+    /// Forget gate `f`.
+    pub f: GateScale,
+    /// Input gate `i`.
+    pub i: GateScale,
+    /// Output gate `o`.
+    pub o: GateScale,
+    /// Cell candidate `c`.
+    pub c: GateScale,
+}
+
+/// Checks one gate's scales, naming the gate and the scale in the error.
+fn check_named(s: &GateScale, names: [&'static str; 3]) -> Result<(), Error> {
+    check_scale(s.sigma, names[0])?;
+    check_scale(s.bias, names[1])?;
+    check_scale(s.input, names[2])
+}
+
+impl GruScales {
+    /// Recurrent scales only (zero bias and input scales).
+    pub const fn recurrent(z: f64, r: f64, h: f64) -> Self {
+        GruScales {
+            z: GateScale::recurrent(z),
+            r: GateScale::recurrent(r),
+            h: GateScale::recurrent(h),
+        }
+    }
+    /// Every scale finite and `≥ 0`; the error names the first that is not
+    /// (`sigma_z`, `bias_r`, `input_h`, …).
+    pub fn check(&self) -> Result<(), Error> {
+        check_named(&self.z, ["sigma_z", "bias_z", "input_z"])?;
+        check_named(&self.r, ["sigma_r", "bias_r", "input_r"])?;
+        check_named(&self.h, ["sigma_h", "bias_h", "input_h"])
+    }
+    /// In fill order `[z, r, h]`.
+    pub const fn in_order(&self) -> [GateScale; 3] {
+        [self.z, self.r, self.h]
+    }
+    /// The recurrent scales the predicted support needs (THEORY.md §4).
+    pub const fn support(&self) -> crate::spectral_curve::GruSigmas {
+        crate::spectral_curve::GruSigmas {
+            z: self.z.sigma,
+            r: self.r.sigma,
+            h: self.h.sigma,
+        }
+    }
+    /// The parameters of the mean-field theory (THEORY.md §5): `σ_h`, `σ_r`
+    /// and their bias scales (the update gate drops out of the fixed point).
+    pub const fn mft(&self, activation: crate::Activation) -> crate::mft::GruMftParams {
+        crate::mft::GruMftParams {
+            sigma_h: self.h.sigma,
+            sigma_r: self.r.sigma,
+            bias_h: self.h.bias,
+            bias_r: self.r.bias,
+            activation,
+        }
+    }
+}
+
+impl From<[GateScale; 3]> for GruScales {
+    /// From `[z, r, h]`.
+    fn from([z, r, h]: [GateScale; 3]) -> Self {
+        GruScales { z, r, h }
+    }
+}
+
+impl LstmScales {
+    /// Recurrent scales only (zero bias and input scales).
+    pub const fn recurrent(f: f64, i: f64, o: f64, c: f64) -> Self {
+        LstmScales {
+            f: GateScale::recurrent(f),
+            i: GateScale::recurrent(i),
+            o: GateScale::recurrent(o),
+            c: GateScale::recurrent(c),
+        }
+    }
+    /// Every scale finite and `≥ 0`; the error names the first that is not.
+    pub fn check(&self) -> Result<(), Error> {
+        check_named(&self.f, ["sigma_f", "bias_f", "input_f"])?;
+        check_named(&self.i, ["sigma_i", "bias_i", "input_i"])?;
+        check_named(&self.o, ["sigma_o", "bias_o", "input_o"])?;
+        check_named(&self.c, ["sigma_c", "bias_c", "input_c"])
+    }
+    /// In fill order `[f, i, o, c]`.
+    pub const fn in_order(&self) -> [GateScale; 4] {
+        [self.f, self.i, self.o, self.c]
+    }
+    /// The recurrent scales the predicted support needs (THEORY.md §4).
+    pub const fn support(&self) -> crate::spectral_curve::LstmSigmas {
+        crate::spectral_curve::LstmSigmas {
+            f: self.f.sigma,
+            i: self.i.sigma,
+            o: self.o.sigma,
+            c: self.c.sigma,
+        }
+    }
+}
+
+impl From<[GateScale; 4]> for LstmScales {
+    /// From `[f, i, o, c]`.
+    fn from([f, i, o, c]: [GateScale; 4]) -> Self {
+        LstmScales { f, i, o, c }
+    }
+}
+
 impl<F: Real, const N: usize, const I: usize> Gru<F, N, I> {
-    /// Random initialisation with scales `[z, r, h]`, in place (no large
-    /// temporary on the stack).
+    /// Random initialisation with the scales of `z`, `r`, `h`, in place (no
+    /// large temporary on the stack).
     ///
     /// ```
-    /// use gatedyn::{Gru, init::GateScale};
-    /// use rand_xorshift::XorShiftRng;
-    /// use rand_core::SeedableRng;
-    /// let mut rng = XorShiftRng::seed_from_u64(7);
+    /// use gatedyn::{Gru, init::GruScales};
+    /// use gatedyn::rand_core::SeedableRng;
+    /// let mut rng = rand_xorshift::XorShiftRng::seed_from_u64(7);
     /// let mut net: Gru<f32, 8, 0> = Gru::zeroed();
-    /// net.randomize(&mut rng, [GateScale::recurrent(1.0), GateScale::recurrent(1.0), GateScale::recurrent(1.5)])?;
+    /// net.randomize(&mut rng, GruScales::recurrent(1.0, 1.0, 1.5))?;
     /// # Ok::<(), gatedyn::Error>(())
     /// ```
     pub fn randomize<R: RngCore + ?Sized>(
         &mut self,
         rng: &mut R,
-        scales: [GateScale; 3],
+        scales: impl Into<GruScales>,
     ) -> Result<(), Error> {
+        let s: GruScales = scales.into();
+        s.check()?;
         fill_gates(
             rng,
             [self.z.view_mut(), self.r.view_mut(), self.h.view_mut()],
-            scales,
+            s.in_order(),
         )
     }
 }
 
 impl<F: Real, const N: usize, const I: usize> Lstm<F, N, I> {
-    /// Random initialisation with scales `[f, i, o, c]`, in place.
+    /// Random initialisation with the scales of `f`, `i`, `o`, `c`, in place.
     pub fn randomize<R: RngCore + ?Sized>(
         &mut self,
         rng: &mut R,
-        scales: [GateScale; 4],
+        scales: impl Into<LstmScales>,
     ) -> Result<(), Error> {
+        let s: LstmScales = scales.into();
+        s.check()?;
         fill_gates(
             rng,
             [
@@ -181,7 +320,7 @@ impl<F: Real, const N: usize, const I: usize> Lstm<F, N, I> {
                 self.o.view_mut(),
                 self.c.view_mut(),
             ],
-            scales,
+            s.in_order(),
         )
     }
 }

@@ -17,14 +17,15 @@
 //!   the GRU mean-field fixed point, zero-fixed-point stability, the
 //!   bifurcation curve and phase diagram, and principled initialisation.
 //!
-//! All numbers follow `THEORY.md` of the project (the mathematical contract).
+//! All numbers follow `docs/THEORY.md` of the repository (the mathematical
+//! contract); every formula cites its section.
 //!
 //! ```
-//! use gatedyn::{Gru, GruTrace, init::GateScale};
-//! use rand_core::SeedableRng;
+//! use gatedyn::{Gru, GruTrace, init::GruScales};
+//! use gatedyn::rand_core::SeedableRng;
 //! let mut rng = rand_xorshift::XorShiftRng::seed_from_u64(1);
 //! let mut net: Gru<f64, 16, 0> = Gru::zeroed();
-//! net.randomize(&mut rng, [GateScale::recurrent(2.0); 3])?;
+//! net.randomize(&mut rng, GruScales::recurrent(2.0, 2.0, 2.0))?;
 //! let mut h = [0.1; 16];
 //! let mut t = GruTrace::zeroed();
 //! for _ in 0..50 {
@@ -57,6 +58,12 @@ pub use activation::Activation;
 pub use complex::Complex;
 pub use error::{Error, Quantity};
 pub use gate::{Gate, GateMut, GateRef};
-pub use gru::{Gru, GruFactorsMut, GruRef, GruTrace, GruTraceMut, GruTraceRef};
-pub use lstm::{Dense2N, Lstm, LstmFactorsMut, LstmRef, LstmTrace, LstmTraceMut, LstmTraceRef};
+pub use gru::{Gru, GruFactorsMut, GruGates, GruRef, GruTrace, GruTraceMut, GruTraceRef};
+pub use lstm::{
+    Dense2N, Lstm, LstmFactorsMut, LstmGates, LstmRef, LstmTrace, LstmTraceMut, LstmTraceRef,
+};
+/// The `rand_core` this crate's initialisation takes generators from
+/// ([`init`]): `use gatedyn::rand_core::SeedableRng;` needs no dependency of
+/// your own and cannot pick an incompatible version.
+pub use rand_core;
 pub use real::Real;

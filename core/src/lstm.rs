@@ -158,22 +158,35 @@ pub struct LstmFactorsMut<'a, F> {
     pub output: &'a mut [F],
 }
 
+/// The four gates of an LSTM by name, for [`LstmRef::new`].
+#[derive(Debug)]
+pub struct LstmGates<'a, F> {
+    /// Forget gate `f`.
+    pub f: GateRef<'a, F>,
+    /// Input gate `i`.
+    pub i: GateRef<'a, F>,
+    /// Output gate `o`.
+    pub o: GateRef<'a, F>,
+    /// Cell candidate `c`.
+    pub c: GateRef<'a, F>,
+}
+
 impl<'a, F: Real> LstmRef<'a, F> {
-    /// Builds an LSTM view from its gates (forget `f`, input `i`, output `o`,
-    /// cell `c`). Fails when `n == 0` or a length does not match.
+    /// Builds an LSTM view from its four gates by name. Fails when `n == 0`
+    /// or a length does not match.
     pub fn new(
         n: usize,
         inputs: usize,
-        gates: [GateRef<'a, F>; 4],
+        gates: LstmGates<'a, F>,
         activation: Activation,
     ) -> Result<Self, Error> {
         if n == 0 {
             return Err(Error::InvalidParameter { name: "n" });
         }
-        for g in &gates {
+        let LstmGates { f, i, o, c } = gates;
+        for g in [&f, &i, &o, &c] {
             g.check_dims(n, inputs)?;
         }
-        let [f, i, o, c] = gates;
         Ok(LstmRef {
             n,
             inputs,
@@ -559,12 +572,21 @@ impl<F: Real, const N: usize, const I: usize> Lstm<F, N, I> {
         }
     }
 
-    /// One step: `(h, c) → (h', c')`, in place.
-    pub fn step(&self, h: &mut [F; N], c: &mut [F; N], x: &[F; I]) -> Result<(), Error> {
+    /// One step: `(h, c) → (h_out, c_out) = (h', c')`, in the argument
+    /// order of [`Gru::step`](crate::Gru::step) (state, input, outputs).
+    /// Uses a trace on the stack (11N scalars).
+    pub fn step(
+        &self,
+        h: &[F; N],
+        c: &[F; N],
+        x: &[F; I],
+        h_out: &mut [F; N],
+        c_out: &mut [F; N],
+    ) -> Result<(), Error> {
         let mut t = LstmTrace::zeroed();
         self.step_traced(h, c, x, &mut t)?;
-        *h = t.h_next;
-        *c = t.c_next;
+        *h_out = t.h_next;
+        *c_out = t.c_next;
         Ok(())
     }
 

@@ -56,12 +56,26 @@ impl GruMftParams {
             activation: Activation::Tanh,
         }
     }
+    /// Every scale finite, `≥ 0` and at most [`MAX_MFT_SCALE`] (so that
+    /// the variances `σ²` of THEORY.md §5 are finite).
     fn check(&self) -> Result<(), Error> {
-        check_scale(self.sigma_h, "sigma_h")?;
-        check_scale(self.sigma_r, "sigma_r")?;
-        check_scale(self.bias_h, "bias_h")?;
-        check_scale(self.bias_r, "bias_r")
+        check_mft_scale(self.sigma_h, "sigma_h")?;
+        check_mft_scale(self.sigma_r, "sigma_r")?;
+        check_mft_scale(self.bias_h, "bias_h")?;
+        check_mft_scale(self.bias_r, "bias_r")
     }
+}
+
+/// The largest gate or bias scale the mean-field theory takes: its squares
+/// and products (`σ_h² σ_r² C`) stay finite in `f64`.
+pub const MAX_MFT_SCALE: f64 = 1e75;
+
+fn check_mft_scale(x: f64, name: &'static str) -> Result<(), Error> {
+    check_scale(x, name)?;
+    if x > MAX_MFT_SCALE {
+        return Err(Error::InvalidParameter { name });
+    }
+    Ok(())
 }
 
 /// A solution of the GRU fixed-point equations.
@@ -185,7 +199,9 @@ impl<A: FieldAverages> Mft<A> {
         self.avg.phi_sq(p.activation, self.field_h(p, c, q))
     }
 
-    /// The averages at a given `C` (a fixed point when `C = F(C)`).
+    /// The averages at a given `C` (a fixed point when `C = F(C)`). With
+    /// scales past [`MAX_MFT_SCALE`] (not checked here) they may overflow;
+    /// [`Mft::fixed_point`] checks.
     pub fn averages(&self, p: &GruMftParams, c: f64) -> GruFixedPoint {
         let q = self.q_r(p, c);
         let dphi = self.avg.dphi_sq(p.activation, self.field_h(p, c, q));
@@ -213,7 +229,7 @@ impl<A: FieldAverages> Mft<A> {
         let mut hi = 1.0;
         let mut g_hi = g(hi);
         if g_hi >= 0.0 {
-            return Ok(Some(self.averages(p, hi)));
+            return finite(self.averages(p, hi)).map(Some);
         }
         for _ in 1..C_GRID {
             let lo = hi * ratio;
@@ -231,7 +247,7 @@ impl<A: FieldAverages> Mft<A> {
                         break;
                     }
                 }
-                return Ok(Some(self.averages(p, 0.5 * (a + b))));
+                return finite(self.averages(p, 0.5 * (a + b))).map(Some);
             }
             hi = lo;
             g_hi = g_lo;
@@ -239,7 +255,7 @@ impl<A: FieldAverages> Mft<A> {
         let _ = g_hi;
         // with a bias on h, F(0) > 0, so a root below C_MIN exists
         if p.bias_h > 0.0 {
-            return Ok(Some(self.averages(p, 0.0)));
+            return finite(self.averages(p, 0.0)).map(Some);
         }
         Ok(None)
     }
@@ -275,13 +291,23 @@ impl<A: FieldAverages> Mft<A> {
             });
         }
         let exists = |sr: f64| self.max_gain(&GruMftParams::new(sigma_h, sr)) >= 1.0;
+        // σ_r* grows without bound as σ_h → √2⁺: widen the bracket by
+        // factors of 10 up to 1e12 (σ_r*(1.42) ≈ 1e4 … see the tests)
         let (mut a, mut b) = (0.0, 1000.0);
-        if !exists(b) {
-            return Err(Error::Infeasible {
-                what: "no bifurcation below sigma_r = 1000",
-            });
+        while !exists(b) {
+            if b >= 1e12 {
+                return Err(Error::Infeasible {
+                    what: "no bifurcation below sigma_r = 1e12 (sigma_h too close to sqrt(2))",
+                });
+            }
+            a = b;
+            b *= 10.0;
         }
-        while b - a > 1e-10 * b {
+        // bisection to 1e-10 relative: at most 64 halvings of [0, b]
+        for _ in 0..200 {
+            if b - a <= 1e-10 * b {
+                break;
+            }
             let mid = 0.5 * (a + b);
             if exists(mid) {
                 b = mid;
@@ -488,5 +514,23 @@ impl Mft {
             })
         };
         Ok(1.0 / libm::sqrt(self.mean_sigmoid_sq(bias_o) * self.mean_sigmoid_sq(bias_i) * ef))
+    }
+}
+
+/// A fixed point whose averages are all finite, or `NonFinite(Result)`.
+fn finite(fp: GruFixedPoint) -> Result<GruFixedPoint, Error> {
+    let values = [
+        fp.c_h,
+        fp.q_r,
+        fp.mean_dphi_sq,
+        fp.mean_dsig_r_sq,
+        fp.shaping_sq,
+    ];
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(Error::NonFinite {
+            what: crate::error::Quantity::Result,
+            index,
+        }),
+        None => Ok(fp),
     }
 }

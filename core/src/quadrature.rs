@@ -70,7 +70,8 @@ impl<const K: usize> GaussHermite<K> {
             if !converged {
                 return Err(Error::NoConvergence {
                     iterations: 100,
-                    estimate: z,
+                    last: z,
+                    residual: f64::NAN,
                 });
             }
             t[i] = z;
@@ -106,6 +107,10 @@ impl<const K: usize> GaussHermite<K> {
             .sum()
     }
 }
+
+/// A bound on the panels of [`GaussianAverage::mean`] (never reached: the
+/// edges reach 10 after at most 1079 doublings and 10 integers).
+const MAX_PANELS: usize = 1100;
 
 /// Points of the Gauss–Legendre rule on each panel of [`GaussianAverage`].
 pub const PANEL_POINTS: usize = 20;
@@ -151,9 +156,21 @@ impl GaussianAverage {
 
     /// `E[h(s X)]`, `X ~ N(0, 1)`, for `s ≥ 0` (`s = 0` gives `h(0)`).
     /// Costs `2 · 20 · (10 + log₂ 10s)` evaluations of `h` at most.
+    ///
+    /// For `s = +∞` (a variance that overflowed) it returns the limit
+    /// `(h(+∞) + h(−∞))/2`, which is the exact average for every integrand
+    /// with limits at ±∞ (the gate functions and their derivatives); a NaN
+    /// `s` gives NaN. The panel loop is bounded for every `s`: at most
+    /// `10 + 1075` panels (the doublings from the smallest positive `1/s`).
     pub fn mean(&self, s: f64, h: impl Fn(f64) -> f64) -> f64 {
         if s == 0.0 {
             return h(0.0);
+        }
+        if s.is_nan() {
+            return f64::NAN;
+        }
+        if s == f64::INFINITY {
+            return 0.5 * (h(f64::INFINITY) + h(f64::NEG_INFINITY));
         }
         let inv_sqrt_2pi = 0.398_942_280_401_432_7;
         let mut total = 0.0;
@@ -169,8 +186,13 @@ impl GaussianAverage {
         // Panel edges: the merged increasing sequences 2^j/s (j ≥ 0) and the
         // integers 1..=10, up to 10. The first sequence puts the kinks of
         // hard-tanh (|sx| = 1) on an edge for every s.
-        let (mut a, mut geo, mut int) = (0.0, 1.0 / s, 1.0);
-        while a < 10.0 {
+        // `1/s` is at least the smallest subnormal (s < ∞), so the doubling
+        // reaches 10 within 1075 + 4 steps and the integers add 10 panels.
+        let (mut a, mut geo, mut int) = (0.0, (1.0 / s).max(f64::from_bits(1)), 1.0);
+        for _ in 0..MAX_PANELS {
+            if a >= 10.0 {
+                break;
+            }
             let b = geo.min(int).min(10.0);
             panel(a, b);
             if geo <= b {

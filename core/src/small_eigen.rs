@@ -162,7 +162,8 @@ fn hqr<const K: usize>(
             if its == 60 {
                 return Err(Error::NoConvergence {
                     iterations: its,
-                    estimate: at!(nn, nn - 1).abs(),
+                    last: at!(nn, nn - 1).abs(),
+                    residual: f64::NAN,
                 });
             }
             if its % 10 == 0 && its > 0 {

@@ -324,7 +324,8 @@ pub fn outer_bound<S: Support>(s: &S) -> Result<f64, Error> {
     }
     Err(Error::NoConvergence {
         iterations: 40,
-        estimate: r,
+        last: r,
+        residual: f64::NAN,
     })
 }
 

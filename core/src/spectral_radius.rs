@@ -14,8 +14,9 @@
 //!
 //! Convergence: the Ritz pair `(θ, x = W_m y)` of largest modulus has
 //! residual `‖J x − θ x‖ = |g_mᵀ y|` exactly (for unit `y`); the method stops
-//! when `|g_mᵀ y| ≤ tol · |θ|` and reports that relative residual as its
-//! error estimate. Otherwise it returns [`Error::NoConvergence`] once the
+//! when `|g_mᵀ y| ≤ tol · |θ|` and reports that relative residual
+//! ([`RadiusEstimate::residual`]). Otherwise it returns
+//! [`Error::NoConvergence`] with the last radius and residual once the
 //! product budget is spent: never a number that did not meet the tolerance.
 //!
 //! Memory: the caller provides the Krylov basis (`n·(m+1)` scalars, see
@@ -35,8 +36,8 @@ use crate::small_eigen::{eigenvalues, eigenvector};
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ArnoldiOptions {
-    /// Krylov dimension `m` (6 ≤ m ≤ K); `0` means `K`. Capped at `n`.
-    pub krylov_dim: usize,
+    /// Krylov dimension `m` (6 ≤ m ≤ K); `None` means `K`. Capped at `n`.
+    pub krylov_dim: Option<usize>,
     /// Relative residual to reach. Use ≥ 1e-5 for `f32` operators.
     pub tol: f64,
     /// Budget of products `J v`.
@@ -44,26 +45,28 @@ pub struct ArnoldiOptions {
     /// Seed of the deterministic start vector.
     pub seed: u32,
     /// Also test convergence inside a cycle, every `check_every` products
-    /// (`0`: only when the factorisation is full, before each restart).
+    /// (`None`: only when the factorisation is full, before each restart).
     /// Each test costs `O(j³)` on the `j×j` projected matrix, so this pays
     /// when a product is expensive (large `n`) and saves the products a
     /// cycle would spend after the estimate has already converged.
-    pub check_every: usize,
+    pub check_every: Option<usize>,
 }
 
 impl Default for ArnoldiOptions {
     fn default() -> Self {
         ArnoldiOptions {
-            krylov_dim: 0,
+            krylov_dim: None,
             tol: 1e-8,
             max_products: 5000,
             seed: 0x9E37_79B9,
-            check_every: 0,
+            check_every: None,
         }
     }
 }
 
-/// A converged estimate.
+/// A converged spectral-radius estimate: the one result type of every
+/// Arnoldi method in gatedyn (this single-vector estimator and the host's
+/// block method).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RadiusEstimate {
@@ -72,9 +75,12 @@ pub struct RadiusEstimate {
     /// The dominant Ritz value `θ` (the member with `Im θ ≥ 0` of a pair).
     pub eigenvalue: Complex,
     /// Relative residual `‖J x − θ x‖ / |θ|` of the Ritz pair.
-    pub error_estimate: f64,
+    pub residual: f64,
     /// Products `J v` spent.
     pub products: usize,
+    /// Passes over the operator: equal to `products` for single-vector
+    /// Arnoldi; a block method applies it to several vectors per pass.
+    pub passes: usize,
     /// Restarts performed.
     pub restarts: usize,
 }
@@ -174,16 +180,17 @@ impl<const K: usize> SpectralRadius<K> {
         opts: &ArnoldiOptions,
     ) -> Result<RadiusEstimate, Error> {
         let n = op.dim();
-        let mut m = if opts.krylov_dim == 0 {
-            K
-        } else {
-            opts.krylov_dim
-        };
+        let mut m = opts.krylov_dim.unwrap_or(K);
         if m > K || m < 6 {
             return Err(Error::InvalidParameter { name: "krylov_dim" });
         }
         if !(opts.tol > 0.0 && opts.tol.is_finite()) {
             return Err(Error::InvalidParameter { name: "tol" });
+        }
+        if opts.check_every == Some(0) {
+            return Err(Error::InvalidParameter {
+                name: "check_every",
+            });
         }
         if n == 0 {
             return Err(Error::InvalidParameter { name: "n" });
@@ -213,7 +220,7 @@ impl<const K: usize> SpectralRadius<K> {
         }
         self.g_last.fill(0.0);
         let (mut k, mut products, mut restarts) = (0usize, 0usize, 0usize);
-        let mut last_estimate = f64::INFINITY;
+        let (mut last_radius, mut last_residual) = (f64::NAN, f64::NAN);
         loop {
             // --- expand the factorisation from k to m columns
             let mut m_eff = m;
@@ -222,7 +229,8 @@ impl<const K: usize> SpectralRadius<K> {
                 if products >= opts.max_products {
                     return Err(Error::NoConvergence {
                         iterations: products,
-                        estimate: last_estimate,
+                        last: last_radius,
+                        residual: last_residual,
                     });
                 }
                 let (head, tail) = basis.split_at_mut((j + 1) * n);
@@ -265,20 +273,22 @@ impl<const K: usize> SpectralRadius<K> {
                 // inside the cycle, J W_{j+1} = W_{j+1} G_{j+1} + β w e_{j+1}ᵀ
                 // (rows beyond the restart block are Hessenberg), so a Ritz
                 // pair of the leading block has residual β |y_j|
-                if opts.check_every > 0
-                    && j + 1 < m
-                    && j + 1 >= 6
-                    && products % opts.check_every == 0
-                {
+                let test_now = match opts.check_every {
+                    Some(every) => j + 1 < m && j + 1 >= 6 && products % every == 0,
+                    None => false,
+                };
+                if test_now {
                     let (top, y_last) = self.top_ritz(j + 1)?;
                     let scale = top.abs().max(f64::MIN_POSITIVE);
-                    last_estimate = beta * y_last / scale;
-                    if last_estimate <= opts.tol {
+                    last_radius = top.abs();
+                    last_residual = beta * y_last / scale;
+                    if last_residual <= opts.tol {
                         return Ok(RadiusEstimate {
                             radius: top.abs(),
                             eigenvalue: top,
-                            error_estimate: last_estimate,
+                            residual: last_residual,
                             products,
+                            passes: products,
                             restarts,
                         });
                     }
@@ -298,13 +308,15 @@ impl<const K: usize> SpectralRadius<K> {
                 res = res + self.y[j].scale(self.g_last[j]);
             }
             let scale = top.abs().max(f64::MIN_POSITIVE);
-            last_estimate = res.abs() / scale;
-            if last_estimate <= opts.tol {
+            last_radius = top.abs();
+            last_residual = res.abs() / scale;
+            if last_residual <= opts.tol {
                 return Ok(RadiusEstimate {
                     radius: top.abs(),
                     eigenvalue: top,
-                    error_estimate: last_estimate,
+                    residual: last_residual,
                     products,
+                    passes: products,
                     restarts,
                 });
             }
@@ -348,7 +360,8 @@ impl<const K: usize> SpectralRadius<K> {
             if cols == 0 {
                 return Err(Error::NoConvergence {
                     iterations: products,
-                    estimate: last_estimate,
+                    last: last_radius,
+                    residual: last_residual,
                 });
             }
             // W_k = W_m Q, row by row

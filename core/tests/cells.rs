@@ -26,7 +26,7 @@ fn scale(sigma: f64, bias: f64) -> GateScale {
 
 fn gaussian_vec<const M: usize>(rng: &mut XorShiftRng, s: f64) -> [f64; M] {
     let mut nrm = Normal::new();
-    core::array::from_fn(|_| s * nrm.sample(rng))
+    core::array::from_fn(|_| s * nrm.sample(rng).unwrap())
 }
 
 fn max_abs(xs: impl IntoIterator<Item = f64>) -> f64 {
@@ -127,10 +127,11 @@ fn lstm_jacobian_matches_finite_differences() {
             let (mut hh, mut cc) = ([0.0; N], [0.0; N]);
             hh.copy_from_slice(&s[..N]);
             cc.copy_from_slice(&s[N..]);
-            net.step(&mut hh, &mut cc, &x).unwrap();
+            let (mut h_out, mut c_out) = ([0.0; N], [0.0; N]);
+            net.step(&hh, &cc, &x, &mut h_out, &mut c_out).unwrap();
             let mut out = [0.0; 2 * N];
-            out[..N].copy_from_slice(&hh);
-            out[N..].copy_from_slice(&cc);
+            out[..N].copy_from_slice(&h_out);
+            out[N..].copy_from_slice(&c_out);
             out
         });
         let e = rel_err(&flat, &fd);
@@ -319,10 +320,11 @@ fn non_finite_data_gives_typed_errors() {
     );
     // LSTM: non-finite cell state.
     let l = lstm(42, [1.0; 4], 0.0, Activation::Tanh);
-    let (mut lh, mut lc) = ([0.0; N], [0.0; N]);
+    let (lh, mut lc) = ([0.0; N], [0.0; N]);
     lc[3] = f64::NEG_INFINITY;
+    let (mut h_out, mut c_out) = ([0.0; N], [0.0; N]);
     assert_eq!(
-        l.step(&mut lh, &mut lc, &[0.0; I]),
+        l.step(&lh, &lc, &[0.0; I], &mut h_out, &mut c_out),
         Err(Error::NonFinite {
             what: Quantity::CellState,
             index: 3
@@ -343,7 +345,7 @@ fn invalid_scales_are_rejected() {
                 GateScale::recurrent(1.0),
             ],
         );
-        assert_eq!(r, Err(Error::InvalidParameter { name: "sigma" }));
+        assert_eq!(r, Err(Error::InvalidParameter { name: "sigma_r" }));
     }
 }
 

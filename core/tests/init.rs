@@ -47,7 +47,7 @@ fn normal_sampler_moments() {
     let m = 400_000;
     let (mut s2, mut s4, mut tail) = (0.0, 0.0, 0usize);
     for _ in 0..m {
-        let x = nrm.sample(&mut rng);
+        let x = nrm.sample(&mut rng).unwrap();
         s2 += x * x;
         s4 += x * x * x * x;
         if x > 1.959_963_984_540_054 {
@@ -116,4 +116,73 @@ fn changing_one_scale_leaves_other_gates_unchanged() {
     assert_eq!(a.o, b.o);
     assert_eq!(a.c, b.c);
     assert_eq!(a.i.u[2][3] * 3.0, b.i.u[2][3]);
+}
+
+/// A generator that always returns the same word makes the polar method
+/// reject every pair: the sampler gives up with a typed error instead of
+/// looping forever, after exactly `MAX_REJECTIONS` pairs.
+#[test]
+fn constant_generator_is_an_error_not_a_hang() {
+    struct Constant(u64, usize);
+    impl rand_core::RngCore for Constant {
+        fn next_u32(&mut self) -> u32 {
+            self.1 += 1;
+            self.0 as u32
+        }
+        fn next_u64(&mut self) -> u64 {
+            self.1 += 1;
+            self.0
+        }
+        fn fill_bytes(&mut self, dst: &mut [u8]) {
+            dst.fill(0);
+        }
+    }
+    // all bits zero: u = v = -1, s = 2 is rejected every time
+    let mut rng = Constant(0, 0);
+    let r = Normal::new().sample(&mut rng);
+    assert!(
+        matches!(r, Err(gatedyn::Error::Infeasible { what }) if what.contains("rejected pairs")),
+        "{r:?}"
+    );
+    assert_eq!(rng.1, 2 * gatedyn::init::MAX_REJECTIONS);
+    // and a network initialised from it reports the same error
+    let mut net: gatedyn::Gru<f64, 4, 0> = gatedyn::Gru::zeroed();
+    assert!(matches!(
+        net.randomize(
+            &mut Constant(0, 0),
+            gatedyn::init::GruScales::recurrent(1.0, 1.0, 1.0)
+        ),
+        Err(gatedyn::Error::Infeasible { .. })
+    ));
+}
+
+/// The named scales are checked once, and the error names the gate and the
+/// scale that is wrong.
+#[test]
+fn scales_errors_name_the_gate() {
+    use gatedyn::init::{GateScale, GruScales, LstmScales};
+    let mut s = GruScales::recurrent(1.0, 1.0, 1.0);
+    s.r.bias = f64::NAN;
+    assert_eq!(
+        s.check(),
+        Err(gatedyn::Error::InvalidParameter { name: "bias_r" })
+    );
+    let mut l = LstmScales::recurrent(1.0, 1.0, 1.0, 1.0);
+    l.c = GateScale::recurrent(-1.0);
+    assert_eq!(
+        l.check(),
+        Err(gatedyn::Error::InvalidParameter { name: "sigma_c" })
+    );
+    // the conversions carry the same numbers
+    let g = GruScales::recurrent(0.5, 2.0, 3.0);
+    assert_eq!(
+        g.support(),
+        gatedyn::spectral_curve::GruSigmas {
+            z: 0.5,
+            r: 2.0,
+            h: 3.0
+        }
+    );
+    let p = g.mft(gatedyn::Activation::Tanh);
+    assert_eq!((p.sigma_h, p.sigma_r), (3.0, 2.0));
 }

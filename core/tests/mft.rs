@@ -169,8 +169,17 @@ fn bifurcation_limit_at_sigma_h_2() {
         (slopes[n - 1] / slopes[n - 2] - 1.0).abs() < 0.03,
         "square-root law: {slopes:?}"
     );
-    assert!(mft.bifurcation_sigma_r(1.4).is_err());
-    assert!(mft.bifurcation_sigma_r(2.0).is_err());
+    let outside = Err(gatedyn::Error::InvalidParameter {
+        name: "sigma_h (needs sqrt(2) < sigma_h < 2)",
+    });
+    assert_eq!(mft.bifurcation_sigma_r(1.4), outside);
+    assert_eq!(mft.bifurcation_sigma_r(2.0), outside);
+    // close to √2 the critical σ_r is large but found (the bracket widens
+    // past 1000): σ_r*(1.42) ≈ 3983, σ_r*(1.415) ≈ 7.9e4
+    let near = mft.bifurcation_sigma_r(1.42).unwrap();
+    assert!((near / 3983.3 - 1.0).abs() < 1e-3, "σ_r*(1.42) = {near}");
+    let nearer = mft.bifurcation_sigma_r(1.415).unwrap();
+    assert!(nearer > 10.0 * near, "σ_r*(1.415) = {nearer}");
 }
 
 /// For σ_h ≤ √2 the map stays below the identity: no non-zero solution,
@@ -209,7 +218,12 @@ fn zero_fixed_point_stability_with_biases() {
     assert!(er2 > 0.25);
     assert_eq!(mft.gru_zero_stable(&p).unwrap(), 1.95 * 1.95 * er2 < 1.0);
     let bad = GruMftParams { bias_h: 0.1, ..p };
-    assert!(mft.gru_zero_stable(&bad).is_err());
+    assert_eq!(
+        mft.gru_zero_stable(&bad),
+        Err(gatedyn::Error::Infeasible {
+            what: "no zero fixed point with a bias on h"
+        })
+    );
     // LSTM, zero bias: stable iff σ_c < 2
     assert!(mft.lstm_zero_stable(1.99, 0.0, 0.0, 0.0).unwrap());
     assert!(!mft.lstm_zero_stable(2.01, 0.0, 0.0, 0.0).unwrap());
@@ -251,8 +265,18 @@ fn principled_initialisation() {
     let sh = mft.gru_sigma_h_for_zero_radius(0.95, 0.0, 0.8).unwrap();
     let r = 0.5 + sh * mft.mean_sigmoid_sq(0.8).sqrt() / 2.0;
     assert!((r - 0.95).abs() < 1e-12);
-    assert!(mft.gru_sigma_h_for_zero_radius(0.4, 0.0, 0.0).is_err());
-    assert!(mft.gru_sigma_h_for_zero_radius(0.95, 0.5, 0.0).is_err());
+    assert_eq!(
+        mft.gru_sigma_h_for_zero_radius(0.4, 0.0, 0.0),
+        Err(gatedyn::Error::Infeasible {
+            what: "radius must exceed 1 - z = 1/2"
+        })
+    );
+    assert_eq!(
+        mft.gru_sigma_h_for_zero_radius(0.95, 0.5, 0.0),
+        Err(gatedyn::Error::Infeasible {
+            what: "a random update bias puts eigenvalues at 1"
+        })
+    );
     assert!(mft.gru_sigma_h_for_zero_radius(1.05, 0.5, 0.0).is_ok());
     let sc = mft
         .lstm_sigma_c_for_zero_radius(0.95, 0.0, 0.0, 0.0)
@@ -270,7 +294,12 @@ fn principled_initialisation() {
         "σ_r = {sr}: ρ_s² = {}",
         fp.shaping_sq
     );
-    assert!(mft.gru_sigma_r_for_shaping(&p, 0.5).is_err());
+    assert_eq!(
+        mft.gru_sigma_r_for_shaping(&p, 0.5),
+        Err(gatedyn::Error::Infeasible {
+            what: "target shaping not reached for sigma_r in [0, 200]"
+        })
+    );
 }
 
 #[test]
@@ -296,9 +325,50 @@ fn hard_tanh_fixed_point() {
 #[test]
 fn invalid_parameters_are_errors() {
     let mft = Mft::new();
-    assert!(mft.fixed_point(&GruMftParams::new(-1.0, 0.0)).is_err());
-    assert!(mft.fixed_point(&GruMftParams::new(f64::NAN, 0.0)).is_err());
-    assert!(mft
-        .classify(&GruMftParams::new(2.0, f64::INFINITY))
-        .is_err());
+    use gatedyn::Error::InvalidParameter;
+    assert_eq!(
+        mft.fixed_point(&GruMftParams::new(-1.0, 0.0)),
+        Err(InvalidParameter { name: "sigma_h" })
+    );
+    assert_eq!(
+        mft.fixed_point(&GruMftParams::new(f64::NAN, 0.0)),
+        Err(InvalidParameter { name: "sigma_h" })
+    );
+    assert_eq!(
+        mft.classify(&GruMftParams::new(2.0, f64::INFINITY)),
+        Err(InvalidParameter { name: "sigma_r" })
+    );
+    // finite but absurd: beyond MAX_MFT_SCALE the variances would overflow
+    // (σ_h = 1e300 used to hang the quadrature); an error, at once
+    assert_eq!(
+        mft.fixed_point(&GruMftParams::new(1e300, 1.0)),
+        Err(InvalidParameter { name: "sigma_h" })
+    );
+    let big = gatedyn::mft::MAX_MFT_SCALE;
+    let fp = mft
+        .fixed_point(&GruMftParams::new(big, big))
+        .unwrap()
+        .unwrap();
+    assert!(fp.shaping_sq.is_finite() && fp.c_h == 1.0, "{fp:?}");
+}
+
+/// The steep-integrand average has a finite answer for every `s`: the
+/// exact limit `(h(∞) + h(−∞))/2` at `s = ∞` (it used to loop forever when
+/// `1/s` was 0), and values continuous with it for huge finite `s`.
+#[test]
+fn gaussian_average_at_extreme_scales() {
+    let avg = gatedyn::quadrature::GaussianAverage::new();
+    // E[σ(sX)²] → 1/2, E[tanh(sX)²] → 1, E[tanh'(sX)²] → 0
+    assert_eq!(avg.mean(f64::INFINITY, |x| sig(x).powi(2)), 0.5);
+    assert_eq!(avg.mean(f64::INFINITY, |x: f64| x.tanh().powi(2)), 1.0);
+    assert!(avg.mean(f64::NAN, |x: f64| x.tanh()).is_nan());
+    for s in [1e100, 1e300, f64::MAX] {
+        let v = avg.mean(s, |x| sig(x).powi(2));
+        assert!((v - 0.5).abs() < 1e-9, "s = {s:e}: {v}");
+        let d = avg.mean(s, |x: f64| (1.0 - x.tanh().powi(2)).powi(2));
+        assert!((0.0..1e-90).contains(&d), "s = {s:e}: {d}");
+    }
+    // the smallest positive s: h(0) to rounding
+    let v = avg.mean(f64::from_bits(1), |x: f64| x.cos());
+    assert!((v - 1.0).abs() < 1e-12, "{v}");
 }

@@ -143,7 +143,7 @@ fn main() -> ! {
     let t_gru = ticks() - t0;
     defmt::println!(
         "GRU N={=usize}: sigma_h={=f64} radius={=f64} (products {=usize}, restarts {=usize}, err {=f64}) predicted={=f64} zero_level={=f64} region={}",
-        GRU_N, g.sigma_h, g.radius.radius, g.radius.products, g.radius.restarts, g.radius.error_estimate, g.predicted, g.zero_level, g.region
+        GRU_N, g.sigma_h, g.radius.radius, g.radius.products, g.radius.restarts, g.radius.residual, g.predicted, g.zero_level, g.region
     );
 
     // ---- LSTM scenario
@@ -221,7 +221,7 @@ fn main() -> ! {
     {
         fail("zero fixed points must be stable at radius 0.95");
     }
-    if !(g.radius.error_estimate <= 1e-5 && l.radius.error_estimate <= 1e-5) {
+    if !(g.radius.residual <= 1e-5 && l.radius.residual <= 1e-5) {
         fail("spectral radius not converged");
     }
     for (est_r, pred) in [

@@ -66,7 +66,7 @@ fn gates_checksum<const N: usize>(gates: &[&Gate<f32, N, 1>]) -> u32 {
 
 fn arnoldi_options() -> ArnoldiOptions {
     ArnoldiOptions {
-        krylov_dim: KRYLOV,
+        krylov_dim: Some(KRYLOV),
         tol: 1e-5,
         max_products: 4000,
         ..Default::default()

@@ -12,13 +12,13 @@
 //! `BlockOptions::default()`; the environment variables `BLOCK`, `MAX_DIM`,
 //! `KEEP` and `CHECK_EVERY` override them (for tuning).
 
-use gatedyn::init::GateScale;
+use gatedyn::init::GruScales;
 use gatedyn::spectral_radius::ArnoldiOptions;
 use gatedyn::Activation;
 use gatedyn_host::block_arnoldi::{self, BlockOptions};
-use gatedyn_host::eigen::{eigenvalues, jacobian, spectral_radius};
+use gatedyn_host::eigen::{eigenvalues, jacobian, max_modulus};
 use gatedyn_host::matfree::{self, HostJacobian, Precision};
-use gatedyn_host::network::{Model, Net};
+use gatedyn_host::network::{Net, Scales};
 use std::time::Instant;
 
 fn arg<T: std::str::FromStr>(i: usize, default: T) -> Result<T, String> {
@@ -46,22 +46,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("precision must be f32 or f64, got {other}").into()),
     };
     let seed: u64 = arg(4, 11)?;
-    let s = [
-        GateScale::recurrent(arg(5, 1.0)?),
-        GateScale::recurrent(arg(6, 1.0)?),
-        GateScale::recurrent(arg(7, 3.0)?),
-    ];
-    let mut net = Net::random(Model::Gru, n, &s, Activation::Tanh, seed)?;
+    let s = GruScales::recurrent(arg(5, 1.0)?, arg(6, 1.0)?, arg(7, 3.0)?);
+    let mut net = Net::random(n, Scales::Gru(s), Activation::Tanh, seed)?;
     net.run(100, || {})?;
 
     let t = Instant::now();
-    let single = matfree::spectral_radius(
-        &net,
-        precision,
+    let single = matfree::single_vector_radius(
+        &mut HostJacobian::new(&net, precision)?,
         &ArnoldiOptions {
             tol,
             max_products: 20_000,
-            check_every: matfree::CHECK_EVERY,
+            check_every: Some(matfree::CHECK_EVERY),
             ..Default::default()
         },
     )?;
@@ -73,7 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         block: env("BLOCK", d.block)?,
         max_dim: env("MAX_DIM", d.max_dim)?,
         keep: env("KEEP", d.keep)?,
-        check_every: env("CHECK_EVERY", d.check_every)?,
+        check_every: Some(env("CHECK_EVERY", d.check_every.unwrap_or(0))?).filter(|&k| k > 0),
         ..d
     };
     let t = Instant::now();
@@ -84,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let j = jacobian(&net)?;
     let t_jac = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let dense = spectral_radius(&eigenvalues(&j)?);
+    let dense = max_modulus(&eigenvalues(&j)?);
     let t_eig = t.elapsed().as_secs_f64();
     let t_dense = t_jac + t_eig;
 
@@ -99,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (single.radius - dense).abs() / dense
     );
     println!(
-        "block Arnoldi (b = {}, max {}, keep {}, test every {}): {t_block:.3} s ({} passes, {} restarts), speed-up {:.1} (eigen-solve alone {:.1}), radius {:.12}, relative error {:.1e}",
+        "block Arnoldi (b = {}, max {}, keep {}, test every {:?}): {t_block:.3} s ({} passes, {} restarts), speed-up {:.1} (eigen-solve alone {:.1}), radius {:.12}, relative error {:.1e}",
         bopts.block,
         bopts.max_dim,
         bopts.keep,

@@ -9,10 +9,10 @@
 //! from numpy's environment (they slow a current OpenBLAS; see the machine
 //! notes), and numpy's BLAS is reported with threadpoolctl when available.
 
-use gatedyn::init::GateScale;
+use gatedyn::init::GruScales;
 use gatedyn::Activation;
-use gatedyn_host::eigen::{eigenvalues, jacobian, spectral_radius};
-use gatedyn_host::network::{Model, Net};
+use gatedyn_host::eigen::{eigenvalues, jacobian, max_modulus};
+use gatedyn_host::network::{Net, Scales};
 use std::io::Write;
 use std::process::Command;
 use std::time::Instant;
@@ -37,12 +37,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(2000);
-    let s = [
-        GateScale::recurrent(1.0),
-        GateScale::recurrent(1.0),
-        GateScale::recurrent(3.0),
-    ];
-    let mut net = Net::random(Model::Gru, n, &s, Activation::Tanh, 7)?;
+    let s = Scales::Gru(GruScales::recurrent(1.0, 1.0, 3.0));
+    let mut net = Net::random(n, s, Activation::Tanh, 7)?;
     net.run(100, || {})?;
     let j = jacobian(&net)?;
     let path = std::env::temp_dir().join(format!("gatedyn-eig-{n}-{}.f64", std::process::id()));
@@ -64,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let ev = eigenvalues(&j)?;
         faer_t.push(t.elapsed().as_secs_f64());
-        radius = spectral_radius(&ev);
+        radius = max_modulus(&ev);
         let out = Command::new("python3")
             .args(["-c", NUMPY, &n.to_string(), path.to_str().ok_or("path")?])
             .env_remove("OPENBLAS_CORETYPE")

@@ -34,6 +34,7 @@ use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::Solve;
 use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
+use gatedyn::spectral_radius::RadiusEstimate;
 use gatedyn::{Complex, Error};
 
 /// An operator applied to blocks of vectors.
@@ -58,7 +59,9 @@ impl BlockOperator for DenseBlock {
     }
 }
 
-/// Settings of [`estimate`].
+/// Settings of [`estimate`]. `tol`, `max_products`, `check_every` and
+/// `seed` mean what they mean in the core's
+/// [`ArnoldiOptions`](gatedyn::spectral_radius::ArnoldiOptions).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BlockOptions {
     /// Vectors per pass `b` (≥ 1).
@@ -71,10 +74,10 @@ pub struct BlockOptions {
     /// Relative residual to reach.
     pub tol: f64,
     /// Passes between convergence tests (each costs an eigen-solve of the
-    /// projected `m×m` matrix); tests also happen before every restart.
-    pub check_every: usize,
-    /// Budget of passes.
-    pub max_passes: usize,
+    /// projected `m×m` matrix); `None`: only before each restart.
+    pub check_every: Option<usize>,
+    /// Budget of products `J v`; a pass spends `block` of them.
+    pub max_products: usize,
     /// Seed of the deterministic start block.
     pub seed: u64,
 }
@@ -89,28 +92,11 @@ impl Default for BlockOptions {
             max_dim: 384,
             keep: 40,
             tol: 1e-3,
-            check_every: 8,
-            max_passes: 2000,
+            check_every: Some(8),
+            max_products: 16_000,
             seed: 0x5EED,
         }
     }
-}
-
-/// A converged estimate.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BlockEstimate {
-    /// `|θ|`, the spectral-radius estimate.
-    pub radius: f64,
-    /// The dominant Ritz value (`Im θ ≥ 0` member of a pair).
-    pub eigenvalue: Complex,
-    /// Relative residual `‖J x − θ x‖ / |θ|` of its Ritz pair.
-    pub residual: f64,
-    /// Passes over the operator (each a product with `block` vectors).
-    pub passes: usize,
-    /// Products `J v` (`passes · block`).
-    pub products: usize,
-    /// Restarts.
-    pub restarts: usize,
 }
 
 /// xorshift64* in `[-0.5, 0.5)`.
@@ -323,17 +309,22 @@ fn top_ritz(h: MatRef<'_, f64>) -> Result<(Complex, Vec<faer::c64>), HostError> 
 
 /// Estimates the spectral radius of `op` (see the module docs). Errors:
 /// `InvalidParameter` for a setting out of range, `NoConvergence` when the
-/// pass budget is spent, and the operator's errors.
+/// product budget is spent (with the last radius and residual), and the
+/// operator's errors.
 pub fn estimate<A: BlockOperator>(
     op: &mut A,
     opts: &BlockOptions,
-) -> Result<BlockEstimate, HostError> {
+) -> Result<RadiusEstimate, HostError> {
     let d = op.dim();
     let b = opts.block;
     let invalid = |name: &'static str| HostError::Core(Error::InvalidParameter { name });
     if b == 0 {
         return Err(invalid("block"));
     }
+    if opts.check_every == Some(0) {
+        return Err(invalid("check_every"));
+    }
+    let max_passes = opts.max_products.div_ceil(b);
     if !(opts.tol > 0.0 && opts.tol.is_finite()) {
         return Err(invalid("tol"));
     }
@@ -375,14 +366,19 @@ pub fn estimate<A: BlockOperator>(
     let mut r = Mat::<f64>::zeros(b, b);
     let (mut m, mut passes, mut restarts) = (0usize, 0usize, 0usize);
     // the next convergence test, and the last test's (passes, residual)
-    let mut next_check = opts.check_every.max(1);
+    let mut next_check = opts.check_every.unwrap_or(1);
     let mut last: Option<(usize, f64)> = None;
+    let mut last_radius = f64::NAN;
     loop {
-        if passes >= opts.max_passes {
-            return Err(HostError::Core(Error::NoConvergence {
-                iterations: passes * b,
-                estimate: f64::NAN,
-            }));
+        if passes >= max_passes {
+            return Err(HostError::Numerical {
+                step: "Arnoldi (block)",
+                source: Error::NoConvergence {
+                    iterations: passes * b,
+                    last: last_radius,
+                    residual: last.map_or(f64::NAN, |(_, r)| r),
+                },
+            });
         }
         // expand: J W, orthogonalise against [V_m | W], new block
         op.apply_block(v.as_ref().subcols(m, b), y.as_mut())?;
@@ -398,7 +394,7 @@ pub fn estimate<A: BlockOperator>(
             .copy_from(r.as_ref());
         m += b;
         let full = m + b > max_dim;
-        if !(full || (opts.check_every > 0 && passes >= next_check && m >= 4 * b)) {
+        if !(full || (opts.check_every.is_some() && passes >= next_check && m >= 4 * b)) {
             continue;
         }
         // Ritz pair of largest modulus and its residual ‖C y‖; all Ritz
@@ -426,13 +422,14 @@ pub fn estimate<A: BlockOperator>(
             res2 += re * re + im * im;
         }
         let residual = (res2 / ynorm2).sqrt() / top.abs().max(f64::MIN_POSITIVE);
+        last_radius = top.abs();
         if residual <= opts.tol {
-            return Ok(BlockEstimate {
+            return Ok(RadiusEstimate {
                 radius: top.abs(),
                 eigenvalue: if top.im < 0.0 { top.conj() } else { top },
                 residual,
-                passes,
                 products: passes * b,
+                passes,
                 restarts,
             });
         }
@@ -440,7 +437,7 @@ pub fn estimate<A: BlockOperator>(
         // where the last two tests say it reaches tol (at least 2 passes on,
         // at most 2·check_every), so that large projected eigen-solves are
         // not spent on tests that cannot pass
-        let step = opts.check_every.max(1);
+        let step = opts.check_every.unwrap_or(1);
         next_check = passes
             + match last {
                 Some((p0, r0)) if r0 > residual && residual > 0.0 => {
@@ -482,10 +479,14 @@ pub fn estimate<A: BlockOperator>(
         }
         let k = basis.len();
         if k == 0 {
-            return Err(HostError::Core(Error::NoConvergence {
-                iterations: passes * b,
-                estimate: residual,
-            }));
+            return Err(HostError::Numerical {
+                step: "Arnoldi (block)",
+                source: Error::NoConvergence {
+                    iterations: passes * b,
+                    last: top.abs(),
+                    residual,
+                },
+            });
         }
         let q = Mat::<f64>::from_fn(m, k, |i, c| basis[c][i]);
         let vk = v.as_ref().subcols(0, m) * q.as_ref();

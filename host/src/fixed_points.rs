@@ -4,13 +4,14 @@
 //! networks), each compared with the fixed-point support computed from its
 //! own state (THEORY.md §4).
 
-use crate::eigen::{eigenvalues, jacobian, spectral_radius};
-use crate::network::{Model, Net};
-use crate::{check_sigma, HostError};
+use crate::eigen::{eigenvalues, jacobian, max_modulus};
+use crate::limits::{check_memory, MAX_LM_ITERATIONS, MAX_STARTS, MAX_STEPS};
+use crate::network::{Net, Scales};
+use crate::spectrum::{predicted_radius, relative_error};
+use crate::HostError;
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
-use gatedyn::init::GateScale;
-use gatedyn::spectral_curve::{predicted_radius, CurveOptions, GruSigmas, GruSupport};
+use gatedyn::init::GruScales;
 use gatedyn::Activation;
 use serde::Serialize;
 
@@ -19,8 +20,8 @@ use serde::Serialize;
 pub struct FixedPointConfig {
     /// Hidden size.
     pub n: usize,
-    /// `[σ_z, σ_r, σ_h]`.
-    pub sigmas: [f64; 3],
+    /// The gate scales.
+    pub scales: GruScales,
     /// Seed of the weights and the initial state.
     pub seed: u64,
     /// Transient steps before the first start.
@@ -57,8 +58,8 @@ pub struct FixedPoint {
 pub struct FixedPointSearch {
     /// Hidden size.
     pub n: usize,
-    /// `[σ_z, σ_r, σ_h]`.
-    pub sigmas: [f64; 3],
+    /// `σ_z, σ_r, σ_h`.
+    pub sigmas: std::collections::BTreeMap<String, f64>,
     /// Starts tried.
     pub starts: usize,
     /// Starts that converged (to any fixed point, zero included).
@@ -73,16 +74,11 @@ pub struct FixedPointSearch {
 
 const TOL: f64 = 1e-10;
 
+/// `Φ(h) − h` and `½‖Φ(h) − h‖²`; leaves `net` traced at `h`.
 fn residual(net: &mut Net, h: &[f64]) -> Result<(Vec<f64>, f64), HostError> {
-    net.h.copy_from_slice(h);
+    net.h_mut().copy_from_slice(h);
     net.trace_step()?;
-    let r: Vec<f64> = net
-        .gru_trace()
-        .next
-        .iter()
-        .zip(h)
-        .map(|(a, b)| a - b)
-        .collect();
+    let r: Vec<f64> = net.next_h().iter().zip(h).map(|(a, b)| a - b).collect();
     let cost = 0.5 * r.iter().map(|x| x * x).sum::<f64>();
     Ok((r, cost))
 }
@@ -140,31 +136,52 @@ fn solve(
     Ok(((2.0 * cost).sqrt() / (n as f64).sqrt() < TOL).then_some((h, max_iter)))
 }
 
+/// Validates a search: sizes, budgets, scales, and the memory of the
+/// Levenberg–Marquardt matrices (about eight `N×N` matrices).
+pub fn check(cfg: &FixedPointConfig) -> Result<(), HostError> {
+    if cfg.n < 2 {
+        return Err(HostError::Param("--n must be at least 2".into()));
+    }
+    if !(1..=MAX_STARTS).contains(&cfg.starts) {
+        return Err(HostError::Param(format!(
+            "--starts must be in 1..={MAX_STARTS}, got {}",
+            cfg.starts
+        )));
+    }
+    if cfg.steps > MAX_STEPS {
+        return Err(HostError::Param(format!(
+            "--steps must be at most {MAX_STEPS}, got {}",
+            cfg.steps
+        )));
+    }
+    if cfg.max_iter > MAX_LM_ITERATIONS {
+        return Err(HostError::Param(format!(
+            "--max-iter must be at most {MAX_LM_ITERATIONS}, got {}",
+            cfg.max_iter
+        )));
+    }
+    Scales::Gru(cfg.scales).check()?;
+    let n = cfg.n as u128;
+    check_memory(
+        "--n",
+        cfg.n,
+        8 * (3 + 8) * n * n + 8 * cfg.starts as u128 * n,
+    )
+}
+
 /// Runs the search (`progress(done)` after each start).
 pub fn find(
     cfg: &FixedPointConfig,
     mut progress: impl FnMut(usize),
 ) -> Result<FixedPointSearch, HostError> {
-    if cfg.n < 2 {
-        return Err(HostError::Param("--n must be at least 2".into()));
-    }
-    if cfg.starts == 0 {
-        return Err(HostError::Param("--starts must be at least 1".into()));
-    }
-    for (name, v) in ["--sigma-z", "--sigma-r", "--sigma-h"]
-        .iter()
-        .zip(cfg.sigmas)
-    {
-        check_sigma(name, v)?;
-    }
+    check(cfg)?;
     let t0 = std::time::Instant::now();
-    let scales = cfg.sigmas.map(GateScale::recurrent);
-    let mut net = Net::random(Model::Gru, cfg.n, &scales, Activation::Tanh, cfg.seed)?;
+    let mut net = Net::random(cfg.n, Scales::Gru(cfg.scales), Activation::Tanh, cfg.seed)?;
     net.run(cfg.steps, || {})?;
     let gap = (cfg.steps / cfg.starts).max(1);
     let mut starts = vec![];
     for _ in 0..cfg.starts {
-        starts.push(net.h.clone());
+        starts.push(net.h().to_vec());
         net.run(gap, || {})?;
     }
     let n = cfg.n as f64;
@@ -189,17 +206,14 @@ pub fn find(
                 let (res_r, _) = residual(&mut net, &h)?;
                 let residual_rms = (res_r.iter().map(|x| x * x).sum::<f64>() / n).sqrt();
                 let ev = eigenvalues(&jacobian(&net)?)?;
-                let radius_empirical = spectral_radius(&ev);
-                let [z, r, hh] = cfg.sigmas;
-                let sp =
-                    GruSupport::new(GruSigmas { z, r, h: hh }, net.act, &net.h, net.gru_trace())?;
-                let radius_predicted = predicted_radius(&sp, &CurveOptions::default())?.0;
+                let radius_empirical = max_modulus(&ev);
+                let radius_predicted = predicted_radius(&net)?;
                 found.push(FixedPoint {
                     rms,
                     residual: residual_rms,
                     radius_empirical,
                     radius_predicted,
-                    relative_error: (radius_predicted - radius_empirical).abs() / radius_empirical,
+                    relative_error: relative_error(radius_predicted, radius_empirical),
                     stable: radius_empirical < 1.0,
                     iterations,
                     state: h,
@@ -210,7 +224,7 @@ pub fn find(
     }
     Ok(FixedPointSearch {
         n: cfg.n,
-        sigmas: cfg.sigmas,
+        sigmas: crate::spectrum::by_gate(&Scales::Gru(cfg.scales).sigmas()),
         starts: cfg.starts,
         converged,
         zero_hits,

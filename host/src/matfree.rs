@@ -17,7 +17,7 @@
 //! the tests and in `examples/arnoldi_vs_dense.rs`).
 
 use crate::block_arnoldi::{self, BlockOperator, BlockOptions};
-use crate::network::{Model, Net};
+use crate::network::{Cell, Factors, GateWeights, Net};
 use crate::HostError;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
@@ -42,10 +42,14 @@ pub enum Precision {
 /// [`stack`]).
 #[derive(Debug)]
 enum Stacked<T> {
-    /// `[U_z; U_r]` (2n×n) and `U_h`.
-    Gru { zr: Mat<T>, h: Mat<T> },
-    /// `[U_f; U_i; U_c; U_o]` (4n×n).
-    Lstm { all: Mat<T> },
+    /// GRU: the two matrices applied to the state, `[U_z; U_r]` (2n×n), and
+    /// the candidate's `U_h`, applied to `r ⊙ v + h σ'(a_r) ⊙ U_r v`.
+    Gru {
+        update_reset: Mat<T>,
+        candidate: Mat<T>,
+    },
+    /// LSTM: `[U_f; U_i; U_c; U_o]` (4n×n), all applied to `v_h`.
+    Lstm { gates: Mat<T> },
 }
 
 #[derive(Debug)]
@@ -59,27 +63,25 @@ enum Weights {
 /// block ([`BlockOperator`]), through the same code.
 #[derive(Debug)]
 pub struct HostJacobian {
-    model: Model,
     n: usize,
     weights: Weights,
-    /// Diagonal factors, `n` each, in the order of the core's structs.
-    factors: Vec<Vec<f64>>,
+    /// Diagonal factors at the traced state (THEORY.md §3).
+    factors: Factors,
 }
 
-/// The stacked rows `[U_{order[0]}; U_{order[1]}; …]` stored transposed: a
+/// The stacked rows `[U_{gates[0]}; U_{gates[1]}; …]` stored transposed: a
 /// column-major `n × (rows)` matrix whose column `i` is row `i` of the
 /// stack, so that the copy from the row-major weights is contiguous; the
 /// products use its transpose.
 fn stack<T: faer::traits::ComplexField + Copy + Send>(
-    net: &Net,
-    order: &[usize],
+    n: usize,
+    gates: &[&GateWeights],
     cast: impl Fn(f64) -> T + Sync,
 ) -> Mat<T> {
     use rayon::prelude::*;
-    let n = net.n;
-    let mut m = Mat::<T>::zeros(n, order.len() * n);
+    let mut m = Mat::<T>::zeros(n, gates.len() * n);
     m.par_col_iter_mut().enumerate().for_each(|(c, col)| {
-        let u = &net.gates[order[c / n]].u;
+        let u = &gates[c / n].u;
         let i = c % n;
         let col = col
             .try_as_col_major_mut()
@@ -95,20 +97,26 @@ impl HostJacobian {
     /// Copies the weights of `net` (in `precision`) and computes the
     /// diagonal factors at its traced state.
     pub fn new(net: &Net, precision: Precision) -> Result<Self, HostError> {
-        let factors = net.jacobian_factors()?;
-        // GRU gates are (z, r, h); LSTM gates (f, i, o, c) stacked as f, i, c, o
+        let factors = net.factors()?;
         fn build<T: faer::traits::ComplexField + Copy + Send>(
             net: &Net,
             cast: impl Fn(f64) -> T + Copy + Sync,
         ) -> Stacked<T> {
-            match net.model {
-                Model::Gru => Stacked::Gru {
-                    zr: stack(net, &[0, 1], cast),
-                    h: stack(net, &[2], cast),
-                },
-                Model::Lstm => Stacked::Lstm {
-                    all: stack(net, &[0, 1, 3, 2], cast),
-                },
+            match net {
+                Net::Gru(g) => {
+                    let w = &g.weights;
+                    Stacked::Gru {
+                        update_reset: stack(g.n, &[&w.z, &w.r], cast),
+                        candidate: stack(g.n, &[&w.h], cast),
+                    }
+                }
+                // the LSTM products in the order f, i, c, o (see apply_block)
+                Net::Lstm(l) => {
+                    let w = &l.weights;
+                    Stacked::Lstm {
+                        gates: stack(l.n, &[&w.f, &w.i, &w.c, &w.o], cast),
+                    }
+                }
             }
         }
         let weights = match precision {
@@ -116,29 +124,33 @@ impl HostJacobian {
             Precision::F64 => Weights::F64(build(net, |x| x)),
         };
         Ok(HostJacobian {
-            model: net.model,
-            n: net.n,
+            n: net.n(),
             weights,
             factors,
         })
     }
 
+    /// GRU or LSTM.
+    pub fn cell(&self) -> Cell {
+        match self.factors {
+            Factors::Gru(_) => Cell::Gru,
+            Factors::Lstm(_) => Cell::Lstm,
+        }
+    }
+
     /// The state dimension (n for a GRU, 2n for an LSTM).
     pub fn dim(&self) -> usize {
-        match self.model {
-            Model::Gru => self.n,
-            Model::Lstm => 2 * self.n,
-        }
+        self.cell().state_dim(self.n)
     }
 
     /// Bytes of the weight copies this operator holds for a network of size
     /// `n` (checked by the CLI before allocating).
-    pub fn bytes_needed(model: Model, n: usize, precision: Precision) -> u128 {
+    pub fn bytes_needed(cell: Cell, n: usize, precision: Precision) -> u128 {
         let scalar = match precision {
             Precision::F32 => 4,
             Precision::F64 => 8,
         };
-        scalar * model.gates() as u128 * (n as u128) * (n as u128)
+        scalar * cell.gates() as u128 * (n as u128) * (n as u128)
     }
 }
 
@@ -322,15 +334,25 @@ fn gemm_block_faer<T: faer::traits::ComplexField + Copy>(
     Mat::from_fn(y.nrows(), y.ncols(), |i, j| from(y[(i, j)]))
 }
 
+/// Which stacked matrix a product uses.
+#[derive(Clone, Copy)]
+enum StackedMatrix {
+    /// GRU `[U_z; U_r]`.
+    UpdateReset,
+    /// GRU `U_h`.
+    Candidate,
+    /// LSTM `[U_f; U_i; U_c; U_o]`.
+    LstmGates,
+}
+
 impl HostJacobian {
-    /// `A x` for stacked matrix `which` (GRU: 0 = `[U_z; U_r]`, 1 = `U_h`;
-    /// LSTM: the stack).
-    fn product_block(&self, which: usize, x: MatRef<'_, f64>) -> Mat<f64> {
-        fn pick<T>(st: &Stacked<T>, which: usize) -> &Mat<T> {
+    /// `A x` for the stacked matrix `which`.
+    fn product_block(&self, which: StackedMatrix, x: MatRef<'_, f64>) -> Mat<f64> {
+        fn pick<T>(st: &Stacked<T>, which: StackedMatrix) -> &Mat<T> {
             match (st, which) {
-                (Stacked::Gru { zr, .. }, 0) => zr,
-                (Stacked::Gru { h, .. }, _) => h,
-                (Stacked::Lstm { all }, _) => all,
+                (Stacked::Gru { update_reset, .. }, StackedMatrix::UpdateReset) => update_reset,
+                (Stacked::Gru { candidate, .. }, _) => candidate,
+                (Stacked::Lstm { gates }, _) => gates,
             }
         }
         match &self.weights {
@@ -354,30 +376,35 @@ impl BlockOperator for HostJacobian {
                 found: if x.nrows() != d { x.nrows() } else { y.nrows() },
             });
         }
-        let f = &self.factors;
         let b = x.ncols();
-        match self.model {
-            Model::Gru => {
-                let p = self.product_block(0, x);
-                let s =
-                    Mat::<f64>::from_fn(n, b, |k, j| f[2][k] * x[(k, j)] + f[3][k] * p[(n + k, j)]);
-                let q = self.product_block(1, s.as_ref());
+        // THEORY.md §3: the Jacobians from their diagonal factors
+        match &self.factors {
+            Factors::Gru(f) => {
+                // p = [U_z v; U_r v]; s = r ⊙ v + h σ'(a_r) ⊙ U_r v; q = U_h s
+                let p = self.product_block(StackedMatrix::UpdateReset, x);
+                let s = Mat::<f64>::from_fn(n, b, |k, j| {
+                    f.reset[k] * x[(k, j)] + f.reset_slope[k] * p[(n + k, j)]
+                });
+                let q = self.product_block(StackedMatrix::Candidate, s.as_ref());
                 for j in 0..b {
                     for i in 0..n {
-                        y[(i, j)] = f[0][i] * x[(i, j)] + f[1][i] * q[(i, j)] + f[4][i] * p[(i, j)];
+                        y[(i, j)] = f.keep[i] * x[(i, j)]
+                            + f.candidate[i] * q[(i, j)]
+                            + f.update[i] * p[(i, j)];
                     }
                 }
             }
-            Model::Lstm => {
-                let p = self.product_block(0, x.subrows(0, n));
+            Factors::Lstm(f) => {
+                // p = [U_f; U_i; U_c; U_o] v_h
+                let p = self.product_block(StackedMatrix::LstmGates, x.subrows(0, n));
                 for j in 0..b {
                     for k in 0..n {
-                        let dc = f[0][k] * x[(n + k, j)]
-                            + f[1][k] * p[(k, j)]
-                            + f[2][k] * p[(n + k, j)]
-                            + f[3][k] * p[(2 * n + k, j)];
+                        let dc = f.forget[k] * x[(n + k, j)]
+                            + f.forget_slope[k] * p[(k, j)]
+                            + f.input_slope[k] * p[(n + k, j)]
+                            + f.cell_slope[k] * p[(2 * n + k, j)];
                         y[(n + k, j)] = dc;
-                        y[(k, j)] = f[4][k] * p[(3 * n + k, j)] + f[5][k] * dc;
+                        y[(k, j)] = f.output_slope[k] * p[(3 * n + k, j)] + f.output[k] * dc;
                     }
                 }
             }
@@ -406,29 +433,29 @@ pub const CHECK_EVERY: usize = 8;
 /// (`examples/arnoldi_vs_dense.rs`).
 pub const KRYLOV: usize = 96;
 
-/// The spectral radius of `op` by the core's thick-restart Arnoldi
-/// (Krylov dimension `opts.krylov_dim`, at most [`MAX_KRYLOV`]; 0 means
-/// [`KRYLOV`]), basis and estimator on the heap.
-pub fn estimate(op: &mut HostJacobian, opts: &ArnoldiOptions) -> Result<RadiusEstimate, HostError> {
+/// The spectral radius of `op` by the core's single-vector thick-restart
+/// Arnoldi (Krylov dimension `opts.krylov_dim`, at most [`MAX_KRYLOV`];
+/// `None` means [`KRYLOV`]), basis and estimator on the heap.
+pub fn single_vector_radius(
+    op: &mut HostJacobian,
+    opts: &ArnoldiOptions,
+) -> Result<RadiusEstimate, HostError> {
     let dim = op.dim();
-    let m = if opts.krylov_dim == 0 {
-        KRYLOV
-    } else {
-        opts.krylov_dim
-    };
+    let m = opts.krylov_dim.unwrap_or(KRYLOV);
     let opts = ArnoldiOptions {
-        krylov_dim: m,
+        krylov_dim: Some(m),
         ..*opts
     };
     let mut est = boxed_estimator()?;
     let mut basis = vec![0.0; SpectralRadius::<MAX_KRYLOV>::basis_len(dim, m.min(dim))];
-    Ok(est.estimate(op, &mut basis, &opts)?)
+    est.estimate(op, &mut basis, &opts)
+        .map_err(HostError::numerical("Arnoldi (single-vector)"))
 }
 
-/// State dimension from which [`radius`] uses the block method: below it
-/// the projected eigen-solves of the block method cost more than the
-/// products they save (at d = 1000 single-vector Arnoldi took 0.29 s, the
-/// block method 0.51 s; at d = 4000 single 2.6-3.4 s, block 1.5-1.8 s).
+/// State dimension from which [`spectral_radius`] uses the block method:
+/// below it the projected eigen-solves of the block method cost more than
+/// the products they save (at d = 1000 single-vector Arnoldi took 0.29 s,
+/// the block method 0.51 s; at d = 4000 single 2.6-3.4 s, block 1.5-1.8 s).
 pub const BLOCK_FROM: usize = 2000;
 
 /// Which Arnoldi ran.
@@ -441,76 +468,44 @@ pub enum Method {
     Block,
 }
 
-/// A converged matrix-free radius.
+/// What [`spectral_radius`] asks for: the two settings both methods share.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Radius {
-    /// `|θ|`.
-    pub radius: f64,
-    /// The dominant Ritz value (`Im θ ≥ 0`).
-    pub eigenvalue: gatedyn::Complex,
-    /// Relative residual of its Ritz pair.
-    pub residual: f64,
-    /// Products `J v`.
-    pub products: usize,
-    /// Passes over the weights (`products` for the single-vector method).
-    pub passes: usize,
-    /// Restarts.
-    pub restarts: usize,
-    /// Which method ran.
-    pub method: Method,
+pub struct RadiusOptions {
+    /// Relative residual `‖J x − θ x‖ / |θ|` to reach.
+    pub tol: f64,
+    /// Budget of products `J v` (a block pass of `b` vectors counts `b`).
+    pub max_products: usize,
 }
 
-/// The spectral radius of `op` to the relative residual `tol` within
-/// `max_products` products: the block method from [`BLOCK_FROM`] on, the
-/// core's single-vector method below.
-pub fn radius(op: &mut HostJacobian, tol: f64, max_products: usize) -> Result<Radius, HostError> {
+/// The spectral radius of `op` to the relative residual `opts.tol` within
+/// `opts.max_products` products: the block method from [`BLOCK_FROM`] on,
+/// the core's single-vector method below. Both return the core's
+/// [`RadiusEstimate`].
+pub fn spectral_radius(
+    op: &mut HostJacobian,
+    opts: &RadiusOptions,
+) -> Result<(RadiusEstimate, Method), HostError> {
     if op.dim() >= BLOCK_FROM {
-        let d = BlockOptions::default();
         let r = block_arnoldi::estimate(
             op,
             &BlockOptions {
-                tol,
-                max_passes: max_products.div_ceil(d.block),
-                ..d
+                tol: opts.tol,
+                max_products: opts.max_products,
+                ..BlockOptions::default()
             },
         )?;
-        return Ok(Radius {
-            radius: r.radius,
-            eigenvalue: r.eigenvalue,
-            residual: r.residual,
-            products: r.products,
-            passes: r.passes,
-            restarts: r.restarts,
-            method: Method::Block,
-        });
+        return Ok((r, Method::Block));
     }
-    let r = estimate(
+    let r = single_vector_radius(
         op,
         &ArnoldiOptions {
-            tol,
-            max_products,
-            check_every: CHECK_EVERY,
+            tol: opts.tol,
+            max_products: opts.max_products,
+            check_every: Some(CHECK_EVERY),
             ..Default::default()
         },
     )?;
-    Ok(Radius {
-        radius: r.radius,
-        eigenvalue: r.eigenvalue,
-        residual: r.error_estimate,
-        products: r.products,
-        passes: r.products,
-        restarts: r.restarts,
-        method: Method::Single,
-    })
-}
-
-/// [`estimate`] for the Jacobian of `net` at its traced state.
-pub fn spectral_radius(
-    net: &Net,
-    precision: Precision,
-    opts: &ArnoldiOptions,
-) -> Result<RadiusEstimate, HostError> {
-    estimate(&mut HostJacobian::new(net, precision)?, opts)
+    Ok((r, Method::Single))
 }
 
 /// The estimator on the heap without a large temporary on the stack (it

@@ -1,53 +1,226 @@
 //! Random GRU and LSTM networks of run-time size, owned in `Vec`s and run
 //! through the core's slice-level API (`GruRef`, `LstmRef`): the same code
 //! the firmware runs, at research sizes.
+//!
+//! Every quantity keeps its name across the boundary with the core: the
+//! weights by gate ([`GruWeights`], [`LstmWeights`]), the trace of a step
+//! ([`GruTraceBuf`], [`LstmTraceBuf`]), the Jacobian's diagonal factors
+//! ([`GruFactors`], [`LstmFactors`]) and the gate scales (the core's
+//! [`GruScales`], [`LstmScales`], checked once in [`Scales::check`]).
 
 use crate::HostError;
-use gatedyn::init::{fill_gates, GateScale, Normal};
+use gatedyn::init::{fill_gates, GruScales, LstmScales, Normal};
+use gatedyn::spectral_curve::{GruSupport, LstmSupport, Support};
 use gatedyn::{
-    Activation, GateMut, GateRef, GruFactorsMut, GruRef, GruTraceMut, GruTraceRef, LstmFactorsMut,
-    LstmRef, LstmTraceMut, LstmTraceRef,
+    Activation, Complex, GateMut, GateRef, GruFactorsMut, GruGates, GruRef, GruTraceMut,
+    GruTraceRef, LstmFactorsMut, LstmGates, LstmRef, LstmTraceMut, LstmTraceRef,
 };
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
+use std::fmt;
 
-/// Which model.
+/// Which cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Model {
+pub enum Cell {
     /// Gates `z, r, h`.
     Gru,
     /// Gates `f, i, o, c`.
     Lstm,
 }
 
-impl Model {
-    /// Number of gates.
+impl fmt::Display for Cell {
+    /// `GRU` / `LSTM` in text; JSON says `"gru"` / `"lstm"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Cell::Gru => "GRU",
+            Cell::Lstm => "LSTM",
+        })
+    }
+}
+
+impl Cell {
+    /// Number of gates (and of `N×N` recurrent matrices).
     pub fn gates(self) -> usize {
         match self {
-            Model::Gru => 3,
-            Model::Lstm => 4,
+            Cell::Gru => 3,
+            Cell::Lstm => 4,
         }
     }
-    /// Gate names in model order.
-    pub fn gate_names(self) -> &'static [&'static str] {
+    /// Gate names in fill order.
+    pub fn gate_names(self) -> &'static [GateName] {
         match self {
-            Model::Gru => &["z", "r", "h"],
-            Model::Lstm => &["f", "i", "o", "c"],
+            Cell::Gru => &[GateName::Z, GateName::R, GateName::H],
+            Cell::Lstm => &[GateName::F, GateName::I, GateName::O, GateName::C],
+        }
+    }
+    /// State dimension for `n` units (`n` or `2n`).
+    pub fn state_dim(self, n: usize) -> usize {
+        match self {
+            Cell::Gru => n,
+            Cell::Lstm => 2 * n,
+        }
+    }
+    /// The gate whose scale creates slow modes (THEORY.md §4): the update
+    /// gate `z` of a GRU, the forget gate `f` of an LSTM.
+    pub fn slow_gate(self) -> GateName {
+        match self {
+            Cell::Gru => GateName::Z,
+            Cell::Lstm => GateName::F,
+        }
+    }
+}
+
+/// A gate by its letter, as on the command line (`--gate r`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GateName {
+    /// GRU update gate.
+    Z,
+    /// GRU reset gate.
+    R,
+    /// GRU candidate.
+    H,
+    /// LSTM forget gate.
+    F,
+    /// LSTM input gate.
+    I,
+    /// LSTM output gate.
+    O,
+    /// LSTM cell candidate.
+    C,
+}
+
+impl fmt::Display for GateName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GateName::Z => "z",
+            GateName::R => "r",
+            GateName::H => "h",
+            GateName::F => "f",
+            GateName::I => "i",
+            GateName::O => "o",
+            GateName::C => "c",
+        })
+    }
+}
+
+/// The gate scales of one network: the core's named scales types, one per
+/// cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scales {
+    /// GRU `z, r, h`.
+    Gru(GruScales),
+    /// LSTM `f, i, o, c`.
+    Lstm(LstmScales),
+}
+
+impl Scales {
+    /// Which cell these scales are for.
+    pub fn cell(&self) -> Cell {
+        match self {
+            Scales::Gru(_) => Cell::Gru,
+            Scales::Lstm(_) => Cell::Lstm,
+        }
+    }
+    /// Every scale finite and `≥ 0`; the error names the flag
+    /// (`--sigma-r`, `--bias-h`, …).
+    pub fn check(&self) -> Result<(), HostError> {
+        let r = match self {
+            Scales::Gru(s) => s.check(),
+            Scales::Lstm(s) => s.check(),
+        };
+        r.map_err(|e| match e {
+            gatedyn::Error::InvalidParameter { name } => HostError::Param(format!(
+                "--{} must be finite and >= 0",
+                name.replace('_', "-")
+            )),
+            other => HostError::Core(other),
+        })
+    }
+    /// The recurrent scale `σ` of `gate`, or `None` when the cell has no
+    /// such gate.
+    pub fn sigma(&self, gate: GateName) -> Option<f64> {
+        let s = match (self, gate) {
+            (Scales::Gru(s), GateName::Z) => s.z,
+            (Scales::Gru(s), GateName::R) => s.r,
+            (Scales::Gru(s), GateName::H) => s.h,
+            (Scales::Lstm(s), GateName::F) => s.f,
+            (Scales::Lstm(s), GateName::I) => s.i,
+            (Scales::Lstm(s), GateName::O) => s.o,
+            (Scales::Lstm(s), GateName::C) => s.c,
+            _ => return None,
+        };
+        Some(s.sigma)
+    }
+    /// These scales with the recurrent scale of `gate` set to `value`.
+    pub fn with_sigma(mut self, gate: GateName, value: f64) -> Result<Self, HostError> {
+        let slot = match (&mut self, gate) {
+            (Scales::Gru(s), GateName::Z) => &mut s.z,
+            (Scales::Gru(s), GateName::R) => &mut s.r,
+            (Scales::Gru(s), GateName::H) => &mut s.h,
+            (Scales::Lstm(s), GateName::F) => &mut s.f,
+            (Scales::Lstm(s), GateName::I) => &mut s.i,
+            (Scales::Lstm(s), GateName::O) => &mut s.o,
+            (Scales::Lstm(s), GateName::C) => &mut s.c,
+            (s, g) => {
+                let cell = s.cell();
+                return Err(HostError::Param(format!(
+                    "--gate {g} is not a gate of the {cell} (one of {})",
+                    cell.gate_names()
+                        .iter()
+                        .map(|g| g.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        };
+        slot.sigma = value;
+        Ok(self)
+    }
+    /// `(gate, σ)` pairs in fill order, for reports.
+    pub fn sigmas(&self) -> Vec<(GateName, f64)> {
+        self.cell()
+            .gate_names()
+            .iter()
+            .map(|&g| (g, self.sigma(g).expect("own gate")))
+            .collect()
+    }
+    /// `(gate, σ_b)` pairs in fill order, for reports.
+    pub fn bias_sigmas(&self) -> Vec<(GateName, f64)> {
+        match self {
+            Scales::Gru(s) => vec![
+                (GateName::Z, s.z.bias),
+                (GateName::R, s.r.bias),
+                (GateName::H, s.h.bias),
+            ],
+            Scales::Lstm(s) => vec![
+                (GateName::F, s.f.bias),
+                (GateName::I, s.i.bias),
+                (GateName::O, s.o.bias),
+                (GateName::C, s.c.bias),
+            ],
         }
     }
 }
 
 /// Owned weights of one gate (no input weights: autonomous network).
 #[derive(Debug, Clone)]
-pub struct GateBuf {
-    /// Recurrent weights, row-major n×n.
+pub struct GateWeights {
+    /// Recurrent weights, row-major `n×n` (`u[i·n + k]` couples unit `k`
+    /// into unit `i`).
     pub u: Vec<f64>,
-    /// Bias.
+    /// Bias, `n`.
     pub b: Vec<f64>,
 }
 
-impl GateBuf {
+impl GateWeights {
+    fn zeros(n: usize) -> Self {
+        GateWeights {
+            u: vec![0.0; n * n],
+            b: vec![0.0; n],
+        }
+    }
     fn view(&self) -> GateRef<'_, f64> {
         GateRef {
             u: &self.u,
@@ -55,197 +228,443 @@ impl GateBuf {
             b: &self.b,
         }
     }
+    fn view_mut(&mut self) -> GateMut<'_, f64> {
+        GateMut {
+            u: &mut self.u,
+            w: &mut [],
+            b: &mut self.b,
+        }
+    }
 }
 
-/// A random autonomous network with its state and the trace of the step
-/// taken from that state.
+/// The weights of a GRU by gate.
 #[derive(Debug, Clone)]
-pub struct Net {
-    /// GRU or LSTM.
-    pub model: Model,
+pub struct GruWeights {
+    /// Update gate `z`.
+    pub z: GateWeights,
+    /// Reset gate `r`.
+    pub r: GateWeights,
+    /// Candidate `h`.
+    pub h: GateWeights,
+}
+
+/// The weights of an LSTM by gate.
+#[derive(Debug, Clone)]
+pub struct LstmWeights {
+    /// Forget gate `f`.
+    pub f: GateWeights,
+    /// Input gate `i`.
+    pub i: GateWeights,
+    /// Output gate `o`.
+    pub o: GateWeights,
+    /// Cell candidate `c`.
+    pub c: GateWeights,
+}
+
+/// Declares an owned trace (one `Vec` of length `n` per field) with its
+/// borrowed views in the core's types; the field list is written once.
+macro_rules! owned_vectors {
+    ($(#[$doc:meta])* $name:ident, $core_ref:ident, $core_mut:ident, [$($field:ident),+]) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            $(
+                #[doc = concat!("`", stringify!($field), "`, one entry per unit.")]
+                pub $field: Vec<f64>,
+            )+
+        }
+        impl $name {
+            /// All zero, `n` units.
+            pub fn zeros(n: usize) -> Self {
+                $name { $($field: vec![0.0; n]),+ }
+            }
+            /// The core's read view.
+            pub fn view(&self) -> $core_ref<'_, f64> {
+                $core_ref { $($field: &self.$field),+ }
+            }
+            /// The core's write view.
+            pub fn view_mut(&mut self) -> $core_mut<'_, f64> {
+                $core_mut { $($field: &mut self.$field),+ }
+            }
+        }
+    };
+}
+
+owned_vectors!(
+    /// The trace of a GRU step (gates, pre-activations, candidate, next state).
+    GruTraceBuf, GruTraceRef, GruTraceMut, [z, r, candidate, a_z, a_r, a_h, next]
+);
+owned_vectors!(
+    /// The trace of an LSTM step.
+    LstmTraceBuf, LstmTraceRef, LstmTraceMut,
+    [f, i, o, g, a_f, a_i, a_o, a_c, c_next, c_act, h_next]
+);
+
+/// Owned diagonal factors of a GRU Jacobian (THEORY.md §3), named as in
+/// [`gatedyn::GruFactorsMut`].
+#[derive(Debug, Clone)]
+pub struct GruFactors {
+    /// `1 − z`.
+    pub keep: Vec<f64>,
+    /// `z φ'(a_h)`.
+    pub candidate: Vec<f64>,
+    /// `r`.
+    pub reset: Vec<f64>,
+    /// `h σ'(a_r)`.
+    pub reset_slope: Vec<f64>,
+    /// `(φ(a_h) − h) σ'(a_z)`.
+    pub update: Vec<f64>,
+}
+
+/// Owned diagonal factors of an LSTM Jacobian (THEORY.md §3), named as in
+/// [`gatedyn::LstmFactorsMut`].
+#[derive(Debug, Clone)]
+pub struct LstmFactors {
+    /// `f`.
+    pub forget: Vec<f64>,
+    /// `c σ'(a_f)`.
+    pub forget_slope: Vec<f64>,
+    /// `g σ'(a_i)`.
+    pub input_slope: Vec<f64>,
+    /// `i φ'(a_c)`.
+    pub cell_slope: Vec<f64>,
+    /// `φ(c') σ'(a_o)`.
+    pub output_slope: Vec<f64>,
+    /// `o φ'(c')`.
+    pub output: Vec<f64>,
+}
+
+/// A random autonomous GRU with its state and the trace of the step taken
+/// from that state.
+#[derive(Debug, Clone)]
+pub struct GruNet {
     /// Hidden size.
     pub n: usize,
-    /// Gates in model order.
-    pub gates: Vec<GateBuf>,
+    /// The scales it was drawn with.
+    pub scales: GruScales,
+    /// Weights by gate.
+    pub weights: GruWeights,
     /// `φ`.
-    pub act: Activation,
+    pub activation: Activation,
     /// Hidden state.
     pub h: Vec<f64>,
-    /// Cell state (LSTM; empty for a GRU).
+    /// The trace of the step from `h` (after [`Net::trace_step`]).
+    pub trace: GruTraceBuf,
+}
+
+/// A random autonomous LSTM with its state and the trace of the step taken
+/// from that state.
+#[derive(Debug, Clone)]
+pub struct LstmNet {
+    /// Hidden size.
+    pub n: usize,
+    /// The scales it was drawn with.
+    pub scales: LstmScales,
+    /// Weights by gate.
+    pub weights: LstmWeights,
+    /// `φ`.
+    pub activation: Activation,
+    /// Hidden state.
+    pub h: Vec<f64>,
+    /// Cell state.
     pub c: Vec<f64>,
-    trace: Vec<Vec<f64>>,
+    /// The trace of the step from `(h, c)`.
+    pub trace: LstmTraceBuf,
+}
+
+impl GruNet {
+    /// The core's view.
+    pub fn view(&self) -> GruRef<'_, f64> {
+        let w = &self.weights;
+        GruRef::new(
+            self.n,
+            0,
+            GruGates {
+                z: w.z.view(),
+                r: w.r.view(),
+                h: w.h.view(),
+            },
+            self.activation,
+        )
+        .expect("sizes fixed at construction")
+    }
+    /// The diagonal factors of the Jacobian at the traced state.
+    pub fn factors(&self) -> Result<GruFactors, HostError> {
+        let z = || vec![0.0; self.n];
+        let mut f = GruFactors {
+            keep: z(),
+            candidate: z(),
+            reset: z(),
+            reset_slope: z(),
+            update: z(),
+        };
+        self.view().factors(
+            &self.h,
+            self.trace.view(),
+            GruFactorsMut {
+                keep: &mut f.keep,
+                candidate: &mut f.candidate,
+                reset: &mut f.reset,
+                reset_slope: &mut f.reset_slope,
+                update: &mut f.update,
+            },
+        )?;
+        Ok(f)
+    }
+    /// The predicted support at the traced state (THEORY.md §4).
+    pub fn support(&self) -> Result<GruSupport<'_, f64>, HostError> {
+        Ok(GruSupport::new(
+            self.scales.support(),
+            self.activation,
+            &self.h,
+            self.trace.view(),
+        )?)
+    }
+}
+
+impl LstmNet {
+    /// The core's view.
+    pub fn view(&self) -> LstmRef<'_, f64> {
+        let w = &self.weights;
+        LstmRef::new(
+            self.n,
+            0,
+            LstmGates {
+                f: w.f.view(),
+                i: w.i.view(),
+                o: w.o.view(),
+                c: w.c.view(),
+            },
+            self.activation,
+        )
+        .expect("sizes fixed at construction")
+    }
+    /// The diagonal factors of the Jacobian at the traced state.
+    pub fn factors(&self) -> Result<LstmFactors, HostError> {
+        let z = || vec![0.0; self.n];
+        let mut f = LstmFactors {
+            forget: z(),
+            forget_slope: z(),
+            input_slope: z(),
+            cell_slope: z(),
+            output_slope: z(),
+            output: z(),
+        };
+        self.view().factors(
+            &self.h,
+            &self.c,
+            self.trace.view(),
+            LstmFactorsMut {
+                forget: &mut f.forget,
+                forget_slope: &mut f.forget_slope,
+                input_slope: &mut f.input_slope,
+                cell_slope: &mut f.cell_slope,
+                output_slope: &mut f.output_slope,
+                output: &mut f.output,
+            },
+        )?;
+        Ok(f)
+    }
+    /// The predicted support at the traced state (THEORY.md §4).
+    pub fn support(&self) -> Result<LstmSupport<'_, f64>, HostError> {
+        Ok(LstmSupport::new(
+            self.scales.support(),
+            self.activation,
+            &self.c,
+            self.trace.view(),
+        )?)
+    }
+}
+
+/// A random autonomous network: a GRU or an LSTM.
+#[derive(Debug, Clone)]
+pub enum Net {
+    /// A GRU.
+    Gru(GruNet),
+    /// An LSTM.
+    Lstm(LstmNet),
+}
+
+/// The Jacobian's diagonal factors of either cell.
+#[derive(Debug, Clone)]
+pub enum Factors {
+    /// GRU factors.
+    Gru(GruFactors),
+    /// LSTM factors.
+    Lstm(LstmFactors),
+}
+
+/// Bytes of `f64` a network of `n` units holds (weights of every gate).
+pub fn weight_bytes(cell: Cell, n: usize) -> u128 {
+    8 * cell.gates() as u128 * (n as u128) * (n as u128)
 }
 
 /// Bytes a network of size `n` needs with its dense Jacobian and the
 /// eigen-solver's workspace (≈ 6 dense matrices of the state dimension).
-pub fn bytes_needed(model: Model, n: usize) -> u128 {
-    let d = match model {
-        Model::Gru => n,
-        Model::Lstm => 2 * n,
-    } as u128;
-    let n = n as u128;
-    8 * (model.gates() as u128 * n * n + 6 * d * d)
+pub fn bytes_needed(cell: Cell, n: usize) -> u128 {
+    let d = cell.state_dim(n) as u128;
+    weight_bytes(cell, n) + 8 * 6 * d * d
+}
+
+/// Fills one gate with its own sampler (no spare normal carried over from
+/// the previous gate): the draw order every host network since the first
+/// release has used, so that a seed keeps giving the same network.
+fn fill_gate_alone(
+    rng: &mut XorShiftRng,
+    gate: &mut GateWeights,
+    scale: gatedyn::init::GateScale,
+) -> Result<(), HostError> {
+    Ok(fill_gates(rng, [gate.view_mut()], [scale])?)
 }
 
 impl Net {
-    /// Draws a network (THEORY.md §1) and the initial state `h, c ~ N(0, 1)`.
+    /// Draws a network (THEORY.md §1) and the initial state `h, c ~ N(0,
+    /// 1)` from `seed`: the same seed and scales give the same network.
     pub fn random(
-        model: Model,
         n: usize,
-        scales: &[GateScale],
-        act: Activation,
+        scales: Scales,
+        activation: Activation,
         seed: u64,
     ) -> Result<Self, HostError> {
         if n == 0 {
             return Err(HostError::Param("--n must be at least 1".into()));
         }
-        if scales.len() != model.gates() {
-            return Err(HostError::Param(format!(
-                "{} gate scales needed",
-                model.gates()
-            )));
-        }
+        scales.check()?;
         let mut rng = XorShiftRng::seed_from_u64(seed);
-        let mut gates: Vec<GateBuf> = (0..model.gates())
-            .map(|_| GateBuf {
-                u: vec![0.0; n * n],
-                b: vec![0.0; n],
-            })
-            .collect();
-        for (g, s) in gates.iter_mut().zip(scales) {
-            fill_gates(
-                &mut rng,
-                [GateMut {
-                    u: &mut g.u,
-                    w: &mut [],
-                    b: &mut g.b,
-                }],
-                [*s],
-            )?;
-        }
-        let mut nrm = Normal::new();
-        let h = (0..n).map(|_| nrm.sample(&mut rng)).collect();
-        let c = if model == Model::Lstm {
-            (0..n).map(|_| nrm.sample(&mut rng)).collect()
-        } else {
-            vec![]
+        let mut normal = Normal::new();
+        let mut state = |rng: &mut XorShiftRng| -> Result<Vec<f64>, HostError> {
+            (0..n)
+                .map(|_| normal.sample(rng).map_err(HostError::Core))
+                .collect()
         };
-        let tlen = if model == Model::Lstm { 11 } else { 7 };
-        Ok(Net {
-            model,
-            n,
-            gates,
-            act,
-            h,
-            c,
-            trace: vec![vec![0.0; n]; tlen],
+        Ok(match scales {
+            Scales::Gru(s) => {
+                let mut w = GruWeights {
+                    z: GateWeights::zeros(n),
+                    r: GateWeights::zeros(n),
+                    h: GateWeights::zeros(n),
+                };
+                for (g, sc) in [&mut w.z, &mut w.r, &mut w.h].into_iter().zip(s.in_order()) {
+                    fill_gate_alone(&mut rng, g, sc)?;
+                }
+                let h = state(&mut rng)?;
+                Net::Gru(GruNet {
+                    n,
+                    scales: s,
+                    weights: w,
+                    activation,
+                    h,
+                    trace: GruTraceBuf::zeros(n),
+                })
+            }
+            Scales::Lstm(s) => {
+                let mut w = LstmWeights {
+                    f: GateWeights::zeros(n),
+                    i: GateWeights::zeros(n),
+                    o: GateWeights::zeros(n),
+                    c: GateWeights::zeros(n),
+                };
+                for (g, sc) in [&mut w.f, &mut w.i, &mut w.o, &mut w.c]
+                    .into_iter()
+                    .zip(s.in_order())
+                {
+                    fill_gate_alone(&mut rng, g, sc)?;
+                }
+                let h = state(&mut rng)?;
+                let c = state(&mut rng)?;
+                Net::Lstm(LstmNet {
+                    n,
+                    scales: s,
+                    weights: w,
+                    activation,
+                    h,
+                    c,
+                    trace: LstmTraceBuf::zeros(n),
+                })
+            }
         })
     }
 
+    /// GRU or LSTM.
+    pub fn cell(&self) -> Cell {
+        match self {
+            Net::Gru(_) => Cell::Gru,
+            Net::Lstm(_) => Cell::Lstm,
+        }
+    }
+    /// Hidden size.
+    pub fn n(&self) -> usize {
+        match self {
+            Net::Gru(g) => g.n,
+            Net::Lstm(l) => l.n,
+        }
+    }
     /// State dimension (n or 2n).
     pub fn dim(&self) -> usize {
-        match self.model {
-            Model::Gru => self.n,
-            Model::Lstm => 2 * self.n,
+        self.cell().state_dim(self.n())
+    }
+    /// The gate scales.
+    pub fn scales(&self) -> Scales {
+        match self {
+            Net::Gru(g) => Scales::Gru(g.scales),
+            Net::Lstm(l) => Scales::Lstm(l.scales),
+        }
+    }
+    /// The hidden state `h`.
+    pub fn h(&self) -> &[f64] {
+        match self {
+            Net::Gru(g) => &g.h,
+            Net::Lstm(l) => &l.h,
         }
     }
 
-    /// GRU view (panics on an LSTM: internal use after a model check).
-    pub fn gru_ref(&self) -> GruRef<'_, f64> {
-        GruRef::new(
-            self.n,
-            0,
-            self.gates[0].view(),
-            self.gates[1].view(),
-            self.gates[2].view(),
-            self.act,
-        )
-        .expect("sizes fixed at construction")
-    }
-    /// LSTM view.
-    pub fn lstm_ref(&self) -> LstmRef<'_, f64> {
-        let g = [
-            self.gates[0].view(),
-            self.gates[1].view(),
-            self.gates[2].view(),
-            self.gates[3].view(),
-        ];
-        LstmRef::new(self.n, 0, g, self.act).expect("sizes fixed at construction")
-    }
-    /// GRU trace of the last [`Net::trace_step`].
-    pub fn gru_trace(&self) -> GruTraceRef<'_, f64> {
-        let t = &self.trace;
-        GruTraceRef {
-            z: &t[0],
-            r: &t[1],
-            candidate: &t[2],
-            a_z: &t[3],
-            a_r: &t[4],
-            a_h: &t[5],
-            next: &t[6],
+    /// The GRU, if this is one.
+    pub fn as_gru(&self) -> Option<&GruNet> {
+        match self {
+            Net::Gru(g) => Some(g),
+            Net::Lstm(_) => None,
         }
     }
-    /// LSTM trace of the last [`Net::trace_step`].
-    pub fn lstm_trace(&self) -> LstmTraceRef<'_, f64> {
-        let t = &self.trace;
-        LstmTraceRef {
-            f: &t[0],
-            i: &t[1],
-            o: &t[2],
-            g: &t[3],
-            a_f: &t[4],
-            a_i: &t[5],
-            a_o: &t[6],
-            a_c: &t[7],
-            c_next: &t[8],
-            c_act: &t[9],
-            h_next: &t[10],
+    /// The LSTM, if this is one.
+    pub fn as_lstm(&self) -> Option<&LstmNet> {
+        match self {
+            Net::Lstm(l) => Some(l),
+            Net::Gru(_) => None,
+        }
+    }
+    /// The hidden state, to set it.
+    pub fn h_mut(&mut self) -> &mut [f64] {
+        match self {
+            Net::Gru(g) => &mut g.h,
+            Net::Lstm(l) => &mut l.h,
+        }
+    }
+    /// `h'`, the hidden state after the traced step.
+    pub fn next_h(&self) -> &[f64] {
+        match self {
+            Net::Gru(g) => &g.trace.next,
+            Net::Lstm(l) => &l.trace.h_next,
         }
     }
 
     /// Computes the trace of one step from the current state (the state
     /// does not move).
     pub fn trace_step(&mut self) -> Result<(), HostError> {
-        let mut t = std::mem::take(&mut self.trace);
-        let r = match self.model {
-            Model::Lstm => {
-                let [f, i, o, g, a_f, a_i, a_o, a_c, c_next, c_act, h_next] = t.as_mut_slice()
-                else {
-                    unreachable!("11 trace vectors")
-                };
-                let tm = LstmTraceMut {
-                    f,
-                    i,
-                    o,
-                    g,
-                    a_f,
-                    a_i,
-                    a_o,
-                    a_c,
-                    c_next,
-                    c_act,
-                    h_next,
-                };
-                self.lstm_ref().step(&self.h, &self.c, &[], tm)
+        match self {
+            Net::Gru(g) => {
+                let mut t = std::mem::replace(&mut g.trace, GruTraceBuf::zeros(0));
+                let r = g.view().step(&g.h, &[], t.view_mut());
+                g.trace = t;
+                r?
             }
-            Model::Gru => {
-                let [z, r, candidate, a_z, a_r, a_h, next] = t.as_mut_slice() else {
-                    unreachable!("7 trace vectors")
-                };
-                let tm = GruTraceMut {
-                    z,
-                    r,
-                    candidate,
-                    a_z,
-                    a_r,
-                    a_h,
-                    next,
-                };
-                self.gru_ref().step(&self.h, &[], tm)
+            Net::Lstm(l) => {
+                let mut t = std::mem::replace(&mut l.trace, LstmTraceBuf::zeros(0));
+                let r = l.view().step(&l.h, &l.c, &[], t.view_mut());
+                l.trace = t;
+                r?
             }
-        };
-        self.trace = t;
-        Ok(r?)
+        }
+        Ok(())
     }
 
     /// Runs `steps` steps (calling `tick` after each), then traces the step
@@ -253,12 +672,12 @@ impl Net {
     pub fn run(&mut self, steps: usize, mut tick: impl FnMut()) -> Result<(), HostError> {
         for _ in 0..steps {
             self.trace_step()?;
-            match self.model {
-                Model::Lstm => {
-                    self.h.copy_from_slice(&self.trace[10]);
-                    self.c.copy_from_slice(&self.trace[8]);
+            match self {
+                Net::Gru(g) => g.h.copy_from_slice(&g.trace.next),
+                Net::Lstm(l) => {
+                    l.h.copy_from_slice(&l.trace.h_next);
+                    l.c.copy_from_slice(&l.trace.c_next);
                 }
-                Model::Gru => self.h.copy_from_slice(&self.trace[6]),
             }
             tick();
         }
@@ -267,77 +686,67 @@ impl Net {
 
     /// Sets the state to zero and traces the step there.
     pub fn at_zero(&mut self) -> Result<(), HostError> {
-        self.h.fill(0.0);
-        self.c.fill(0.0);
+        match self {
+            Net::Gru(g) => g.h.fill(0.0),
+            Net::Lstm(l) => {
+                l.h.fill(0.0);
+                l.c.fill(0.0);
+            }
+        }
         self.trace_step()
     }
 
     /// The diagonal factors of the Jacobian at the traced state (THEORY.md
-    /// §3), `n` each, in the order of the core's structs: GRU `keep,
-    /// candidate, reset, reset_slope, update` ([`gatedyn::GruFactorsMut`]);
-    /// LSTM `forget, forget_slope, input_slope, cell_slope, output_slope,
-    /// output` ([`gatedyn::LstmFactorsMut`]).
-    pub fn jacobian_factors(&self) -> Result<Vec<Vec<f64>>, HostError> {
-        let n = self.n;
-        match self.model {
-            Model::Gru => {
-                let mut f = vec![vec![0.0; n]; 5];
-                let [keep, candidate, reset, reset_slope, update] = f.as_mut_slice() else {
-                    unreachable!("5 factors")
-                };
-                self.gru_ref().factors(
-                    &self.h,
-                    self.gru_trace(),
-                    GruFactorsMut {
-                        keep,
-                        candidate,
-                        reset,
-                        reset_slope,
-                        update,
-                    },
-                )?;
-                Ok(f)
-            }
-            Model::Lstm => {
-                let mut f = vec![vec![0.0; n]; 6];
-                let [forget, forget_slope, input_slope, cell_slope, output_slope, output] =
-                    f.as_mut_slice()
-                else {
-                    unreachable!("6 factors")
-                };
-                self.lstm_ref().factors(
-                    &self.h,
-                    &self.c,
-                    self.lstm_trace(),
-                    LstmFactorsMut {
-                        forget,
-                        forget_slope,
-                        input_slope,
-                        cell_slope,
-                        output_slope,
-                        output,
-                    },
-                )?;
-                Ok(f)
-            }
-        }
+    /// §3).
+    pub fn factors(&self) -> Result<Factors, HostError> {
+        Ok(match self {
+            Net::Gru(g) => Factors::Gru(g.factors()?),
+            Net::Lstm(l) => Factors::Lstm(l.factors()?),
+        })
     }
 
     /// `⟨h²⟩`.
     pub fn mean_square_activity(&self) -> f64 {
-        self.h.iter().map(|x| x * x).sum::<f64>() / self.n as f64
+        let h = self.h();
+        h.iter().map(|x| x * x).sum::<f64>() / h.len() as f64
     }
 
-    /// The dense Jacobian at the traced state (row-major dim×dim).
+    /// The dense Jacobian at the traced state (row-major dim×dim), by the
+    /// core's `O(N³)` assembly; see [`crate::eigen::jacobian`] for the fast
+    /// path.
     pub fn jacobian(&self) -> Result<Vec<f64>, HostError> {
         let d = self.dim();
         let mut j = vec![0.0; d * d];
-        match self.model {
-            Model::Lstm => self
-                .lstm_ref()
-                .jacobian(&self.h, &self.c, self.lstm_trace(), &mut j)?,
-            Model::Gru => self.gru_ref().jacobian(&self.h, self.gru_trace(), &mut j)?,
+        match self {
+            Net::Gru(g) => g.view().jacobian(&g.h, g.trace.view(), &mut j)?,
+            Net::Lstm(l) => l.view().jacobian(&l.h, &l.c, l.trace.view(), &mut j)?,
         }
         Ok(j)
+    }
+
+    /// The predicted support of the Jacobian at the traced state
+    /// (THEORY.md §4).
+    pub fn support(&self) -> Result<NetSupport<'_>, HostError> {
+        Ok(match self {
+            Net::Gru(g) => NetSupport::Gru(g.support()?),
+            Net::Lstm(l) => NetSupport::Lstm(l.support()?),
+        })
+    }
+}
+
+/// The predicted support of either cell.
+pub enum NetSupport<'a> {
+    /// GRU.
+    Gru(GruSupport<'a, f64>),
+    /// LSTM.
+    Lstm(LstmSupport<'a, f64>),
+}
+
+impl Support for NetSupport<'_> {
+    fn level(&self, lambda: Complex) -> f64 {
+        match self {
+            NetSupport::Gru(s) => s.level(lambda),
+            NetSupport::Lstm(s) => s.level(lambda),
+        }
     }
 }

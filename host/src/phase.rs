@@ -183,9 +183,10 @@ pub fn compute(
         ("--sigma-h-max", sigma_h_max),
         ("--sigma-r-max", sigma_r_max),
     ] {
-        if !(v.is_finite() && v > 0.0) {
+        if !(v.is_finite() && v > 0.0 && v <= crate::limits::MAX_SCALE) {
             return Err(HostError::Param(format!(
-                "{name} must be finite and > 0, got {v}"
+                "{name} must be in (0, {:e}], got {v:e}",
+                crate::limits::MAX_SCALE
             )));
         }
     }

@@ -23,19 +23,31 @@ fn register_font() {
 /// Pixel size of the figures.
 pub const SIZE: (u32, u32) = (900, 860);
 
-fn err<E: std::fmt::Debug>(e: E) -> HostError {
-    HostError::Io(format!("plot: {e:?}"))
+/// A drawing error, as text (the file is named by [`on_file`]).
+fn err<E: std::fmt::Display>(e: E) -> HostError {
+    HostError::Io(e.to_string())
 }
 
 /// Runs `$draw(&area, args…)` on an SVG or PNG drawing area chosen by the
-/// extension of `$path` (both backends, one call site).
+/// extension of `$path` (both backends, one call site). The figure is
+/// drawn into a temporary sibling and renamed over `$path` only when
+/// complete ([`crate::output::produce_atomic`]); an I/O or drawing error
+/// names the file.
 macro_rules! on_file {
     ($path:expr, $draw:ident($($arg:expr),*)) => {{
         register_font();
-        match format_of($path)? {
-            "svg" => $draw(&SVGBackend::new($path, SIZE).into_drawing_area(), $($arg),*),
-            _ => $draw(&BitMapBackend::new($path, SIZE).into_drawing_area(), $($arg),*),
-        }
+        let path: &Path = $path;
+        let format = format_of(path)?;
+        crate::output::produce_atomic(path, |tmp| {
+            let r = match format {
+                "svg" => $draw(&SVGBackend::new(tmp, SIZE).into_drawing_area(), $($arg),*),
+                _ => $draw(&BitMapBackend::new(tmp, SIZE).into_drawing_area(), $($arg),*),
+            };
+            r.map_err(|e| match e {
+                HostError::Io(m) => HostError::Io(format!("cannot draw {}: {m}", path.display())),
+                other => other,
+            })
+        })
     }};
 }
 
@@ -266,10 +278,14 @@ where
         y0 = y0.min(y);
         y1 = y1.max(y);
     }
-    if !(x0 > 0.0 && x1 > x0) {
+    if !(x0 > 0.0 && x1.is_finite()) {
         return Err(HostError::Param(
-            "plot: need positive, distinct x values for a log axis".into(),
+            "--plot: the log axis needs positive values".into(),
         ));
+    }
+    if x1 == x0 {
+        // one value: a decade on either side
+        (x0, x1) = (x0 / 10.0, x1 * 10.0);
     }
     let pad = 0.05 * (y1 - y0).max(1e-9);
     let mut chart = ChartBuilder::on(area)

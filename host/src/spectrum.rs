@@ -1,16 +1,14 @@
 //! `gatedyn spectrum`: simulate a random network, take the exact Jacobian at
-//! the state reached, compute all eigenvalues and hold them against the
-//! support predicted from that state (THEORY.md §4).
+//! the state reached, compute all eigenvalues (or only the spectral radius,
+//! matrix-free) and hold them against the support predicted from that state
+//! (docs/THEORY.md §4).
 
-use crate::eigen::{eigenvalues, jacobian, spectral_radius};
-use crate::matfree::{self, HostJacobian, Method, Precision};
-use crate::network::{bytes_needed, Model, Net};
-use crate::{check_sigma, HostError};
-use gatedyn::init::GateScale;
-use gatedyn::spectral_curve::{
-    boundary_radius, outer_bound, predicted_radius, CurveOptions, GruSigmas, GruSupport,
-    LstmSigmas, LstmSupport, Support,
-};
+use crate::eigen::{eigenvalues, jacobian, max_modulus};
+use crate::limits::check_memory;
+use crate::matfree::{self, HostJacobian, Method, Precision, RadiusOptions};
+use crate::network::{bytes_needed, weight_bytes, Cell, Factors, GateName, Net, Scales};
+use crate::HostError;
+use gatedyn::spectral_curve::{boundary_radius, outer_bound, CurveOptions, Support};
 use gatedyn::{Activation, Complex};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -20,23 +18,47 @@ use std::time::Instant;
 /// (THEORY.md §6: a small tolerance on `ρ(K)` for the finite-N edge).
 pub const INSIDE_LEVEL: f64 = 0.97;
 
-/// One spectrum experiment.
+/// Eigenvalues of modulus below this are left out of the inside fraction
+/// (exact zeros of the LSTM Jacobian, THEORY.md §4).
+pub const ZERO_MODULUS: f64 = 1e-9;
+
+/// One spectrum experiment: which network, and where its Jacobian is taken.
 #[derive(Debug, Clone)]
 pub struct SpectrumConfig {
-    /// GRU or LSTM.
-    pub model: Model,
     /// Hidden size.
     pub n: usize,
-    /// Recurrent scales in model order (GRU z, r, h; LSTM f, i, o, c).
-    pub sigmas: Vec<f64>,
-    /// Bias scales in the same order.
-    pub bias_sigmas: Vec<f64>,
+    /// The gate scales (and so the cell).
+    pub scales: Scales,
     /// `φ`.
     pub activation: Activation,
     /// Steps simulated before the Jacobian is taken.
     pub steps: usize,
     /// Seed of weights and initial state.
     pub seed: u64,
+}
+
+impl SpectrumConfig {
+    /// A tanh network from `scales`.
+    pub fn new(n: usize, scales: Scales, steps: usize, seed: u64) -> Self {
+        SpectrumConfig {
+            n,
+            scales,
+            activation: Activation::Tanh,
+            steps,
+            seed,
+        }
+    }
+    /// GRU or LSTM.
+    pub fn cell(&self) -> Cell {
+        self.scales.cell()
+    }
+    /// Validates sizes and scales (the memory is checked by each path).
+    pub fn check(&self) -> Result<(), HostError> {
+        if self.n == 0 {
+            return Err(HostError::Param("--n must be at least 1".into()));
+        }
+        self.scales.check()
+    }
 }
 
 /// Seconds spent per phase.
@@ -56,7 +78,7 @@ pub struct Timings {
 #[derive(Debug, Clone, Serialize)]
 pub struct SpectrumReport {
     /// `"gru"` or `"lstm"`.
-    pub model: Model,
+    pub model: Cell,
     /// Hidden size.
     pub n: usize,
     /// Seed.
@@ -75,7 +97,8 @@ pub struct SpectrumReport {
     pub radius_predicted: f64,
     /// `|predicted − empirical| / empirical`.
     pub relative_error: f64,
-    /// Share of the non-zero eigenvalues with level ≥ 0.97.
+    /// Share of the non-zero eigenvalues inside the predicted support
+    /// (level ≥ [`INSIDE_LEVEL`]).
     pub fraction_inside: f64,
     /// `⟨h²⟩` at the state reached.
     pub mean_square_activity: f64,
@@ -89,83 +112,118 @@ pub struct SpectrumReport {
     pub curve: Vec<Complex>,
 }
 
-fn map(model: Model, v: &[f64]) -> BTreeMap<String, f64> {
-    model
-        .gate_names()
-        .iter()
-        .map(|s| s.to_string())
-        .zip(v.iter().copied())
-        .collect()
+/// `{gate: value}` for reports.
+pub fn by_gate(pairs: &[(GateName, f64)]) -> BTreeMap<String, f64> {
+    pairs.iter().map(|(g, v)| (g.to_string(), *v)).collect()
 }
 
-/// Validates the configuration: sizes, scales, memory.
+fn activation_name(a: Activation) -> &'static str {
+    match a {
+        Activation::Tanh => "tanh",
+        Activation::HardTanh => "hardtanh",
+    }
+}
+
+/// Validates a dense run: sizes, scales, and the memory of the dense
+/// Jacobian with the eigen-solver's workspace.
 pub fn check(cfg: &SpectrumConfig) -> Result<(), HostError> {
-    check_scales(cfg)?;
-    check_memory(cfg.n, bytes_needed(cfg.model, cfg.n))
+    cfg.check()?;
+    check_memory("--n", cfg.n, bytes_needed(cfg.cell(), cfg.n))
 }
 
-fn check_scales(cfg: &SpectrumConfig) -> Result<(), HostError> {
-    if cfg.n == 0 {
-        return Err(HostError::Param("--n must be at least 1".into()));
-    }
-    for (name, v) in cfg.model.gate_names().iter().zip(&cfg.sigmas) {
-        check_sigma(&format!("--sigma-{name}"), *v)?;
-    }
-    for (name, v) in cfg.model.gate_names().iter().zip(&cfg.bias_sigmas) {
-        check_sigma(&format!("--bias-{name}"), *v)?;
-    }
-    Ok(())
-}
-
-fn check_memory(n: usize, need: u128) -> Result<(), HostError> {
-    if let Some(avail) = available_memory() {
-        if need > avail as u128 {
-            return Err(HostError::Param(format!(
-                "--n {} needs about {:.1} GiB, more than the {:.1} GiB available",
-                n,
-                need as f64 / (1u64 << 30) as f64,
-                avail as f64 / (1u64 << 30) as f64
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// `MemAvailable` from /proc/meminfo, in bytes (Linux).
-pub fn available_memory() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = s.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-fn scales(cfg: &SpectrumConfig) -> Vec<GateScale> {
-    cfg.sigmas
-        .iter()
-        .zip(&cfg.bias_sigmas)
-        .map(|(&s, &b)| GateScale {
-            sigma: s,
-            bias: b,
-            input: 0.0,
-        })
-        .collect()
-}
-
-/// Draws the network and runs `cfg.steps` steps (progress up to 0.3).
-fn simulate(
+/// Draws the network and runs `cfg.steps` steps (progress up to `upto`).
+pub fn simulate(
     cfg: &SpectrumConfig,
+    upto: f64,
     progress: &mut impl FnMut(f64, &str),
 ) -> Result<(Net, f64), HostError> {
     let t0 = Instant::now();
-    let mut net = Net::random(cfg.model, cfg.n, &scales(cfg), cfg.activation, cfg.seed)?;
+    let mut net = Net::random(cfg.n, cfg.scales, cfg.activation, cfg.seed)?;
     let mut done = 0usize;
     net.run(cfg.steps, || {
         done += 1;
         if done.is_multiple_of(16) {
-            progress(0.3 * done as f64 / cfg.steps.max(1) as f64, "simulate");
+            progress(upto * done as f64 / cfg.steps.max(1) as f64, "simulate");
         }
     })?;
     Ok((net, t0.elapsed().as_secs_f64()))
+}
+
+/// The point spectrum of a network whose recurrent scales are all zero:
+/// the Jacobian is then diagonal (GRU: `1 − z`) or block-triangular (LSTM:
+/// `f` and zeros), so the support collapses to these atoms (THEORY.md §4
+/// with `σ = 0`). `None` when some recurrent scale is positive.
+fn atoms(net: &Net) -> Result<Option<Vec<f64>>, HostError> {
+    if !atoms_only(net) {
+        return Ok(None);
+    }
+    diagonal_atoms(net).map(Some)
+}
+
+/// The largest `|λ|` of the predicted support at the traced state: the
+/// core's curve search, or the largest atom when every recurrent scale is
+/// zero (the support is then a set of points, see [`atoms`]).
+pub fn predicted_radius(net: &Net) -> Result<f64, HostError> {
+    let largest = |a: Vec<f64>| a.iter().map(|x| x.abs()).fold(0.0, f64::max);
+    if let Some(a) = atoms(net)? {
+        return Ok(largest(a));
+    }
+    let sp = net.support()?;
+    match gatedyn::spectral_curve::predicted_radius(&sp, &CurveOptions::default()) {
+        Ok((r, _)) => Ok(r),
+        // every gate saturated (σ'·σ = 0 on every unit): the random bulk
+        // has no area and the spectrum is the diagonal part's atoms
+        Err(gatedyn::Error::Infeasible {
+            what: "empty support",
+        }) => Ok(largest(diagonal_atoms(net)?)),
+        Err(e) => Err(HostError::numerical("predicted support")(e)),
+    }
+}
+
+/// The diagonal part of the Jacobian's spectrum: `1 − z` (GRU), `f` and 0
+/// (LSTM).
+fn diagonal_atoms(net: &Net) -> Result<Vec<f64>, HostError> {
+    Ok(match net.factors()? {
+        Factors::Gru(f) => f.keep,
+        Factors::Lstm(f) => {
+            let mut a = f.forget;
+            a.push(0.0);
+            a
+        }
+    })
+}
+
+/// Share of the non-zero eigenvalues inside the predicted support: level
+/// ≥ [`INSIDE_LEVEL`], or within `1e-9` of one of the diagonal part's atoms
+/// (`1 − z`, `f`), where the spectrum of saturated or zero-variance units
+/// sits exactly.
+pub fn fraction_inside(net: &Net, ev: &[Complex]) -> Result<f64, HostError> {
+    let nz: Vec<&Complex> = ev.iter().filter(|z| z.abs() > ZERO_MODULUS).collect();
+    if nz.is_empty() {
+        return Ok(1.0);
+    }
+    let mut atoms = diagonal_atoms(net)?;
+    atoms.sort_by(f64::total_cmp);
+    let at_atom = |z: &Complex| {
+        z.im.abs() <= 1e-9 && {
+            let k = atoms.partition_point(|a| *a < z.re - 1e-9);
+            k < atoms.len() && (atoms[k] - z.re).abs() <= 1e-9
+        }
+    };
+    let sp = match atoms_only(net) {
+        true => None,
+        false => Some(net.support()?),
+    };
+    let inside = nz
+        .iter()
+        .filter(|z| at_atom(z) || sp.as_ref().is_some_and(|s| s.level(***z) >= INSIDE_LEVEL))
+        .count();
+    Ok(inside as f64 / nz.len() as f64)
+}
+
+/// Whether every recurrent scale is zero (the support is its atoms only).
+fn atoms_only(net: &Net) -> bool {
+    net.scales().sigmas().iter().all(|(_, s)| *s == 0.0)
 }
 
 /// Runs the experiment; `progress(fraction, phase)` is called along the way.
@@ -174,7 +232,7 @@ pub fn run(
     mut progress: impl FnMut(f64, &str),
 ) -> Result<SpectrumReport, HostError> {
     check(cfg)?;
-    let (net, simulate) = simulate(cfg, &mut progress)?;
+    let (net, simulate) = simulate(cfg, 0.3, &mut progress)?;
     progress(0.3, "jacobian");
     let t0 = Instant::now();
     let j = jacobian(&net)?;
@@ -182,32 +240,31 @@ pub fn run(
     progress(0.4, "eigensolve");
     let t0 = Instant::now();
     let ev = eigenvalues(&j)?;
+    drop(j);
     let eig_t = t0.elapsed().as_secs_f64();
     progress(0.9, "curve");
     let t0 = Instant::now();
-    let opts = CurveOptions::default();
     let center = Complex::new(ev.iter().map(|z| z.re).sum::<f64>() / ev.len() as f64, 0.0);
-    let sp = NetSupport::new(cfg, &net)?;
-    let radius_predicted = predicted_radius(&sp, &opts)?.0;
-    let fraction_inside = inside_fraction(&sp, &ev);
-    let curve_pts = curve_points(&sp, center, 720)?;
+    let radius_predicted = predicted_radius(&net)?;
+    let fraction_inside = fraction_inside(&net, &ev)?;
+    let curve_pts = match atoms(&net)? {
+        Some(_) => vec![],
+        None => curve_points(&net.support()?, center, 720)?,
+    };
     let curve = t0.elapsed().as_secs_f64();
     progress(1.0, "done");
-    let radius_empirical = spectral_radius(&ev);
+    let radius_empirical = max_modulus(&ev);
     Ok(SpectrumReport {
-        model: cfg.model,
+        model: cfg.cell(),
         n: cfg.n,
         seed: cfg.seed,
         steps: cfg.steps,
-        activation: match cfg.activation {
-            Activation::Tanh => "tanh",
-            Activation::HardTanh => "hardtanh",
-        },
-        sigmas: map(cfg.model, &cfg.sigmas),
-        bias_sigmas: map(cfg.model, &cfg.bias_sigmas),
+        activation: activation_name(cfg.activation),
+        sigmas: by_gate(&cfg.scales.sigmas()),
+        bias_sigmas: by_gate(&cfg.scales.bias_sigmas()),
         radius_empirical,
         radius_predicted,
-        relative_error: (radius_predicted - radius_empirical).abs() / radius_empirical,
+        relative_error: relative_error(radius_predicted, radius_empirical),
         fraction_inside,
         mean_square_activity: net.mean_square_activity(),
         timings_s: Timings {
@@ -221,15 +278,22 @@ pub fn run(
     })
 }
 
+/// `|predicted − measured| / |measured|` (0 when both are 0).
+pub fn relative_error(predicted: f64, measured: f64) -> f64 {
+    if predicted == measured {
+        0.0
+    } else {
+        (predicted - measured).abs() / measured.abs()
+    }
+}
+
 /// Settings of the matrix-free path ([`run_matrix_free`]).
 #[derive(Debug, Clone, Copy)]
 pub struct MatrixFreeConfig {
     /// Storage precision of the weights in the products.
     pub precision: Precision,
-    /// Relative residual at which the Arnoldi estimate stops.
-    pub tol: f64,
-    /// Budget of products `J v`.
-    pub max_products: usize,
+    /// Tolerance and budget of the Arnoldi method.
+    pub radius: RadiusOptions,
 }
 
 /// Seconds per phase of the matrix-free path.
@@ -250,7 +314,7 @@ pub struct MatrixFreeTimings {
 #[derive(Debug, Clone, Serialize)]
 pub struct MatrixFreeReport {
     /// `"gru"` or `"lstm"`.
-    pub model: Model,
+    pub model: Cell,
     /// Hidden size.
     pub n: usize,
     /// Seed.
@@ -293,52 +357,54 @@ pub struct MatrixFreeReport {
 /// Validates a matrix-free run: sizes, scales, tolerance, memory (weights
 /// plus the operator's copies; no dense matrix).
 pub fn check_matrix_free(cfg: &SpectrumConfig, mf: &MatrixFreeConfig) -> Result<(), HostError> {
-    check_scales(cfg)?;
-    if !(mf.tol > 0.0 && mf.tol < 1.0) {
+    cfg.check()?;
+    let tol = mf.radius.tol;
+    if !(tol > 0.0 && tol < 1.0) {
         return Err(HostError::Param(format!(
-            "--tol must be in (0, 1), got {}",
-            mf.tol
+            "--tol must be in (0, 1), got {tol}"
         )));
     }
-    let need = 8 * (cfg.model.gates() as u128) * (cfg.n as u128).pow(2)
-        + HostJacobian::bytes_needed(cfg.model, cfg.n, mf.precision);
-    check_memory(cfg.n, need)
+    if mf.radius.max_products == 0 {
+        return Err(HostError::Param("--max-products must be at least 1".into()));
+    }
+    let need = weight_bytes(cfg.cell(), cfg.n)
+        + HostJacobian::bytes_needed(cfg.cell(), cfg.n, mf.precision);
+    check_memory("--n", cfg.n, need)
 }
 
-/// The spectral radius without the dense solve: simulate, then the core's
-/// Arnoldi over the host's matrix-free Jacobian ([`crate::matfree`]), and
-/// the predicted radius from the same state.
+/// The spectral radius without the dense solve: simulate, then Arnoldi over
+/// the host's matrix-free Jacobian ([`crate::matfree`]), and the predicted
+/// radius from the same state.
 pub fn run_matrix_free(
     cfg: &SpectrumConfig,
     mf: &MatrixFreeConfig,
     mut progress: impl FnMut(f64, &str),
 ) -> Result<MatrixFreeReport, HostError> {
     check_matrix_free(cfg, mf)?;
-    let (net, simulate) = simulate(cfg, &mut progress)?;
+    let (net, simulate) = simulate(cfg, 0.3, &mut progress)?;
     progress(0.3, "operator");
     let t0 = Instant::now();
     let mut op = HostJacobian::new(&net, mf.precision)?;
     let operator = t0.elapsed().as_secs_f64();
     progress(0.35, "arnoldi");
     let t0 = Instant::now();
-    let r = matfree::radius(&mut op, mf.tol, mf.max_products)?;
+    let (r, method) = matfree::spectral_radius(&mut op, &mf.radius)?;
     let arnoldi = t0.elapsed().as_secs_f64();
     progress(0.95, "curve");
     let t0 = Instant::now();
-    let sp = NetSupport::new(cfg, &net)?;
-    let radius_predicted = predicted_radius(&sp, &CurveOptions::default())?.0;
+    let radius_predicted = predicted_radius(&net)?;
     let curve = t0.elapsed().as_secs_f64();
     progress(1.0, "done");
     Ok(MatrixFreeReport {
-        model: cfg.model,
+        model: cfg.cell(),
         n: cfg.n,
         seed: cfg.seed,
         steps: cfg.steps,
         solver: "arnoldi",
         precision: mf.precision,
-        sigmas: map(cfg.model, &cfg.sigmas),
-        bias_sigmas: map(cfg.model, &cfg.bias_sigmas),
-        method: r.method,
+        sigmas: by_gate(&cfg.scales.sigmas()),
+        bias_sigmas: by_gate(&cfg.scales.bias_sigmas()),
+        method,
         radius_empirical: r.radius,
         eigenvalue: [r.eigenvalue.re, r.eigenvalue.im],
         residual: r.residual,
@@ -346,7 +412,7 @@ pub fn run_matrix_free(
         passes: r.passes,
         restarts: r.restarts,
         radius_predicted,
-        relative_error: (radius_predicted - r.radius).abs() / r.radius,
+        relative_error: relative_error(radius_predicted, r.radius),
         mean_square_activity: net.mean_square_activity(),
         timings_s: MatrixFreeTimings {
             simulate,
@@ -357,54 +423,6 @@ pub fn run_matrix_free(
     })
 }
 
-/// The predicted support of the network's Jacobian at its traced state
-/// (THEORY.md §4), for either model.
-pub enum NetSupport<'a> {
-    /// GRU.
-    Gru(GruSupport<'a, f64>),
-    /// LSTM.
-    Lstm(LstmSupport<'a, f64>),
-}
-
-impl<'a> NetSupport<'a> {
-    /// The support with the scales of `cfg` at the state of `net`.
-    pub fn new(cfg: &SpectrumConfig, net: &'a Net) -> Result<Self, HostError> {
-        let s = &cfg.sigmas;
-        Ok(match cfg.model {
-            Model::Gru => NetSupport::Gru(GruSupport::new(
-                GruSigmas {
-                    z: s[0],
-                    r: s[1],
-                    h: s[2],
-                },
-                net.act,
-                &net.h,
-                net.gru_trace(),
-            )?),
-            Model::Lstm => NetSupport::Lstm(LstmSupport::new(
-                LstmSigmas {
-                    f: s[0],
-                    i: s[1],
-                    o: s[2],
-                    c: s[3],
-                },
-                net.act,
-                &net.c,
-                net.lstm_trace(),
-            )?),
-        })
-    }
-}
-
-impl Support for NetSupport<'_> {
-    fn level(&self, lambda: Complex) -> f64 {
-        match self {
-            NetSupport::Gru(s) => s.level(lambda),
-            NetSupport::Lstm(s) => s.level(lambda),
-        }
-    }
-}
-
 /// The outer boundary of the support seen from `center` along `rays`
 /// equally spaced rays (rays that miss the support are skipped).
 pub fn curve_points<S: Support>(
@@ -412,7 +430,7 @@ pub fn curve_points<S: Support>(
     center: Complex,
     rays: usize,
 ) -> Result<Vec<Complex>, HostError> {
-    let r_max = outer_bound(sp)? + center.abs();
+    let r_max = outer_bound(sp).map_err(HostError::numerical("predicted support"))? + center.abs();
     let opts = CurveOptions::default();
     Ok((0..rays)
         .filter_map(|k| {
@@ -421,15 +439,6 @@ pub fn curve_points<S: Support>(
                 .map(|r| center + Complex::from_polar(r, th))
         })
         .collect())
-}
-
-/// Share of the non-zero eigenvalues (|λ| > 1e-9) with level ≥ 0.97.
-pub fn inside_fraction<S: Support>(sp: &S, ev: &[Complex]) -> f64 {
-    let nz: Vec<&Complex> = ev.iter().filter(|z| z.abs() > 1e-9).collect();
-    if nz.is_empty() {
-        return 1.0;
-    }
-    nz.iter().filter(|z| sp.level(***z) >= INSIDE_LEVEL).count() as f64 / nz.len() as f64
 }
 
 /// The eigenvalues as CSV (`re,im` with a header).

@@ -3,24 +3,10 @@
 //! `gatedyn slow-modes` (eigenvalues piling up at λ = 1 as the update or
 //! forget gate scale grows).
 
-use crate::network::Model;
+use crate::network::{Cell, GateName};
 use crate::spectrum::{self, SpectrumConfig};
 use crate::HostError;
 use serde::Serialize;
-
-/// Index of a gate name in the model's gate order.
-pub fn gate_index(model: Model, gate: &str) -> Result<usize, HostError> {
-    model
-        .gate_names()
-        .iter()
-        .position(|g| *g == gate)
-        .ok_or_else(|| {
-            HostError::Param(format!(
-                "--gate {gate} is not a gate of this model (one of {:?})",
-                model.gate_names()
-            ))
-        })
-}
 
 /// One point of a scaling sweep.
 #[derive(Debug, Clone, Serialize)]
@@ -39,9 +25,9 @@ pub struct ScalingPoint {
 #[derive(Debug, Clone, Serialize)]
 pub struct Scaling {
     /// `"gru"` or `"lstm"`.
-    pub model: Model,
+    pub model: Cell,
     /// The swept gate.
-    pub gate: String,
+    pub gate: GateName,
     /// Hidden size.
     pub n: usize,
     /// The points.
@@ -78,21 +64,42 @@ pub fn loglog_slope(xs: &[f64], ys: &[f64]) -> Option<f64> {
     (sxx > 0.0).then(|| sxy / sxx)
 }
 
+/// Checks the swept values: at least one, each a valid scale for `gate`.
+pub fn check_values(
+    base: &SpectrumConfig,
+    gate: GateName,
+    values: &[f64],
+) -> Result<(), HostError> {
+    if values.is_empty() || values.len() > crate::limits::MAX_VALUES {
+        return Err(HostError::Param(format!(
+            "--values needs 1 to {} values, got {}",
+            crate::limits::MAX_VALUES,
+            values.len()
+        )));
+    }
+    for &v in values {
+        base.scales
+            .with_sigma(gate, v)?
+            .check()
+            .map_err(|_| HostError::Param(format!("--values must be finite and >= 0, got {v}")))?;
+    }
+    spectrum::check(base)
+}
+
 /// Runs the scaling sweep: `base` gives every scale, `gate` the one swept.
 pub fn scaling(
     base: &SpectrumConfig,
-    gate: &str,
+    gate: GateName,
     values: &[f64],
     mut tick: impl FnMut(usize),
 ) -> Result<Scaling, HostError> {
-    let g = gate_index(base.model, gate)?;
-    if values.is_empty() {
-        return Err(HostError::Param("--values needs at least one value".into()));
-    }
+    check_values(base, gate, values)?;
     let mut points = vec![];
     for (k, &v) in values.iter().enumerate() {
-        let mut cfg = base.clone();
-        cfg.sigmas[g] = v;
+        let cfg = SpectrumConfig {
+            scales: base.scales.with_sigma(gate, v)?,
+            ..base.clone()
+        };
         let r = spectrum::run(&cfg, |_, _| {})?;
         points.push(ScalingPoint {
             value: v,
@@ -106,10 +113,10 @@ pub fn scaling(
     let emp: Vec<f64> = points.iter().map(|p| p.radius_empirical).collect();
     let pred: Vec<f64> = points.iter().map(|p| p.radius_predicted).collect();
     Ok(Scaling {
-        model: base.model,
-        gate: gate.to_string(),
+        model: base.cell(),
+        gate,
         n: base.n,
-        law_exponent: (base.model == Model::Gru && gate == "r").then_some(0.5),
+        law_exponent: (gate == GateName::R).then_some(0.5),
         fitted_exponent_empirical: loglog_slope(&xs, &emp),
         fitted_exponent_predicted: loglog_slope(&xs, &pred),
         points,
@@ -120,14 +127,38 @@ pub fn scaling(
 #[derive(Debug, Clone, Serialize)]
 pub struct SlowModes {
     /// `"gru"` (σ_z swept) or `"lstm"` (σ_f swept).
-    pub model: Model,
+    pub model: Cell,
+    /// The swept gate: `z` or `f`.
+    pub gate: GateName,
     /// Hidden size.
     pub n: usize,
     /// Distances δ from λ = 1 (log-spaced, 1e-4 to 1).
     pub delta: Vec<f64>,
-    /// Per swept value: the value and the fraction of eigenvalues with
-    /// `|λ − 1| ≤ δ` for each δ.
-    pub curves: Vec<(f64, Vec<f64>)>,
+    /// One curve per swept value.
+    pub curves: Vec<SlowModeCurve>,
+}
+
+/// The cumulative count of eigenvalues near `λ = 1` at one gate scale.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlowModeCurve {
+    /// The swept scale `σ_z` or `σ_f`.
+    pub value: f64,
+    /// For each `δ` of [`SlowModes::delta`]: the share of eigenvalues with
+    /// `|λ − 1| ≤ δ`.
+    pub fraction_within: Vec<f64>,
+}
+
+impl SlowModes {
+    /// The share within `δ` of `λ = 1` on curve `k`, at the first grid
+    /// value `≥ delta`.
+    pub fn fraction_within(&self, k: usize, delta: f64) -> f64 {
+        let at = self
+            .delta
+            .iter()
+            .position(|d| *d >= delta)
+            .unwrap_or(self.delta.len() - 1);
+        self.curves[k].fraction_within[at]
+    }
 }
 
 /// Runs the slow-mode sweep over σ_z (GRU) or σ_f (LSTM).
@@ -136,16 +167,17 @@ pub fn slow_modes(
     values: &[f64],
     mut tick: impl FnMut(usize),
 ) -> Result<SlowModes, HostError> {
-    if values.is_empty() {
-        return Err(HostError::Param("--values needs at least one value".into()));
-    }
+    let gate = base.cell().slow_gate();
+    check_values(base, gate, values)?;
     let delta: Vec<f64> = (0..=40)
         .map(|k| 10f64.powf(-4.0 + 4.0 * k as f64 / 40.0))
         .collect();
     let mut curves = vec![];
     for (k, &v) in values.iter().enumerate() {
-        let mut cfg = base.clone();
-        cfg.sigmas[0] = v; // z for the GRU, f for the LSTM
+        let cfg = SpectrumConfig {
+            scales: base.scales.with_sigma(gate, v)?,
+            ..base.clone()
+        };
         let r = spectrum::run(&cfg, |_, _| {})?;
         let mut dist: Vec<f64> = r
             .eigenvalues
@@ -158,11 +190,15 @@ pub fn slow_modes(
             .iter()
             .map(|d| dist.partition_point(|x| x <= d) as f64 / m)
             .collect();
-        curves.push((v, cdf));
+        curves.push(SlowModeCurve {
+            value: v,
+            fraction_within: cdf,
+        });
         tick(k + 1);
     }
     Ok(SlowModes {
-        model: base.model,
+        model: base.cell(),
+        gate,
         n: base.n,
         delta,
         curves,

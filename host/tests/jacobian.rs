@@ -3,7 +3,7 @@
 use gatedyn::init::GateScale;
 use gatedyn::Activation;
 use gatedyn_host::eigen::jacobian;
-use gatedyn_host::network::{Model, Net};
+use gatedyn_host::network::{Net, Scales};
 
 #[test]
 fn faer_gru_jacobian_equals_core() {
@@ -16,7 +16,7 @@ fn faer_gru_jacobian_equals_core() {
         },
         GateScale::recurrent(2.5),
     ];
-    let mut net = Net::random(Model::Gru, 100, &s, Activation::Tanh, 4).unwrap();
+    let mut net = Net::random(100, Scales::Gru(s.into()), Activation::Tanh, 4).unwrap();
     net.run(30, || {}).unwrap();
     let core = net.jacobian().unwrap();
     let host = jacobian(&net).unwrap();

@@ -2,8 +2,8 @@
 
 use gatedyn::init::GateScale;
 use gatedyn::{Activation, Complex};
-pub use gatedyn_host::eigen::spectral_radius;
-pub use gatedyn_host::network::{Model, Net};
+pub use gatedyn_host::eigen::max_modulus;
+pub use gatedyn_host::network::{Cell, Net, Scales};
 
 /// All eigenvalues of a dense row-major `m×m` matrix (faer through the host
 /// crate). (nalgebra 0.34's Schur iteration never returns on Jacobians with
@@ -16,12 +16,12 @@ pub fn eigenvalues(m: usize, row_major: &[f64]) -> Vec<Complex> {
 
 /// A random autonomous GRU (tanh), state `h ~ N(0, 1)`.
 pub fn gru(n: usize, scales: [GateScale; 3], seed: u64) -> Net {
-    Net::random(Model::Gru, n, &scales, Activation::Tanh, seed).expect("valid GRU")
+    Net::random(n, Scales::Gru(scales.into()), Activation::Tanh, seed).expect("valid GRU")
 }
 
 /// A random autonomous LSTM (tanh), state `h, c ~ N(0, 1)`.
 pub fn lstm(n: usize, scales: [GateScale; 4], seed: u64) -> Net {
-    Net::random(Model::Lstm, n, &scales, Activation::Tanh, seed).expect("valid LSTM")
+    Net::random(n, Scales::Lstm(scales.into()), Activation::Tanh, seed).expect("valid LSTM")
 }
 
 /// Matches two multisets of eigenvalues greedily (nearest unused partner)

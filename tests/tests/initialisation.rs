@@ -32,10 +32,10 @@ fn edge_of_stability_reservoir_has_the_requested_radius() {
         let mut est: Box<SpectralRadius<30>> = Box::default();
         let mut basis = vec![0.0; SpectralRadius::<30>::basis_len(n, 30)];
         let mut scratch = vec![0.0; n];
-        let mut op =
-            GruJacobian::new(net.gru_ref(), &net.h, net.gru_trace(), &mut scratch).unwrap();
+        let g = net.as_gru().unwrap();
+        let mut op = GruJacobian::new(g.view(), &g.h, g.trace.view(), &mut scratch).unwrap();
         let opts = ArnoldiOptions {
-            krylov_dim: 30,
+            krylov_dim: Some(30),
             tol: 1e-8,
             max_products: 20_000,
             ..Default::default()

@@ -5,7 +5,7 @@
 use gatedyn::init::GateScale;
 use gatedyn::operator::{GruJacobian, LstmJacobian};
 use gatedyn::spectral_radius::{ArnoldiOptions, SpectralRadius};
-use gatedyn_tests::{eigenvalues, gru, lstm, spectral_radius, Model, Net};
+use gatedyn_tests::{eigenvalues, gru, lstm, max_modulus as spectral_radius, Net};
 
 /// Relative error allowed against the dense solver when converged.
 const TOL_RADIUS: f64 = 1e-4;
@@ -48,7 +48,7 @@ fn regimes(n: usize) -> Vec<(&'static str, Net)> {
 fn estimator_matches_dense_eigenvalues() {
     let mut est: Box<SpectralRadius<40>> = Box::default();
     let opts = ArnoldiOptions {
-        krylov_dim: 40,
+        krylov_dim: Some(40),
         tol: 1e-9,
         max_products: 20_000,
         ..Default::default()
@@ -57,21 +57,23 @@ fn estimator_matches_dense_eigenvalues() {
         for (name, net) in regimes(n) {
             let dense = spectral_radius(&eigenvalues(net.dim(), &net.jacobian().unwrap()));
             let mut basis = vec![0.0; SpectralRadius::<40>::basis_len(net.dim(), 40)];
-            let r = if net.model == Model::Lstm {
-                let mut op =
-                    LstmJacobian::new(net.lstm_ref(), &net.h, &net.c, net.lstm_trace()).unwrap();
-                est.estimate(&mut op, &mut basis, &opts)
-            } else {
-                let mut scratch = vec![0.0; n];
-                let mut op =
-                    GruJacobian::new(net.gru_ref(), &net.h, net.gru_trace(), &mut scratch).unwrap();
-                est.estimate(&mut op, &mut basis, &opts)
+            let r = match &net {
+                Net::Lstm(l) => {
+                    let mut op = LstmJacobian::new(l.view(), &l.h, &l.c, l.trace.view()).unwrap();
+                    est.estimate(&mut op, &mut basis, &opts)
+                }
+                Net::Gru(g) => {
+                    let mut scratch = vec![0.0; n];
+                    let mut op =
+                        GruJacobian::new(g.view(), &g.h, g.trace.view(), &mut scratch).unwrap();
+                    est.estimate(&mut op, &mut basis, &opts)
+                }
             };
             let r = r.unwrap_or_else(|e| panic!("{name}, N = {n}: {e}"));
             let rel = (r.radius - dense).abs() / dense;
             println!(
                 "N={n:4} {name:28} dense {dense:.6} est {:.6} rel {rel:.1e} products {:5} restarts {:3} err-est {:.1e}",
-                r.radius, r.products, r.restarts, r.error_estimate
+                r.radius, r.products, r.restarts, r.residual
             );
             assert!(
                 rel <= TOL_RADIUS,
@@ -89,20 +91,33 @@ fn exhausted_budget_is_an_error() {
     net.run(200, || {}).unwrap();
     let mut est: Box<SpectralRadius<16>> = Box::default();
     let opts = ArnoldiOptions {
-        krylov_dim: 16,
+        krylov_dim: Some(16),
         tol: 1e-12,
         max_products: 30,
         ..Default::default()
     };
     let mut basis = vec![0.0; SpectralRadius::<16>::basis_len(64, 16)];
     let mut scratch = vec![0.0; 64];
-    let mut op = GruJacobian::new(net.gru_ref(), &net.h, net.gru_trace(), &mut scratch).unwrap();
+    let g = net.as_gru().unwrap();
+    let mut op = GruJacobian::new(g.view(), &g.h, g.trace.view(), &mut scratch).unwrap();
     match est.estimate(&mut op, &mut basis, &opts) {
-        Err(gatedyn::Error::NoConvergence { iterations, .. }) => assert_eq!(iterations, 30),
+        Err(gatedyn::Error::NoConvergence {
+            iterations,
+            last,
+            residual,
+        }) => {
+            // the budget, and the last radius and residual reached
+            assert_eq!(iterations, 30);
+            assert!(last > 0.5 && last < 2.0, "last radius {last}");
+            assert!(
+                residual > 1e-12 && residual.is_finite(),
+                "last residual {residual}"
+            );
+        }
         other => panic!("expected NoConvergence, got {other:?}"),
     }
     let bad = ArnoldiOptions {
-        krylov_dim: 3,
+        krylov_dim: Some(3),
         ..opts
     };
     assert!(matches!(
@@ -142,7 +157,7 @@ fn f32_operator_converges_to_f64_dense_radius() {
     let mut scratch = [0.0f32; N];
     let mut op = GruJacobian::new(net32.view(), &h, t.view(), &mut scratch).unwrap();
     let opts = ArnoldiOptions {
-        krylov_dim: 24,
+        krylov_dim: Some(24),
         tol: 1e-5,
         max_products: 5000,
         ..Default::default()
@@ -166,9 +181,9 @@ fn checks_inside_a_cycle_stop_no_later() {
     for (name, net) in regimes(n) {
         let dense = spectral_radius(&eigenvalues(net.dim(), &net.jacobian().unwrap()));
         let mut products = [0usize; 2];
-        for (slot, every) in [0usize, 4].into_iter().enumerate() {
+        for (slot, every) in [None, Some(4)].into_iter().enumerate() {
             let opts = ArnoldiOptions {
-                krylov_dim: 40,
+                krylov_dim: Some(40),
                 tol: 1e-8,
                 max_products: 20_000,
                 check_every: every,
@@ -186,9 +201,9 @@ fn checks_inside_a_cycle_stop_no_later() {
             let rel = (r.radius - dense).abs() / dense;
             assert!(
                 rel <= TOL_RADIUS,
-                "{name}, check_every {every}: rel {rel:e}"
+                "{name}, check_every {every:?}: rel {rel:e}"
             );
-            assert!(r.error_estimate <= 1e-8);
+            assert!(r.residual <= 1e-8);
             products[slot] = r.products;
         }
         println!(
@@ -209,7 +224,7 @@ fn checks_inside_a_cycle_stop_no_later() {
 fn host_matrix_free_operator_matches_dense() {
     use gatedyn::operator::LinearOperator;
     use gatedyn::spectral_radius::ArnoldiOptions;
-    use gatedyn_host::matfree::{spectral_radius as mf_radius, HostJacobian, Precision};
+    use gatedyn_host::matfree::{single_vector_radius, HostJacobian, Precision};
     let n = 150;
     for (name, net) in regimes(n) {
         let d = net.dim();
@@ -238,10 +253,11 @@ fn host_matrix_free_operator_matches_dense() {
         let opts = ArnoldiOptions {
             tol: 1e-6,
             max_products: 20_000,
-            check_every: 8,
+            check_every: Some(8),
             ..Default::default()
         };
-        let r = mf_radius(&net, Precision::F32, &opts).unwrap();
+        let r = single_vector_radius(&mut HostJacobian::new(&net, Precision::F32).unwrap(), &opts)
+            .unwrap();
         let rel = (r.radius - rho).abs() / rho;
         println!(
             "{name:28} f32 Arnoldi {:.6} dense {rho:.6} rel {rel:.1e} products {}",
@@ -358,12 +374,23 @@ fn block_arnoldi_edge_cases() {
         &mut DenseBlock(g),
         &BlockOptions {
             tol: 1e-12,
-            max_passes: 2,
+            max_products: 16,
             ..Default::default()
         },
     ) {
-        Err(HostError::Core(gatedyn::Error::NoConvergence { iterations, .. })) => {
-            assert_eq!(iterations, 16)
+        Err(HostError::Numerical {
+            step: "Arnoldi (block)",
+            source:
+                gatedyn::Error::NoConvergence {
+                    iterations,
+                    last,
+                    residual,
+                },
+        }) => {
+            // two passes of 8; the last test's radius and residual come along
+            assert_eq!(iterations, 16);
+            assert!(last.is_nan() || last > 0.0, "{last}");
+            assert!(residual.is_nan() || residual > 1e-12, "{residual}");
         }
         other => panic!("expected NoConvergence, got {other:?}"),
     }

@@ -1,0 +1,263 @@
+//! Where results go, checked before a run starts and written so that an
+//! interrupted or failed run never leaves a half-written file.
+//!
+//! * [`Target`]: a file or standard output (`-`), named by its flag.
+//! * [`check_targets`]: at most one target on stdout, no two flags on the
+//!   same file, every file's folder exists and is writable, no file is a
+//!   folder. Called before the computation.
+//! * [`write_atomic`]: writes `path` through a temporary file in the same
+//!   folder and a rename, so a reader sees the old file or the new one.
+//! * [`write_stdout`]: standard output without the panic of `println!` on
+//!   a full or closed stdout.
+
+use crate::HostError;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One output of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Standard output (`-` on the command line).
+    Stdout,
+    /// A file.
+    File(PathBuf),
+}
+
+impl Target {
+    /// `-` is stdout, anything else a file.
+    pub fn parse(s: &str) -> Target {
+        if s == "-" {
+            Target::Stdout
+        } else {
+            Target::File(PathBuf::from(s))
+        }
+    }
+    /// Whether this is standard output.
+    pub fn is_stdout(&self) -> bool {
+        matches!(self, Target::Stdout)
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Target::parse(s))
+    }
+}
+
+/// The full path a file would be written at (for comparing two targets):
+/// the folder canonicalised, the file name as given.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Some(parent.canonicalize().ok()?.join(path.file_name()?))
+}
+
+/// Checks a file target: its folder exists and takes a new file, and the
+/// path itself is not a folder. Writes and removes a probe file.
+pub fn check_writable(flag: &str, path: &Path) -> Result<(), HostError> {
+    let bad = |why: String| HostError::Param(format!("{flag} {}: {why}", path.display()));
+    if path.file_name().is_none() {
+        return Err(bad("not a file name".into()));
+    }
+    if path.is_dir() {
+        return Err(bad("is a folder".into()));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(bad(format!("folder {} does not exist", parent.display())));
+    }
+    let probe = parent.join(format!(".gatedyn-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .map_err(|e| bad(format!("cannot create files in {}: {e}", parent.display())))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Checks the outputs of a run before it starts: `(flag, target)` pairs;
+/// `None` targets (flags not given) are skipped.
+pub fn check_targets(targets: &[(&str, Option<&Target>)]) -> Result<(), HostError> {
+    let given: Vec<(&str, &Target)> = targets
+        .iter()
+        .filter_map(|(f, t)| t.map(|t| (*f, t)))
+        .collect();
+    let on_stdout: Vec<&str> = given
+        .iter()
+        .filter(|(_, t)| t.is_stdout())
+        .map(|(f, _)| *f)
+        .collect();
+    if on_stdout.len() > 1 {
+        return Err(HostError::Param(format!(
+            "{} all write to stdout (-): give all but one a file",
+            on_stdout.join(" and ")
+        )));
+    }
+    for (k, (flag, t)) in given.iter().enumerate() {
+        let Target::File(p) = t else { continue };
+        check_writable(flag, p)?;
+        for (other, u) in &given[..k] {
+            if let Target::File(q) = u {
+                if resolved(p) == resolved(q) {
+                    return Err(HostError::Param(format!(
+                        "{other} and {flag} name the same file {}: give them different paths",
+                        p.display()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A sibling of `path` for its temporary copy: `.name.tmp-PID.ext` (the
+/// extension kept, so that writers choosing a format by extension work).
+pub fn temporary_sibling(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = match path.extension() {
+        Some(ext) => {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            format!(
+                ".{stem}.tmp-{}.{}",
+                std::process::id(),
+                ext.to_string_lossy()
+            )
+        }
+        None => format!(".{name}.tmp-{}", std::process::id()),
+    };
+    path.with_file_name(tmp)
+}
+
+/// Produces `path` through `make(temporary path)` and a rename: on any
+/// error the temporary file is removed and `path` is untouched.
+pub fn produce_atomic(
+    path: &Path,
+    make: impl FnOnce(&Path) -> Result<(), HostError>,
+) -> Result<(), HostError> {
+    let tmp = temporary_sibling(path);
+    let r = make(&tmp).and_then(|()| {
+        std::fs::rename(&tmp, path)
+            .map_err(|e| HostError::Io(format!("cannot write {}: {e}", path.display())))
+    });
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// Writes `text` to `path` atomically ([`produce_atomic`]).
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), HostError> {
+    produce_atomic(path, |tmp| {
+        let mut f = std::fs::File::create(tmp)
+            .map_err(|e| HostError::Io(format!("cannot write {}: {e}", path.display())))?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| HostError::Io(format!("cannot write {}: {e}", path.display())))
+    })
+}
+
+/// Writes `text` and a newline to stdout; a full or closed stdout is an
+/// I/O error, not a panic.
+pub fn write_stdout(text: &str) -> Result<(), HostError> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| HostError::Io(format!("cannot write to stdout: {e}")))
+}
+
+/// Writes `text` to a target.
+pub fn write_target(target: &Target, text: &str) -> Result<(), HostError> {
+    match target {
+        Target::Stdout => write_stdout(text),
+        Target::File(p) => write_atomic(p, text),
+    }
+}
+
+/// Serialises `value` as pretty JSON.
+pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String, HostError> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| HostError::Io(format!("cannot serialise the result as JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("gatedyn-output-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn two_flags_on_stdout_or_on_one_file_are_refused() {
+        let d = tmpdir("conflicts");
+        let (a, b) = (Target::Stdout, Target::Stdout);
+        let e = check_targets(&[("--json", Some(&a)), ("--eigenvalues", Some(&b))]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--json and --eigenvalues all write to stdout (-): give all but one a file"
+        );
+        let p = Target::File(d.join("x.svg"));
+        let q = Target::File(d.join(".").join("x.svg"));
+        let e = check_targets(&[("--plot", Some(&p)), ("--json", Some(&q))]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--plot and --json name the same file"),
+            "{e}"
+        );
+        assert!(
+            check_targets(&[("--plot", Some(&p)), ("--json", Some(&a)), ("--x", None)]).is_ok()
+        );
+    }
+
+    #[test]
+    fn missing_folders_and_folders_as_files_are_refused() {
+        let d = tmpdir("paths");
+        let e = check_writable("--json", &d.join("no/such/x.json")).unwrap_err();
+        assert!(e.to_string().contains("does not exist"), "{e}");
+        let e = check_writable("--json", &d).unwrap_err();
+        assert!(e.to_string().ends_with("is a folder"), "{e}");
+        assert!(check_writable("--json", &d.join("ok.json")).is_ok());
+        assert_eq!(
+            std::fs::read_dir(&d).unwrap().count(),
+            0,
+            "the probe is removed"
+        );
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file() {
+        let d = tmpdir("atomic");
+        let p = d.join("r.json");
+        std::fs::write(&p, "old").unwrap();
+        let r = produce_atomic(&p, |tmp| {
+            std::fs::write(tmp, "half").unwrap();
+            Err(HostError::Io("disk full".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
+        assert_eq!(
+            std::fs::read_dir(&d).unwrap().count(),
+            1,
+            "no temporary left"
+        );
+        write_atomic(&p, "new").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        assert_eq!(
+            temporary_sibling(Path::new("a/b.svg")),
+            PathBuf::from(format!("a/.b.tmp-{}.svg", std::process::id()))
+        );
+    }
+}
