@@ -1,4 +1,4 @@
-//! The gated recurrent unit, paper convention (THEORY.md §2):
+//! The gated recurrent unit, paper convention (docs/THEORY.md §2):
 //!
 //! ```text
 //! z  = σ(U_z h + W_z x + b_z)            update gate
@@ -11,7 +11,7 @@
 //! [`GruRef`] borrows slices with run-time sizes (used by the host tools for
 //! large N). Both share one implementation.
 //!
-//! The state-to-state Jacobian (THEORY.md §3) at the state `h` before a step:
+//! The state-to-state Jacobian (docs/THEORY.md §3) at the state `h` before a step:
 //!
 //! ```text
 //! J = D[1 - z] + D[z ⊙ φ'(a_h)] U_h (D[r] + D[h ⊙ σ'(a_r)] U_r) + D[(h̃ - h) ⊙ σ'(a_z)] U_z
@@ -90,7 +90,7 @@ impl<F> GruTraceMut<'_, F> {
     }
 }
 
-/// Storage for the diagonal factors of the GRU Jacobian (THEORY.md §3),
+/// Storage for the diagonal factors of the GRU Jacobian (docs/THEORY.md §3),
 /// each of length n:
 ///
 /// ```text

@@ -1,4 +1,4 @@
-//! Seeded random initialisation (THEORY.md §1): `U_k ~ N(0, σ_k²/N)`,
+//! Seeded random initialisation (docs/THEORY.md §1): `U_k ~ N(0, σ_k²/N)`,
 //! `W_k ~ N(0, σ_in²/I)`, `b_k ~ N(0, σ_{b,k}²)`.
 //!
 //! # Reproducibility across targets
@@ -75,7 +75,7 @@ pub const MAX_REJECTIONS: usize = 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct GateScale {
-    /// Recurrent scale `σ_k` (standard-deviation scale, THEORY.md §1).
+    /// Recurrent scale `σ_k` (standard-deviation scale, docs/THEORY.md §1).
     pub sigma: f64,
     /// Bias scale `σ_{b,k}`.
     pub bias: f64,
@@ -152,7 +152,7 @@ pub fn fill_gates<F: Real, R: RngCore + ?Sized, const K: usize>(
 }
 
 /// The scales of a GRU's three gates by name: update `z`, reset `r`,
-/// candidate `h` (THEORY.md §1). The one scales type of the GRU from the
+/// candidate `h` (docs/THEORY.md §1). The one scales type of the GRU from the
 /// command line to the core: initialisation ([`Gru::randomize`]), the
 /// predicted support ([`GruScales::support`]) and the mean-field theory
 /// ([`GruScales::mft`]).
@@ -168,7 +168,7 @@ pub struct GruScales {
 }
 
 /// The scales of an LSTM's four gates by name: forget `f`, input `i`,
-/// output `o`, cell `c` (THEORY.md §1).
+/// output `o`, cell `c` (docs/THEORY.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct LstmScales {
@@ -209,7 +209,7 @@ impl GruScales {
     pub const fn in_order(&self) -> [GateScale; 3] {
         [self.z, self.r, self.h]
     }
-    /// The recurrent scales the predicted support needs (THEORY.md §4).
+    /// The recurrent scales the predicted support needs (docs/THEORY.md §4).
     pub const fn support(&self) -> crate::spectral_curve::GruSigmas {
         crate::spectral_curve::GruSigmas {
             z: self.z.sigma,
@@ -217,7 +217,7 @@ impl GruScales {
             h: self.h.sigma,
         }
     }
-    /// The parameters of the mean-field theory (THEORY.md §5): `σ_h`, `σ_r`
+    /// The parameters of the mean-field theory (docs/THEORY.md §5): `σ_h`, `σ_r`
     /// and their bias scales (the update gate drops out of the fixed point).
     pub const fn mft(&self, activation: crate::Activation) -> crate::mft::GruMftParams {
         crate::mft::GruMftParams {
@@ -258,7 +258,7 @@ impl LstmScales {
     pub const fn in_order(&self) -> [GateScale; 4] {
         [self.f, self.i, self.o, self.c]
     }
-    /// The recurrent scales the predicted support needs (THEORY.md §4).
+    /// The recurrent scales the predicted support needs (docs/THEORY.md §4).
     pub const fn support(&self) -> crate::spectral_curve::LstmSigmas {
         crate::spectral_curve::LstmSigmas {
             f: self.f.sigma,

@@ -67,3 +67,9 @@ pub use lstm::{
 /// your own and cannot pick an incompatible version.
 pub use rand_core;
 pub use real::Real;
+
+/// The README's code blocks, compiled and run as doctests, so that the
+/// "core in a dozen lines" stays in step with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,4 +1,4 @@
-//! The LSTM, paper convention (THEORY.md §2), state `(h, c)`:
+//! The LSTM, paper convention (docs/THEORY.md §2), state `(h, c)`:
 //!
 //! ```text
 //! f = σ(a_f), i = σ(a_i), o = σ(a_o), g = φ(a_c),   a_k = U_k h + W_k x + b_k
@@ -7,7 +7,7 @@
 //! ```
 //!
 //! The Jacobian `∂(h', c')/∂(h, c)` is 2N×2N with rows and columns ordered
-//! `[h; c]` (THEORY.md §3):
+//! `[h; c]` (docs/THEORY.md §3):
 //!
 //! ```text
 //! R       = D[c σ'(a_f)] U_f + D[g σ'(a_i)] U_i + D[i φ'(a_c)] U_c
@@ -131,7 +131,7 @@ struct Coefs<F> {
     f: F,
 }
 
-/// Storage for the diagonal factors of the LSTM Jacobian (THEORY.md §3),
+/// Storage for the diagonal factors of the LSTM Jacobian (docs/THEORY.md §3),
 /// each of length n:
 ///
 /// ```text

@@ -1,5 +1,5 @@
 //! Mean-field theory of random GRU fixed points and zero-fixed-point
-//! stability (THEORY.md §4-5), with the phase diagram and "principled
+//! stability (docs/THEORY.md §4-5), with the phase diagram and "principled
 //! initialisation" solvers.
 //!
 //! All Gaussian averages use [`GaussianAverage`] (accurate for steep
@@ -57,7 +57,7 @@ impl GruMftParams {
         }
     }
     /// Every scale finite, `≥ 0` and at most [`MAX_MFT_SCALE`] (so that
-    /// the variances `σ²` of THEORY.md §5 are finite).
+    /// the variances `σ²` of docs/THEORY.md §5 are finite).
     fn check(&self) -> Result<(), Error> {
         check_mft_scale(self.sigma_h, "sigma_h")?;
         check_mft_scale(self.sigma_r, "sigma_r")?;
@@ -101,7 +101,7 @@ impl GruFixedPoint {
     }
 }
 
-/// Regions of the GRU phase diagram (THEORY.md §5).
+/// Regions of the GRU phase diagram (docs/THEORY.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum GruRegion {
@@ -261,7 +261,7 @@ impl<A: FieldAverages> Mft<A> {
     }
 
     /// Whether the zero fixed point is stable: `σ_h² E[σ(b_r)²] < 1`
-    /// (THEORY.md §4; the update gate does not move it). Errors when
+    /// (docs/THEORY.md §4; the update gate does not move it). Errors when
     /// `σ_{b,h} > 0` (then `h = 0` is not a fixed point).
     pub fn gru_zero_stable(&self, p: &GruMftParams) -> Result<bool, Error> {
         p.check()?;
@@ -329,7 +329,7 @@ impl<A: FieldAverages> Mft<A> {
     }
 
     /// Classifies `(σ_h, σ_r)` (with the biases of `p`) into the regions of
-    /// THEORY.md §5. Precedence: a stable zero fixed point with non-zero
+    /// docs/THEORY.md §5. Precedence: a stable zero fixed point with non-zero
     /// solutions is `Coexistence`; otherwise the non-zero fixed point's
     /// `ρ_s²` decides (`< 1` stable, `< 2` marginal, else chaotic).
     pub fn classify(&self, p: &GruMftParams) -> Result<GruRegion, Error> {

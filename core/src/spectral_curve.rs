@@ -1,4 +1,4 @@
-//! The large-N spectral support of the Jacobian from a state (THEORY.md §4).
+//! The large-N spectral support of the Jacobian from a state (docs/THEORY.md §4).
 //!
 //! Only the per-unit statistics of the state enter, so the same code applies
 //! to a fixed point, a transient or a chaotic state. Everything is `O(N)` per
@@ -33,7 +33,7 @@ pub trait Support {
     }
 }
 
-/// Gate scales of a GRU (standard-deviation scales of THEORY.md §1).
+/// Gate scales of a GRU (standard-deviation scales of docs/THEORY.md §1).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct GruSigmas {

@@ -199,7 +199,7 @@ fn lstm_matrix_free_products_equal_dense() {
     assert!(rel_err(jtv.as_flattened(), &dense_jtv) <= MATFREE_TOL);
 }
 
-/// THEORY.md §4: at h = 0 with b_h = 0, J = (1 - z₀) I + z₀ r₀ U_h exactly.
+/// docs/THEORY.md §4: at h = 0 with b_h = 0, J = (1 - z₀) I + z₀ r₀ U_h exactly.
 #[test]
 fn gru_zero_fixed_point_jacobian_structure() {
     let mut net = gru(31, [1.0, 2.0, 1.5], 0.0, Activation::Tanh);
@@ -225,7 +225,7 @@ fn gru_zero_fixed_point_jacobian_structure() {
     }
 }
 
-/// THEORY.md §4 (LSTM zero fixed point): J = [[o i U_c, o f I], [i U_c, f I]].
+/// docs/THEORY.md §4 (LSTM zero fixed point): J = [[o i U_c, o f I], [i U_c, f I]].
 #[test]
 fn lstm_zero_fixed_point_jacobian_blocks() {
     let mut net = lstm(32, [1.0, 1.0, 1.0, 1.5], 0.0, Activation::Tanh);
@@ -356,7 +356,7 @@ fn matvec(u: &[f64], v: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// THEORY.md §3 term by term: `J v` assembled from the published diagonal
+/// docs/THEORY.md §3 term by term: `J v` assembled from the published diagonal
 /// factors and plain matrix-vector products equals the core's `jvp`.
 #[test]
 fn gru_factors_reassemble_the_jacobian_product() {

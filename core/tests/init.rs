@@ -5,7 +5,7 @@ use gatedyn::{Gru, Lstm};
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 
-/// THEORY.md §1: entries of U_k have variance σ_k²/N. At N = 256 the sample
+/// docs/THEORY.md §1: entries of U_k have variance σ_k²/N. At N = 256 the sample
 /// variance of 65 536 entries has a standard error of 0.55 %, so 2 % is a
 /// 3.6-sigma band.
 #[test]

@@ -1,5 +1,5 @@
 //! Mean-field theory: quadrature accuracy against an independent adaptive
-//! integration, the reference values of THEORY.md §5, limits, and the
+//! integration, the reference values of docs/THEORY.md §5, limits, and the
 //! initialisation solvers.
 
 use gatedyn::mft::{GruMftParams, GruRegion, Mft};
@@ -127,7 +127,7 @@ fn q_r_and_c_h_match_adaptive_integration() {
     }
 }
 
-/// THEORY.md §5: σ_h = 2.5, σ_r = 0 gives C_h = 0.20894 and ρ_s² = 1.0482
+/// docs/THEORY.md §5: σ_h = 2.5, σ_r = 0 gives C_h = 0.20894 and ρ_s² = 1.0482
 /// (5 significant digits as printed there).
 #[test]
 fn reference_values_of_theory() {

@@ -94,11 +94,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (single.radius - dense).abs() / dense
     );
     println!(
-        "block Arnoldi (b = {}, max {}, keep {}, test every {:?}): {t_block:.3} s ({} passes, {} restarts), speed-up {:.1} (eigen-solve alone {:.1}), radius {:.12}, relative error {:.1e}",
+        "block Arnoldi (b = {}, max {}, keep {}, tests every {} passes): {t_block:.3} s ({} passes, {} restarts), speed-up {:.1} (eigen-solve alone {:.1}), radius {:.12}, relative error {:.1e}",
         bopts.block,
         bopts.max_dim,
         bopts.keep,
-        bopts.check_every,
+        bopts
+            .check_every
+            .map_or("restart".to_string(), |k| k.to_string()),
         block.passes,
         block.restarts,
         t_dense / t_block,

@@ -21,7 +21,7 @@ pub fn max_modulus(ev: &[Complex]) -> f64 {
 }
 
 /// The dense Jacobian at the traced state as a faer matrix. GRU: assembled
-/// from the core's diagonal factors (THEORY.md §3) with faer's blocked
+/// from the core's diagonal factors (docs/THEORY.md §3) with faer's blocked
 /// product for `U_h D[h σ'(a_r)] U_r`; LSTM (and GRUs below 64 units): the
 /// core's assembly.
 pub fn jacobian(net: &Net) -> Result<Mat<f64>, HostError> {

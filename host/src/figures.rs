@@ -28,7 +28,7 @@ pub fn spectrum_label(r: &SpectrumReport) -> String {
 }
 
 /// Eigenvalues against a predicted disk `|λ − centre| ≤ radius` (zero fixed
-/// points, binary gates: THEORY.md §4).
+/// points, binary gates: docs/THEORY.md §4).
 pub fn disk(
     path: &Path,
     title: &str,
@@ -55,7 +55,7 @@ pub fn check_log_axis(values: &[f64]) -> Result<(), HostError> {
 }
 
 /// Radius against the swept scale: empirical, predicted, and the law of
-/// THEORY.md where it gives one (`1/2 + c σ^p`, fitted through the last
+/// docs/THEORY.md where it gives one (`1/2 + c σ^p`, fitted through the last
 /// point). Points at `σ = 0` are left off the log axis.
 pub fn scaling(path: &Path, s: &Scaling) -> Result<(), HostError> {
     let positive = || s.points.iter().filter(|q| q.value > 0.0);

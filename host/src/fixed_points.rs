@@ -2,7 +2,7 @@
 //! Levenberg–Marquardt on `½‖Φ(h) − h‖²`, started from states on a
 //! trajectory and deduplicated (the approach of FixedPointFinder for trained
 //! networks), each compared with the fixed-point support computed from its
-//! own state (THEORY.md §4).
+//! own state (docs/THEORY.md §4).
 
 use crate::eigen::{eigenvalues, jacobian, max_modulus};
 use crate::limits::{check_memory, MAX_LM_ITERATIONS, MAX_STARTS, MAX_STEPS};

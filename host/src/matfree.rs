@@ -1,6 +1,6 @@
 //! The spectral radius at research sizes without the dense solve: the
 //! Jacobian applied matrix-free from the core's diagonal factors
-//! (THEORY.md §3, [`gatedyn::GruFactorsMut`], [`gatedyn::LstmFactorsMut`])
+//! (docs/THEORY.md §3, [`gatedyn::GruFactorsMut`], [`gatedyn::LstmFactorsMut`])
 //! and faer's parallel matrix-vector products, fed to the core's
 //! thick-restart Arnoldi estimator or, on blocks of vectors through a SIMD
 //! kernel, to the host's block Arnoldi ([`crate::block_arnoldi`]);
@@ -65,7 +65,7 @@ enum Weights {
 pub struct HostJacobian {
     n: usize,
     weights: Weights,
-    /// Diagonal factors at the traced state (THEORY.md §3).
+    /// Diagonal factors at the traced state (docs/THEORY.md §3).
     factors: Factors,
 }
 
@@ -377,7 +377,7 @@ impl BlockOperator for HostJacobian {
             });
         }
         let b = x.ncols();
-        // THEORY.md §3: the Jacobians from their diagonal factors
+        // docs/THEORY.md §3: the Jacobians from their diagonal factors
         match &self.factors {
             Factors::Gru(f) => {
                 // p = [U_z v; U_r v]; s = r ⊙ v + h σ'(a_r) ⊙ U_r v; q = U_h s

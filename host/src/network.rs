@@ -61,7 +61,7 @@ impl Cell {
             Cell::Lstm => 2 * n,
         }
     }
-    /// The gate whose scale creates slow modes (THEORY.md §4): the update
+    /// The gate whose scale creates slow modes (docs/THEORY.md §4): the update
     /// gate `z` of a GRU, the forget gate `f` of an LSTM.
     pub fn slow_gate(self) -> GateName {
         match self {
@@ -300,7 +300,7 @@ owned_vectors!(
     [f, i, o, g, a_f, a_i, a_o, a_c, c_next, c_act, h_next]
 );
 
-/// Owned diagonal factors of a GRU Jacobian (THEORY.md §3), named as in
+/// Owned diagonal factors of a GRU Jacobian (docs/THEORY.md §3), named as in
 /// [`gatedyn::GruFactorsMut`].
 #[derive(Debug, Clone)]
 pub struct GruFactors {
@@ -316,7 +316,7 @@ pub struct GruFactors {
     pub update: Vec<f64>,
 }
 
-/// Owned diagonal factors of an LSTM Jacobian (THEORY.md §3), named as in
+/// Owned diagonal factors of an LSTM Jacobian (docs/THEORY.md §3), named as in
 /// [`gatedyn::LstmFactorsMut`].
 #[derive(Debug, Clone)]
 pub struct LstmFactors {
@@ -411,7 +411,7 @@ impl GruNet {
         )?;
         Ok(f)
     }
-    /// The predicted support at the traced state (THEORY.md §4).
+    /// The predicted support at the traced state (docs/THEORY.md §4).
     pub fn support(&self) -> Result<GruSupport<'_, f64>, HostError> {
         Ok(GruSupport::new(
             self.scales.support(),
@@ -465,7 +465,7 @@ impl LstmNet {
         )?;
         Ok(f)
     }
-    /// The predicted support at the traced state (THEORY.md §4).
+    /// The predicted support at the traced state (docs/THEORY.md §4).
     pub fn support(&self) -> Result<LstmSupport<'_, f64>, HostError> {
         Ok(LstmSupport::new(
             self.scales.support(),
@@ -518,7 +518,7 @@ fn fill_gate_alone(
 }
 
 impl Net {
-    /// Draws a network (THEORY.md §1) and the initial state `h, c ~ N(0,
+    /// Draws a network (docs/THEORY.md §1) and the initial state `h, c ~ N(0,
     /// 1)` from `seed`: the same seed and scales give the same network.
     pub fn random(
         n: usize,
@@ -696,7 +696,7 @@ impl Net {
         self.trace_step()
     }
 
-    /// The diagonal factors of the Jacobian at the traced state (THEORY.md
+    /// The diagonal factors of the Jacobian at the traced state (docs/THEORY.md
     /// §3).
     pub fn factors(&self) -> Result<Factors, HostError> {
         Ok(match self {
@@ -725,7 +725,7 @@ impl Net {
     }
 
     /// The predicted support of the Jacobian at the traced state
-    /// (THEORY.md §4).
+    /// (docs/THEORY.md §4).
     pub fn support(&self) -> Result<NetSupport<'_>, HostError> {
         Ok(match self {
             Net::Gru(g) => NetSupport::Gru(g.support()?),

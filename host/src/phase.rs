@@ -1,5 +1,5 @@
 //! `gatedyn phase-diagram`: the GRU phase diagram over `(σ_h, σ_r)`
-//! (THEORY.md §5, paper Figure 2 left) from the core's mean-field theory.
+//! (docs/THEORY.md §5, paper Figure 2 left) from the core's mean-field theory.
 //!
 //! The theory needs four one-dimensional Gaussian averages of the field
 //! scale `s`; [`TabulatedAverages`] tabulates them once (4001 log-spaced

@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// Level above which an eigenvalue counts as inside the predicted support
-/// (THEORY.md §6: a small tolerance on `ρ(K)` for the finite-N edge).
+/// (docs/THEORY.md §6: a small tolerance on `ρ(K)` for the finite-N edge).
 pub const INSIDE_LEVEL: f64 = 0.97;
 
 /// Eigenvalues of modulus below this are left out of the inside fraction
-/// (exact zeros of the LSTM Jacobian, THEORY.md §4).
+/// (exact zeros of the LSTM Jacobian, docs/THEORY.md §4).
 pub const ZERO_MODULUS: f64 = 1e-9;
 
 /// One spectrum experiment: which network, and where its Jacobian is taken.
@@ -151,7 +151,7 @@ pub fn simulate(
 
 /// The point spectrum of a network whose recurrent scales are all zero:
 /// the Jacobian is then diagonal (GRU: `1 − z`) or block-triangular (LSTM:
-/// `f` and zeros), so the support collapses to these atoms (THEORY.md §4
+/// `f` and zeros), so the support collapses to these atoms (docs/THEORY.md §4
 /// with `σ = 0`). `None` when some recurrent scale is positive.
 fn atoms(net: &Net) -> Result<Option<Vec<f64>>, HostError> {
     if !atoms_only(net) {

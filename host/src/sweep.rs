@@ -1,5 +1,5 @@
 //! Sweeps over one gate scale: `gatedyn scaling` (spectral radius against a
-//! gate scale, with the asymptotic law where THEORY.md gives one) and
+//! gate scale, with the asymptotic law where docs/THEORY.md gives one) and
 //! `gatedyn slow-modes` (eigenvalues piling up at λ = 1 as the update or
 //! forget gate scale grows).
 
@@ -32,7 +32,7 @@ pub struct Scaling {
     pub n: usize,
     /// The points.
     pub points: Vec<ScalingPoint>,
-    /// Where THEORY.md gives a law: its exponent (`radius − 1/2 ∝ σ^p`).
+    /// Where docs/THEORY.md gives a law: its exponent (`radius − 1/2 ∝ σ^p`).
     pub law_exponent: Option<f64>,
     /// Exponent fitted on the upper half of the values (log-log slope of
     /// `radius − 1/2`), empirical and predicted radii.

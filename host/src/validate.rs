@@ -10,7 +10,7 @@
 //!
 //! The binary-gate/hard-tanh rows use a trajectory state rather than a fixed
 //! point: with a binary update gate, `σ'(a_z) = 0` and the Jacobian has the
-//! structure of THEORY.md §4 at any state.
+//! structure of docs/THEORY.md §4 at any state.
 
 use crate::matfree::{Precision, RadiusOptions};
 use crate::network::{Net, Scales};
@@ -335,7 +335,7 @@ fn gru_chaotic(ctx: &Context) -> Result<Outcome, HostError> {
 const RESET_SWEEP: [f64; 4] = [1.0, 2.0, 4.0, 8.0];
 
 /// Group 5: `√σ_r` growth (σ_z = 0): `ρ_s² ∝ σ_r` at the MFT fixed point for
-/// large σ_r (THEORY.md §5), and the radius against σ_r.
+/// large σ_r (docs/THEORY.md §5), and the radius against σ_r.
 fn gru_reset_scaling(ctx: &Context) -> Result<Outcome, HostError> {
     let mut out = Outcome::default();
     let mft = Mft::with_averages(TabulatedAverages::new());
@@ -486,7 +486,7 @@ fn lstm_input_output(ctx: &Context) -> Result<Outcome, HostError> {
     Ok(out)
 }
 
-/// Group 10: Binary update gate + hard-tanh, σ_r = 0 (THEORY.md §4): units with
+/// Group 10: Binary update gate + hard-tanh, σ_r = 0 (docs/THEORY.md §4): units with
 /// `z = 0` give eigenvalues exactly at 1, saturated units with `z = 1`
 /// exactly at 0, the active ones a disk of radius `r₀ σ_h √(n_active/N)`.
 fn binary_gate(ctx: &Context) -> Result<Outcome, HostError> {

@@ -1,4 +1,4 @@
-//! The predicted support (THEORY.md §4) from a simulated state against the
+//! The predicted support (docs/THEORY.md §4) from a simulated state against the
 //! dense eigenvalues of the Jacobian at that state.
 
 use gatedyn::init::GateScale;
@@ -54,7 +54,7 @@ fn lstm_zero_fixed_point_radius_is_exact() {
     assert!((r - 1.25).abs() < 1e-9, "{r}");
 }
 
-/// THEORY.md §6: at N = 400 (1200 for σ_r = 20) the predicted radius is within 5 % of the dense
+/// docs/THEORY.md §6: at N = 400 (1200 for σ_r = 20) the predicted radius is within 5 % of the dense
 /// one and ≥ 97 % of the non-zero eigenvalues lie inside, in each regime.
 ///
 /// The theory describes the bulk; a single network can carry an isolated

@@ -1,4 +1,4 @@
-//! THEORY.md §4, zero fixed points, against a dense eigen-solver.
+//! docs/THEORY.md §4, zero fixed points, against a dense eigen-solver.
 
 use gatedyn::init::GateScale;
 use gatedyn::Complex;

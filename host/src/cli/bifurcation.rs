@@ -1,5 +1,5 @@
 //! `gatedyn bifurcation`: the critical reset scale `σ_r*(σ_h)` where the
-//! non-zero mean-field fixed point appears (THEORY.md §5).
+//! non-zero mean-field fixed point appears (docs/THEORY.md §5).
 
 use super::{finite, OutputArgs};
 use clap::Args;

@@ -1,6 +1,6 @@
 //! `gatedyn fixed-points gru`: fixed points of a random GRU by
 //! Levenberg–Marquardt from trajectory states, each against the support
-//! predicted from its own state (THEORY.md §4).
+//! predicted from its own state (docs/THEORY.md §4).
 
 use super::spectrum::GruScalesArgs;
 use super::{count, OutputArgs, Progress};

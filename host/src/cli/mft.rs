@@ -1,4 +1,4 @@
-//! `gatedyn mft gru`: the GRU's mean-field fixed point (THEORY.md §5).
+//! `gatedyn mft gru`: the GRU's mean-field fixed point (docs/THEORY.md §5).
 
 use super::{scale, ActivationArg, OutputArgs};
 use clap::{Args, Subcommand};

@@ -1,5 +1,5 @@
 //! `gatedyn phase-diagram`: the GRU phase diagram over `(σ_h, σ_r)` from the
-//! mean-field theory (THEORY.md §5).
+//! mean-field theory (docs/THEORY.md §5).
 
 use super::{count, finite, OutputArgs, Progress};
 use clap::Args;

@@ -1,5 +1,5 @@
 //! `gatedyn scaling`: the spectral radius (empirical and predicted)
-//! against one gate scale, with the law of THEORY.md §5 where it gives one.
+//! against one gate scale, with the law of docs/THEORY.md §5 where it gives one.
 
 use super::{count, scale, OutputArgs, Progress};
 use clap::{Args, ValueEnum};
@@ -60,7 +60,7 @@ pub struct SweepArgs {
     #[arg(long, value_enum, default_value_t = CellArg::Gru)]
     model: CellArg,
     /// Gate scales in gate order (GRU z,r,h; LSTM f,i,o,c); default GRU
-    /// 0,1,3 (no update-gate variance: THEORY's √σ_r law), LSTM 1,1,1,3.
+    /// 0,1,3 (no update-gate variance: the √σ_r law of docs/THEORY.md §5), LSTM 1,1,1,3.
     #[arg(long, value_delimiter = ',', value_parser = scale, allow_hyphen_values = true)]
     sigmas: Option<Vec<f64>>,
     /// Hidden size.

@@ -1,5 +1,5 @@
 //! `gatedyn slow-modes`: eigenvalues piling up at `λ = 1` as σ_z (GRU) or
-//! σ_f (LSTM) grows (THEORY.md §4).
+//! σ_f (LSTM) grows (docs/THEORY.md §4).
 
 use super::scaling::SweepArgs;
 use super::{scale, Progress};

@@ -32,7 +32,7 @@ pub enum SpectrumCmd {
     },
 }
 
-/// The GRU's gate scales (recurrent `σ`, bias `σ_b`), THEORY.md §1.
+/// The GRU's gate scales (recurrent `σ`, bias `σ_b`), docs/THEORY.md §1.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct GruScalesArgs {
     /// σ_z: update-gate scale (slow modes).
@@ -71,7 +71,7 @@ impl GruScalesArgs {
     }
 }
 
-/// The LSTM's gate scales, THEORY.md §1.
+/// The LSTM's gate scales, docs/THEORY.md §1.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct LstmScalesArgs {
     /// σ_f: forget-gate scale (slow modes).

@@ -1,4 +1,4 @@
-//! `gatedyn validate`: the battery of checks (THEORY.md §6), a pass/fail
+//! `gatedyn validate`: the battery of checks (docs/THEORY.md §6), a pass/fail
 //! table and a report folder, replaced only when complete.
 
 use super::{count, OutputArgs, Progress};
