@@ -18,6 +18,7 @@
 
 use crate::activation::Activation;
 use crate::error::{check_scale, Error};
+use crate::init::{GruScales, LstmScales};
 use crate::maximize::grid_golden_max;
 use crate::quadrature::GaussianAverage;
 
@@ -354,32 +355,25 @@ impl<A: FieldAverages> Mft<A> {
     /// `σ_c² E[o²]E[i²]E[1/|λ−f|²] ≥ 1`, so stable iff
     /// `σ_c² E[o²] E[i²] E[1/(1−f)²] < 1`, with
     /// `E[1/(1−σ(b))²] = 1 + 2e^{σ_b²/2} + e^{2σ_b²}` in closed form.
-    pub fn lstm_zero_stable(
-        &self,
-        sigma_c: f64,
-        bias_f: f64,
-        bias_i: f64,
-        bias_o: f64,
-    ) -> Result<bool, Error> {
-        Ok(self.lstm_zero_level(sigma_c, bias_f, bias_i, bias_o)? < 1.0)
+    ///
+    /// Uses `σ_c` and the bias scales of `f`, `i`, `o` from `s` (the other
+    /// recurrent scales do not move the zero fixed point's spectrum).
+    pub fn lstm_zero_stable(&self, s: &LstmScales) -> Result<bool, Error> {
+        Ok(self.lstm_zero_level(s)? < 1.0)
     }
 
-    /// The LSTM support function at `λ = 1` at the zero fixed point.
-    pub fn lstm_zero_level(
-        &self,
-        sigma_c: f64,
-        bias_f: f64,
-        bias_i: f64,
-        bias_o: f64,
-    ) -> Result<f64, Error> {
-        for (v, name) in [
-            (sigma_c, "sigma_c"),
-            (bias_f, "bias_f"),
-            (bias_i, "bias_i"),
-            (bias_o, "bias_o"),
-        ] {
-            check_scale(v, name)?;
+    /// The LSTM support function at `λ = 1` at the zero fixed point (may be
+    /// `+∞` when the forget bias scale makes `E[1/(1−f)²]` overflow: then
+    /// the zero fixed point is unstable). `Infeasible` with a bias on `c`
+    /// (then `h = c = 0` is not a fixed point).
+    pub fn lstm_zero_level(&self, s: &LstmScales) -> Result<f64, Error> {
+        s.check()?;
+        if s.c.bias > 0.0 {
+            return Err(Error::Infeasible {
+                what: "no zero fixed point with a bias on c",
+            });
         }
+        let (sigma_c, bias_f, bias_i, bias_o) = (s.c.sigma, s.f.bias, s.i.bias, s.o.bias);
         let ef = 1.0 + 2.0 * libm::exp(0.5 * bias_f * bias_f) + libm::exp(2.0 * bias_f * bias_f);
         Ok(sigma_c * sigma_c * self.mean_sigmoid_sq(bias_o) * self.mean_sigmoid_sq(bias_i) * ef)
     }
@@ -439,20 +433,16 @@ impl Mft {
     }
 
     /// Principled initialisation: the `σ_h` whose zero-fixed-point spectral
-    /// radius is `target` (large-N), given bias scales of the update and
-    /// reset gates. The radius `R` solves `σ_h² E[r²] E[z²/(R−1+z)²] = 1`
+    /// radius is `target` (large-N), given the bias scales of the update and
+    /// reset gates in `s` (its recurrent scales do not enter; `σ_h` is the
+    /// answer). The radius `R` solves `σ_h² E[r²] E[z²/(R−1+z)²] = 1`
     /// (outermost point on the positive real axis). Errors with
     /// `Infeasible` when `R` is not above every `1 − z` (e.g. `R ≤ 1/2` at
     /// zero bias, or `R ≤ 1` with a random update bias).
-    pub fn gru_sigma_h_for_zero_radius(
-        &self,
-        target: f64,
-        bias_z: f64,
-        bias_r: f64,
-    ) -> Result<f64, Error> {
+    pub fn gru_sigma_h_for_zero_radius(&self, target: f64, s: &GruScales) -> Result<f64, Error> {
         check_scale(target, "target radius")?;
-        check_scale(bias_z, "bias_z")?;
-        check_scale(bias_r, "bias_r")?;
+        s.check()?;
+        let (bias_z, bias_r) = (s.z.bias, s.r.bias);
         let r2 = self.mean_sigmoid_sq(bias_r);
         let zz = if bias_z == 0.0 {
             if target <= 0.5 {
@@ -478,23 +468,13 @@ impl Mft {
     }
 
     /// Principled initialisation for an LSTM: the `σ_c` whose zero-fixed-
-    /// point radius is `target`: `σ_c = 1/√(E[o²]E[i²]E[1/(R−f)²])`. Needs
-    /// `R > 1/2` at zero forget bias and `R > 1` with a random one.
-    pub fn lstm_sigma_c_for_zero_radius(
-        &self,
-        target: f64,
-        bias_f: f64,
-        bias_i: f64,
-        bias_o: f64,
-    ) -> Result<f64, Error> {
-        for (v, name) in [
-            (target, "target radius"),
-            (bias_f, "bias_f"),
-            (bias_i, "bias_i"),
-            (bias_o, "bias_o"),
-        ] {
-            check_scale(v, name)?;
-        }
+    /// point radius is `target`: `σ_c = 1/√(E[o²]E[i²]E[1/(R−f)²])`, with
+    /// the bias scales of `f`, `i`, `o` from `s`. Needs `R > 1/2` at zero
+    /// forget bias and `R > 1` with a random one.
+    pub fn lstm_sigma_c_for_zero_radius(&self, target: f64, s: &LstmScales) -> Result<f64, Error> {
+        check_scale(target, "target radius")?;
+        s.check()?;
+        let (bias_f, bias_i, bias_o) = (s.f.bias, s.i.bias, s.o.bias);
         let ef = if bias_f == 0.0 {
             if target <= 0.5 {
                 return Err(Error::Infeasible {

@@ -2,6 +2,7 @@
 //! integration, the reference values of docs/THEORY.md §5, limits, and the
 //! initialisation solvers.
 
+use gatedyn::init::{GruScales, LstmScales};
 use gatedyn::mft::{GruMftParams, GruRegion, Mft};
 use gatedyn::quadrature::GaussHermite;
 use gatedyn::Activation;
@@ -225,14 +226,25 @@ fn zero_fixed_point_stability_with_biases() {
         })
     );
     // LSTM, zero bias: stable iff σ_c < 2
-    assert!(mft.lstm_zero_stable(1.99, 0.0, 0.0, 0.0).unwrap());
-    assert!(!mft.lstm_zero_stable(2.01, 0.0, 0.0, 0.0).unwrap());
+    let lstm = |c: f64| LstmScales::recurrent(1.0, 1.0, 1.0, c);
+    assert!(mft.lstm_zero_stable(&lstm(1.99)).unwrap());
+    assert!(!mft.lstm_zero_stable(&lstm(2.01)).unwrap());
+    let mut biased_c = lstm(1.0);
+    biased_c.c.bias = 0.1;
+    assert_eq!(
+        mft.lstm_zero_stable(&biased_c),
+        Err(gatedyn::Error::Infeasible {
+            what: "no zero fixed point with a bias on c"
+        })
+    );
     // the closed form of E[1/(1-σ(b))²] against quadrature
     let sb: f64 = 0.7;
     let closed = 1.0 + 2.0 * (0.5 * sb * sb).exp() + (2.0 * sb * sb).exp();
     let quad = reference_average(sb, |b| 1.0 / (1.0 - sig(b)).powi(2));
     assert!((closed - quad).abs() / quad < 1e-9);
-    let lvl = mft.lstm_zero_level(1.0, sb, 0.3, 0.4).unwrap();
+    let mut s = LstmScales::recurrent(0.0, 0.0, 0.0, 1.0);
+    (s.f.bias, s.i.bias, s.o.bias) = (sb, 0.3, 0.4);
+    let lvl = mft.lstm_zero_level(&s).unwrap();
     let want = quad
         * reference_average(0.3, |b| sig(b).powi(2))
         * reference_average(0.4, |b| sig(b).powi(2));
@@ -255,31 +267,45 @@ fn phase_diagram_regions() {
     assert!(fp.shaping_sq >= 2.0);
 }
 
+/// Scales with only the update and reset biases set (the inputs of the
+/// principled initialisation).
+fn gru_biases(bias_z: f64, bias_r: f64) -> GruScales {
+    let mut s = GruScales::default();
+    (s.z.bias, s.r.bias) = (bias_z, bias_r);
+    s
+}
+
 #[test]
 fn principled_initialisation() {
     let mft = Mft::new();
     // zero bias: R = 1/2 + σ_h/4
-    let sh = mft.gru_sigma_h_for_zero_radius(0.95, 0.0, 0.0).unwrap();
+    let sh = mft
+        .gru_sigma_h_for_zero_radius(0.95, &gru_biases(0.0, 0.0))
+        .unwrap();
     assert!((sh - 1.8).abs() < 1e-12, "{sh}");
     // with a reset bias: R = 1/2 + σ_h √E[r²] / 2
-    let sh = mft.gru_sigma_h_for_zero_radius(0.95, 0.0, 0.8).unwrap();
+    let sh = mft
+        .gru_sigma_h_for_zero_radius(0.95, &gru_biases(0.0, 0.8))
+        .unwrap();
     let r = 0.5 + sh * mft.mean_sigmoid_sq(0.8).sqrt() / 2.0;
     assert!((r - 0.95).abs() < 1e-12);
     assert_eq!(
-        mft.gru_sigma_h_for_zero_radius(0.4, 0.0, 0.0),
+        mft.gru_sigma_h_for_zero_radius(0.4, &gru_biases(0.0, 0.0)),
         Err(gatedyn::Error::Infeasible {
             what: "radius must exceed 1 - z = 1/2"
         })
     );
     assert_eq!(
-        mft.gru_sigma_h_for_zero_radius(0.95, 0.5, 0.0),
+        mft.gru_sigma_h_for_zero_radius(0.95, &gru_biases(0.5, 0.0)),
         Err(gatedyn::Error::Infeasible {
             what: "a random update bias puts eigenvalues at 1"
         })
     );
-    assert!(mft.gru_sigma_h_for_zero_radius(1.05, 0.5, 0.0).is_ok());
+    assert!(mft
+        .gru_sigma_h_for_zero_radius(1.05, &gru_biases(0.5, 0.0))
+        .is_ok());
     let sc = mft
-        .lstm_sigma_c_for_zero_radius(0.95, 0.0, 0.0, 0.0)
+        .lstm_sigma_c_for_zero_radius(0.95, &LstmScales::default())
         .unwrap();
     assert!((sc - 1.8).abs() < 1e-12);
     // σ_r giving ρ_s² = 1.5 at σ_h = 2.5

@@ -9,7 +9,7 @@
 //! the state reached, the radius predicted from that state, and the MFT
 //! values.
 
-use gatedyn::init::GateScale;
+use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::mft::{GruMftParams, GruRegion, Mft};
 use gatedyn::operator::{GruJacobian, LstmJacobian};
 use gatedyn::spectral_curve::{
@@ -113,7 +113,7 @@ pub struct LstmReport {
 
 /// Builds the GRU reservoir in place (the caller owns the memory).
 pub fn build_gru(mft: &Mft, net: &mut Gru<f32, GRU_N, 1>) -> Result<f64, Error> {
-    let sigma_h = mft.gru_sigma_h_for_zero_radius(TARGET_RADIUS, 0.0, 0.0)?;
+    let sigma_h = mft.gru_sigma_h_for_zero_radius(TARGET_RADIUS, &GruScales::default())?;
     let mut rng = XorShiftRng::seed_from_u64(SEED);
     let gate = |s: f64| GateScale {
         sigma: s,
@@ -182,7 +182,7 @@ pub fn run_gru(
 
 /// Builds the LSTM in place.
 pub fn build_lstm(mft: &Mft, net: &mut Lstm<f32, LSTM_N, 1>) -> Result<f64, Error> {
-    let sigma_c = mft.lstm_sigma_c_for_zero_radius(TARGET_RADIUS, 0.0, 0.0, 0.0)?;
+    let sigma_c = mft.lstm_sigma_c_for_zero_radius(TARGET_RADIUS, &LstmScales::default())?;
     let mut rng = XorShiftRng::seed_from_u64(SEED + 1);
     let gate = |s: f64| GateScale {
         sigma: s,
@@ -240,7 +240,7 @@ pub fn run_lstm(
     };
     let support = LstmSupport::new(sig, net.activation, &c, trace.view())?;
     let (predicted, _) = predicted_radius(&support, &CurveOptions::coarse())?;
-    let zero_level = mft.lstm_zero_level(sigma_c, 0.0, 0.0, 0.0)?;
+    let zero_level = mft.lstm_zero_level(&LstmScales::recurrent(0.0, 0.0, 0.0, sigma_c))?;
     let wsum = gates_checksum(&[&net.f, &net.i, &net.o, &net.c]);
     let mut state = [0.0f32; 2 * LSTM_N];
     state[..LSTM_N].copy_from_slice(&h);

@@ -691,32 +691,42 @@ fn scaling_and_slow_modes_json() {
     );
 }
 
-/// The battery end to end (about 20 s in release at N = 500): every check
-/// passes, the table is printed, and the report folder holds the summary
-/// and every figure it links and nothing else. With `--json -` stdout is
-/// exactly the JSON (the table goes to stderr). A run killed half-way leaves
+/// The battery end to end (20-40 s at N = 500): every check passes, and
+/// the report folder holds the summary and every figure it links and
+/// nothing else. With `--json -` stdout is exactly the JSON (the table goes
+/// to stderr). A run killed half-way leaves
 /// the previous report as it was; a folder that is not a report is refused.
 #[test]
 #[ignore = "runs the whole battery; run by the full test command"]
 fn validate_quick_passes_and_writes_the_report() {
     let base = tmp("validate");
     let dir = base.join("report");
+    // JSON on stdout: stdout is the JSON alone, the table goes to stderr
     let (code, out, err) = gatedyn(&[
         "validate",
         "--quick",
-        "--quiet",
+        "--json",
+        "-",
         "--report",
         dir.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{out}\n{err}");
-    let line = out
-        .lines()
-        .find(|l| l.contains("checks passed"))
-        .expect("summary line");
-    let nums: Vec<&str> = line.split_whitespace().take(3).collect();
-    assert_eq!(nums[0], nums[2], "every check passes: {line}");
-    assert!(!out.contains("FAIL"));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is the JSON alone");
+    assert_eq!(v["n"], 500);
+    let checks = v["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 32);
+    assert!(
+        checks.iter().all(|c| c["pass"] == true),
+        "every check passes"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.ends_with("  pass")).count(),
+        32,
+        "{err}"
+    );
+    assert!(!err.contains("FAIL"));
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains("32 of 32 checks passed"), "{md}");
     let mut linked = vec!["summary.md".to_string(), "summary.json".to_string()];
     for line in md.lines().filter(|l| l.starts_with("![")) {
         let file = line.split('(').nth(1).unwrap().trim_end_matches(')');
@@ -724,6 +734,7 @@ fn validate_quick_passes_and_writes_the_report() {
         linked.push(file.to_string());
     }
     assert_eq!(linked.len(), 2 + 12, "12 figures: {linked:?}");
+    assert_eq!(v["figures"].as_array().unwrap().len(), 12);
     let mut present: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -739,26 +750,6 @@ fn validate_quick_passes_and_writes_the_report() {
         1,
         "no partial or old folder left beside the report"
     );
-
-    // JSON on stdout: parseable, and the same rows
-    let (code, out, err) = gatedyn(&[
-        "validate",
-        "--quick",
-        "--quiet",
-        "--json",
-        "-",
-        "--report",
-        dir.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is the JSON alone");
-    assert_eq!(v["n"], 500);
-    assert_eq!(v["figures"].as_array().unwrap().len(), 12);
-    assert!(v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| c["pass"] == true));
 
     // interrupted: the old report stays whole
     let before = std::fs::read_to_string(dir.join("summary.json")).unwrap();
@@ -857,5 +848,35 @@ fn fixed_points_json() {
         2,
         "'--starts <STARTS>': must be in 1..=100000, got 0",
         10.0,
+    );
+}
+
+/// The memory check counts `ulimit -v`: under a 4 GiB address-space limit
+/// a run that needs 13 GiB is refused at once (it used to panic after a
+/// minute of simulation), and one that fits runs.
+#[test]
+fn address_space_limit_is_respected() {
+    let bin = env!("CARGO_BIN_EXE_gatedyn");
+    let run = |args: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v 4194304 && exec {bin} {args}"))
+            .output()
+            .expect("run sh")
+    };
+    let out = run("spectrum gru --n 20000 --solver arnoldi --quiet");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("error: --n 20000 needs about 13.4 GiB, more than the")
+            && err.trim_end().ends_with("GiB this process may allocate"),
+        "{err}"
+    );
+    let out = run("spectrum gru --n 30 --steps 5 --quiet");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -11,7 +11,15 @@ use gatedyn_tests::gru;
 fn edge_of_stability_reservoir_has_the_requested_radius() {
     let mft = Mft::new();
     let bias_r = 0.8;
-    let sigma_h = mft.gru_sigma_h_for_zero_radius(0.95, 0.0, bias_r).unwrap();
+    let biases = gatedyn::init::GruScales {
+        r: GateScale {
+            sigma: 0.0,
+            bias: bias_r,
+            input: 0.0,
+        },
+        ..Default::default()
+    };
+    let sigma_h = mft.gru_sigma_h_for_zero_radius(0.95, &biases).unwrap();
     let n = 400;
     let mut radii = vec![];
     for seed in 0..3 {

@@ -145,9 +145,14 @@ pub fn run(a: ScalingArgs) -> Result<(), HostError> {
     if let Some(p) = &a.base.plot {
         figures::scaling(p, &s)?;
     }
+    let show = |x: Option<f64>| x.map_or("n/a".to_string(), |p| format!("{p:.3}"));
     let summary = format!(
-        "{} σ_{gate} sweep, N={}: fitted exponent empirical {:?}, predicted {:?} (law {:?})",
-        s.model, s.n, s.fitted_exponent_empirical, s.fitted_exponent_predicted, s.law_exponent
+        "{} σ_{gate} sweep, N={}: fitted exponent of radius − 1/2: empirical {}, predicted {} (law {})",
+        s.model,
+        s.n,
+        show(s.fitted_exponent_empirical),
+        show(s.fitted_exponent_predicted),
+        show(s.law_exponent)
     );
     a.base.out.emit(&s, &summary)
 }
