@@ -76,6 +76,19 @@ pub struct GruTraceMut<'a, F> {
 }
 
 impl<F> GruTraceMut<'_, F> {
+    /// A shorter-lived mutable view of the same storage (to pass to
+    /// [`GruRef::step`] without giving the trace up).
+    pub fn reborrow(&mut self) -> GruTraceMut<'_, F> {
+        GruTraceMut {
+            z: self.z,
+            r: self.r,
+            candidate: self.candidate,
+            a_z: self.a_z,
+            a_r: self.a_r,
+            a_h: self.a_h,
+            next: self.next,
+        }
+    }
     /// Read-only view.
     pub fn as_ref(&self) -> GruTraceRef<'_, F> {
         GruTraceRef {

@@ -13,6 +13,8 @@
 //!   of any [`operator::LinearOperator`], e.g. [`operator::GruJacobian`].
 //! * [`spectral_curve`]: the predicted large-N support of the Jacobian from a
 //!   state, its boundary and the predicted spectral radius.
+//! * [`lyapunov`]: the largest Lyapunov exponents of a trajectory (QR
+//!   method on caller-owned tangent vectors), with batch-mean errors.
 //! * [`quadrature`], [`mft`]: Gaussian averages (accurate for steep gates),
 //!   the GRU mean-field fixed point, zero-fixed-point stability, the
 //!   bifurcation curve and phase diagram, and principled initialisation.
@@ -45,6 +47,7 @@ mod gate;
 pub mod gru;
 pub mod init;
 pub mod lstm;
+pub mod lyapunov;
 mod maximize;
 pub mod mft;
 pub mod operator;

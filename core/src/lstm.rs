@@ -78,6 +78,23 @@ impl<F> Clone for LstmTraceRef<'_, F> {
 impl<F> Copy for LstmTraceRef<'_, F> {}
 
 impl<F> LstmTraceMut<'_, F> {
+    /// A shorter-lived mutable view of the same storage (to pass to
+    /// [`LstmRef::step`] without giving the trace up).
+    pub fn reborrow(&mut self) -> LstmTraceMut<'_, F> {
+        LstmTraceMut {
+            f: self.f,
+            i: self.i,
+            o: self.o,
+            g: self.g,
+            a_f: self.a_f,
+            a_i: self.a_i,
+            a_o: self.a_o,
+            a_c: self.a_c,
+            c_next: self.c_next,
+            c_act: self.c_act,
+            h_next: self.h_next,
+        }
+    }
     /// Read-only view.
     pub fn as_ref(&self) -> LstmTraceRef<'_, F> {
         LstmTraceRef {

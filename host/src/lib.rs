@@ -10,6 +10,7 @@ pub mod eigen;
 pub mod figures;
 pub mod fixed_points;
 pub mod limits;
+pub mod lyapunov;
 pub mod matfree;
 pub mod network;
 pub mod output;

@@ -46,6 +46,11 @@ enum Cmd {
         #[command(subcommand)]
         cell: cli::fixed_points::FixedPointCmd,
     },
+    /// The largest Lyapunov exponents of a trajectory (chaos: λ₁ > 0).
+    Lyapunov {
+        #[command(subcommand)]
+        cell: cli::lyapunov::LyapunovCmd,
+    },
     /// The validation battery: pass/fail table, report folder with figures.
     Validate(cli::validate::ValidateArgs),
     /// The critical reset scale σ_r*(σ_h) for √2 < σ_h < 2.
@@ -76,6 +81,7 @@ fn main() -> ExitCode {
         Cmd::Scaling(a) => cli::scaling::run(a),
         Cmd::SlowModes(a) => cli::slow_modes::run(a),
         Cmd::FixedPoints { cell } => cli::fixed_points::run(cell),
+        Cmd::Lyapunov { cell } => cli::lyapunov::run(cell),
         Cmd::Validate(a) => cli::validate::run(a),
         Cmd::Bifurcation(a) => cli::bifurcation::run(a),
     };

@@ -372,21 +372,45 @@ pub struct LstmNet {
     pub trace: LstmTraceBuf,
 }
 
+impl GruWeights {
+    /// The core's view of a GRU with these weights (`n` units, no inputs).
+    pub fn view(&self, n: usize, activation: Activation) -> GruRef<'_, f64> {
+        GruRef::new(
+            n,
+            0,
+            GruGates {
+                z: self.z.view(),
+                r: self.r.view(),
+                h: self.h.view(),
+            },
+            activation,
+        )
+        .expect("sizes fixed at construction")
+    }
+}
+
+impl LstmWeights {
+    /// The core's view of an LSTM with these weights (`n` units, no inputs).
+    pub fn view(&self, n: usize, activation: Activation) -> LstmRef<'_, f64> {
+        LstmRef::new(
+            n,
+            0,
+            LstmGates {
+                f: self.f.view(),
+                i: self.i.view(),
+                o: self.o.view(),
+                c: self.c.view(),
+            },
+            activation,
+        )
+        .expect("sizes fixed at construction")
+    }
+}
+
 impl GruNet {
     /// The core's view.
     pub fn view(&self) -> GruRef<'_, f64> {
-        let w = &self.weights;
-        GruRef::new(
-            self.n,
-            0,
-            GruGates {
-                z: w.z.view(),
-                r: w.r.view(),
-                h: w.h.view(),
-            },
-            self.activation,
-        )
-        .expect("sizes fixed at construction")
+        self.weights.view(self.n, self.activation)
     }
     /// The diagonal factors of the Jacobian at the traced state.
     pub fn factors(&self) -> Result<GruFactors, HostError> {
@@ -425,19 +449,7 @@ impl GruNet {
 impl LstmNet {
     /// The core's view.
     pub fn view(&self) -> LstmRef<'_, f64> {
-        let w = &self.weights;
-        LstmRef::new(
-            self.n,
-            0,
-            LstmGates {
-                f: w.f.view(),
-                i: w.i.view(),
-                o: w.o.view(),
-                c: w.c.view(),
-            },
-            self.activation,
-        )
-        .expect("sizes fixed at construction")
+        self.weights.view(self.n, self.activation)
     }
     /// The diagonal factors of the Jacobian at the traced state.
     pub fn factors(&self) -> Result<LstmFactors, HostError> {

@@ -880,3 +880,120 @@ fn address_space_limit_is_respected() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `gatedyn lyapunov`: every documented field, the numbers consistent with
+/// each other (a stable GRU below the chaos threshold has λ₁ < 0 and
+/// Kaplan–Yorke dimension 0), a plot, and one-line errors for bad
+/// settings.
+#[test]
+fn lyapunov_json_and_errors() {
+    let v = json(&[
+        "lyapunov",
+        "gru",
+        "--n",
+        "40",
+        "--sigma-h",
+        "1.5",
+        "--k",
+        "3",
+        "--steps",
+        "2000",
+        "--transient",
+        "200",
+    ]);
+    for key in [
+        "model",
+        "n",
+        "dim",
+        "seed",
+        "sigmas",
+        "bias_sigmas",
+        "transient",
+        "steps",
+        "batches",
+        "exponents",
+        "errors",
+        "largest",
+        "largest_error",
+        "kaplan_yorke_dimension",
+        "sum_positive",
+        "replaced",
+        "mean_square_activity",
+        "seconds",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let ex: Vec<f64> = v["exponents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(ex.len(), 3);
+    assert!(ex[0] < 0.0 && ex[0] >= ex[1] - 1e-3, "{ex:?}");
+    assert_eq!(v["largest"].as_f64().unwrap(), ex[0]);
+    assert_eq!(v["kaplan_yorke_dimension"].as_f64().unwrap(), 0.0);
+    assert_eq!(v["sum_positive"].as_f64().unwrap(), 0.0);
+    assert_eq!(v["steps"], 2000);
+    // the same flags and seed: the same numbers
+    let again = json(&[
+        "lyapunov",
+        "gru",
+        "--n",
+        "40",
+        "--sigma-h",
+        "1.5",
+        "--k",
+        "3",
+        "--steps",
+        "2000",
+        "--transient",
+        "200",
+    ]);
+    assert_eq!(v["exponents"], again["exponents"]);
+    let dir = tmp("lyapunov");
+    let svg = dir.join("l.svg");
+    let (code, _, err) = gatedyn(&[
+        "lyapunov",
+        "lstm",
+        "--n",
+        "20",
+        "--k",
+        "4",
+        "--steps",
+        "400",
+        "--quiet",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("Lyapunov exponents") && text.trim_end().ends_with("</svg>"));
+    fails(
+        &["lyapunov", "gru", "--n", "10", "--k", "11"],
+        2,
+        "--k must be in 1..=10 (the state dimension), got 11",
+        10.0,
+    );
+    fails(
+        &[
+            "lyapunov",
+            "gru",
+            "--n",
+            "10",
+            "--steps",
+            "30",
+            "--batches",
+            "40",
+        ],
+        2,
+        "--steps must be in 40..=10000000",
+        10.0,
+    );
+    fails(
+        &["lyapunov", "lstm", "--sigma-f", "-1"],
+        2,
+        "'--sigma-f <SIGMA_F>': must be finite and >= 0, got -1",
+        10.0,
+    );
+}

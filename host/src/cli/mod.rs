@@ -4,6 +4,7 @@
 
 pub mod bifurcation;
 pub mod fixed_points;
+pub mod lyapunov;
 pub mod mft;
 pub mod phase_diagram;
 pub mod scaling;

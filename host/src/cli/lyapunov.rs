@@ -1,0 +1,134 @@
+//! `gatedyn lyapunov gru|lstm`: the largest Lyapunov exponents of a random
+//! network's trajectory (docs/THEORY.md §8), with errors, the Kaplan–Yorke
+//! dimension and a plot of the spectrum.
+
+use super::spectrum::{GruScalesArgs, LstmScalesArgs};
+use super::{count, ActivationArg, OutputArgs, Progress};
+use clap::{Args, Subcommand};
+use gatedyn::lyapunov::LyapunovOptions;
+use gatedyn_host::limits::MAX_STEPS;
+use gatedyn_host::lyapunov::{self, LyapunovConfig};
+use gatedyn_host::network::Scales;
+use gatedyn_host::output::{self, Target};
+use gatedyn_host::{plot, HostError};
+use std::path::PathBuf;
+
+/// The cell.
+#[derive(Subcommand, Debug)]
+pub enum LyapunovCmd {
+    /// A GRU (gates z, r, h).
+    Gru {
+        #[command(flatten)]
+        scales: GruScalesArgs,
+        #[command(flatten)]
+        common: LyapunovArgs,
+    },
+    /// An LSTM (gates f, i, o, c).
+    Lstm {
+        #[command(flatten)]
+        scales: LstmScalesArgs,
+        #[command(flatten)]
+        common: LyapunovArgs,
+    },
+}
+
+/// The flags of both cells.
+#[derive(Args, Debug)]
+pub struct LyapunovArgs {
+    /// Hidden size.
+    #[arg(long, default_value_t = 200, value_parser = count(1, usize::MAX))]
+    n: usize,
+    /// Exponents wanted, largest first (at most the state dimension).
+    #[arg(long, default_value_t = 1, value_parser = count(1, usize::MAX))]
+    k: usize,
+    /// Steps run before measuring (onto the attractor, tangent vectors
+    /// aligned).
+    #[arg(long, default_value_t = 1000, value_parser = count(0, MAX_STEPS))]
+    transient: usize,
+    /// Steps measured.
+    #[arg(long, default_value_t = 20_000, value_parser = count(2, MAX_STEPS))]
+    steps: usize,
+    /// Batches of the error estimate (standard error of batch means).
+    #[arg(long, default_value_t = 20, value_parser = count(2, 10_000))]
+    batches: usize,
+    /// Seed of weights and initial state (as `gatedyn spectrum`).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Seed of the initial tangent vectors.
+    #[arg(long, default_value_t = 0x1234_5678)]
+    tangent_seed: u32,
+    /// φ.
+    #[arg(long, value_enum, default_value_t = ActivationArg::Tanh)]
+    activation: ActivationArg,
+    /// Draw the exponents with their error bars (.svg or .png).
+    #[arg(long, value_name = "PATH")]
+    plot: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// Runs `gatedyn lyapunov`.
+pub fn run(cmd: LyapunovCmd) -> Result<(), HostError> {
+    let (scales, a) = match cmd {
+        LyapunovCmd::Gru { scales, common } => (Scales::Gru(scales.scales()), common),
+        LyapunovCmd::Lstm { scales, common } => (Scales::Lstm(scales.scales()), common),
+    };
+    let cfg = LyapunovConfig {
+        n: a.n,
+        scales,
+        activation: a.activation.into(),
+        seed: a.seed,
+        k: a.k,
+        options: LyapunovOptions {
+            transient: a.transient,
+            steps: a.steps,
+            batches: a.batches,
+            seed: a.tangent_seed,
+        },
+    };
+    lyapunov::check(&cfg)?;
+    if let Some(p) = &a.plot {
+        plot::format_of(p)?;
+    }
+    let plot_target = a.plot.clone().map(Target::File);
+    output::check_targets(&[
+        ("--json", a.out.json.as_ref()),
+        ("--plot", plot_target.as_ref()),
+    ])?;
+    let bar = Progress::new(a.out.quiet, a.batches as u64);
+    bar.message("batches");
+    let r = lyapunov::run(&cfg, |done, _| bar.at(done))?;
+    drop(bar);
+    if let Some(p) = &a.plot {
+        let values: Vec<f64> = r
+            .exponents
+            .iter()
+            .map(|l| l.unwrap_or(f64::NEG_INFINITY))
+            .collect();
+        let title = format!(
+            "{} N={}: Lyapunov exponents (λ₁ = {:.4} ± {:.4})",
+            r.model, r.n, r.largest, r.largest_error
+        );
+        plot::exponents(p, &title, &values, &r.errors)?;
+    }
+    let summary = format!(
+        "{} N={}: λ₁ = {:.5} ± {:.5} per step ({}), {} of {} exponents positive, Kaplan–Yorke dimension {:.2}; {} steps in {:.1} s",
+        r.model,
+        r.n,
+        r.largest,
+        r.largest_error,
+        if r.largest - 2.0 * r.largest_error > 0.0 {
+            "chaotic"
+        } else if r.largest + 2.0 * r.largest_error < 0.0 {
+            "stable"
+        } else {
+            "marginal within 2 standard errors"
+        },
+        r.exponents.iter().filter(|l| l.is_some_and(|l| l > 0.0)).count(),
+        r.exponents.len(),
+        r.kaplan_yorke_dimension,
+        r.steps,
+        r.seconds
+    );
+    a.out.emit(&r, &summary)
+}
