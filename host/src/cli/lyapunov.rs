@@ -9,7 +9,7 @@ use gatedyn::lyapunov::LyapunovOptions;
 use gatedyn_host::limits::MAX_STEPS;
 use gatedyn_host::lyapunov::{self, LyapunovConfig};
 use gatedyn_host::network::Scales;
-use gatedyn_host::output::{self, Target};
+
 use gatedyn_host::{plot, HostError};
 use std::path::PathBuf;
 
@@ -87,14 +87,7 @@ pub fn run(cmd: LyapunovCmd) -> Result<(), HostError> {
         },
     };
     lyapunov::check(&cfg)?;
-    if let Some(p) = &a.plot {
-        plot::format_of(p)?;
-    }
-    let plot_target = a.plot.clone().map(Target::File);
-    output::check_targets(&[
-        ("--json", a.out.json.as_ref()),
-        ("--plot", plot_target.as_ref()),
-    ])?;
+    a.out.check(a.plot.as_ref(), &[])?;
     let bar = Progress::new(a.out.quiet, a.batches as u64);
     bar.message("batches");
     let r = lyapunov::run(&cfg, |done, _| bar.at(done))?;

@@ -81,6 +81,25 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
+    /// Checks the run's outputs before it starts: the JSON target, the
+    /// figure's format and path, and `others` (`(flag, target)`), all
+    /// together ([`output::check_targets`]).
+    pub fn check(
+        &self,
+        plot: Option<&std::path::PathBuf>,
+        others: &[(&str, Option<&Target>)],
+    ) -> Result<(), HostError> {
+        if let Some(p) = plot {
+            gatedyn_host::plot::format_of(p)?;
+        }
+        let plot_target = plot.cloned().map(Target::File);
+        let mut all = vec![
+            ("--json", self.json.as_ref()),
+            ("--plot", plot_target.as_ref()),
+        ];
+        all.extend_from_slice(others);
+        output::check_targets(&all)
+    }
     /// Whether stdout is taken by the JSON.
     pub fn json_on_stdout(&self) -> bool {
         self.json.as_ref().is_some_and(Target::is_stdout)

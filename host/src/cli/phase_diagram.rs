@@ -3,8 +3,8 @@
 
 use super::{count, finite, OutputArgs, Progress};
 use clap::Args;
-use gatedyn_host::output::{self, Target};
-use gatedyn_host::{figures, phase, plot, HostError};
+
+use gatedyn_host::{figures, phase, HostError};
 use std::path::PathBuf;
 
 /// The flags of `phase-diagram`.
@@ -28,14 +28,7 @@ pub struct PhaseDiagramArgs {
 
 /// Runs `gatedyn phase-diagram`.
 pub fn run(a: PhaseDiagramArgs) -> Result<(), HostError> {
-    if let Some(p) = &a.plot {
-        plot::format_of(p)?;
-    }
-    let plot_target = a.plot.clone().map(Target::File);
-    output::check_targets(&[
-        ("--json", a.out.json.as_ref()),
-        ("--plot", plot_target.as_ref()),
-    ])?;
+    a.out.check(a.plot.as_ref(), &[])?;
     let bar = Progress::new(a.out.quiet, (a.points * a.points) as u64);
     let d = phase::compute(a.sigma_h_max, a.sigma_r_max, a.points, |k| bar.inc(k))?;
     drop(bar);

@@ -6,9 +6,9 @@ use clap::{Args, ValueEnum};
 use gatedyn::init::{GruScales, LstmScales};
 use gatedyn_host::limits::MAX_STEPS;
 use gatedyn_host::network::{Cell, GateName, Scales};
-use gatedyn_host::output::{self, Target};
+
 use gatedyn_host::spectrum::SpectrumConfig;
-use gatedyn_host::{figures, plot, sweep, HostError};
+use gatedyn_host::{figures, sweep, HostError};
 use std::path::PathBuf;
 
 /// A gate letter on the command line.
@@ -104,14 +104,7 @@ impl SweepArgs {
                 )))
             }
         };
-        if let Some(p) = &self.plot {
-            plot::format_of(p)?;
-        }
-        let plot_target = self.plot.clone().map(Target::File);
-        output::check_targets(&[
-            ("--json", self.out.json.as_ref()),
-            ("--plot", plot_target.as_ref()),
-        ])?;
+        self.out.check(self.plot.as_ref(), &[])?;
         Ok(SpectrumConfig::new(self.n, scales, self.steps, self.seed))
     }
 }

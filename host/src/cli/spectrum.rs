@@ -10,7 +10,7 @@ use gatedyn_host::matfree::{Precision, RadiusOptions};
 use gatedyn_host::network::Scales;
 use gatedyn_host::output::{self, Target};
 use gatedyn_host::spectrum::{self, MatrixFreeConfig, SpectrumConfig};
-use gatedyn_host::{figures, plot, HostError};
+use gatedyn_host::{figures, HostError};
 use std::path::PathBuf;
 
 /// The cell.
@@ -213,15 +213,10 @@ fn dense(cfg: &SpectrumConfig, a: &SpectrumArgs) -> Result<(), HostError> {
         )));
     }
     spectrum::check(cfg)?;
-    if let Some(p) = &a.plot {
-        plot::format_of(p)?;
-    }
-    let plot_target = a.plot.clone().map(Target::File);
-    output::check_targets(&[
-        ("--json", a.out.json.as_ref()),
-        ("--eigenvalues", a.eigenvalues.as_ref()),
-        ("--plot", plot_target.as_ref()),
-    ])?;
+    a.out.check(
+        a.plot.as_ref(),
+        &[("--eigenvalues", a.eigenvalues.as_ref())],
+    )?;
     let bar = Progress::fraction(a.out.quiet);
     let report = spectrum::run(cfg, |f, phase| bar.at_fraction(f, phase))?;
     drop(bar);
