@@ -9,7 +9,7 @@
 //! [`GruScales`], [`LstmScales`], checked once in [`Scales::check`]).
 
 use crate::HostError;
-use gatedyn::init::{fill_gates, GruScales, LstmScales, Normal};
+use gatedyn::init::{fill_gates, GateScale, GruScales, LstmScales, Normal};
 use gatedyn::spectral_curve::{GruSupport, LstmSupport, Support};
 use gatedyn::{
     Activation, Complex, GateMut, GateRef, GruFactorsMut, GruGates, GruRef, GruTraceMut,
@@ -138,69 +138,66 @@ impl Scales {
             other => HostError::Core(other),
         })
     }
-    /// The recurrent scale `σ` of `gate`, or `None` when the cell has no
-    /// such gate.
-    pub fn sigma(&self, gate: GateName) -> Option<f64> {
-        let s = match (self, gate) {
-            (Scales::Gru(s), GateName::Z) => s.z,
-            (Scales::Gru(s), GateName::R) => s.r,
-            (Scales::Gru(s), GateName::H) => s.h,
-            (Scales::Lstm(s), GateName::F) => s.f,
-            (Scales::Lstm(s), GateName::I) => s.i,
-            (Scales::Lstm(s), GateName::O) => s.o,
-            (Scales::Lstm(s), GateName::C) => s.c,
-            _ => return None,
+    /// `(gate, its scales)` in fill order: the one place that pairs the
+    /// gate letters with the core's scales (`in_order` and `gate_names`
+    /// follow the same fill order, docs/THEORY.md §1).
+    pub fn gates(&self) -> Vec<(GateName, GateScale)> {
+        let scales = match self {
+            Scales::Gru(s) => s.in_order().to_vec(),
+            Scales::Lstm(s) => s.in_order().to_vec(),
         };
-        Some(s.sigma)
-    }
-    /// These scales with the recurrent scale of `gate` set to `value`.
-    pub fn with_sigma(mut self, gate: GateName, value: f64) -> Result<Self, HostError> {
-        let slot = match (&mut self, gate) {
-            (Scales::Gru(s), GateName::Z) => &mut s.z,
-            (Scales::Gru(s), GateName::R) => &mut s.r,
-            (Scales::Gru(s), GateName::H) => &mut s.h,
-            (Scales::Lstm(s), GateName::F) => &mut s.f,
-            (Scales::Lstm(s), GateName::I) => &mut s.i,
-            (Scales::Lstm(s), GateName::O) => &mut s.o,
-            (Scales::Lstm(s), GateName::C) => &mut s.c,
-            (s, g) => {
-                let cell = s.cell();
-                return Err(HostError::Param(format!(
-                    "--gate {g} is not a gate of the {cell} (one of {})",
-                    cell.gate_names()
-                        .iter()
-                        .map(|g| g.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-        };
-        slot.sigma = value;
-        Ok(self)
-    }
-    /// `(gate, σ)` pairs in fill order, for reports.
-    pub fn sigmas(&self) -> Vec<(GateName, f64)> {
         self.cell()
             .gate_names()
             .iter()
-            .map(|&g| (g, self.sigma(g).expect("own gate")))
+            .copied()
+            .zip(scales)
+            .collect()
+    }
+    /// The recurrent scale `σ` of `gate`, or `None` when the cell has no
+    /// such gate.
+    pub fn sigma(&self, gate: GateName) -> Option<f64> {
+        self.gates()
+            .into_iter()
+            .find(|(g, _)| *g == gate)
+            .map(|(_, s)| s.sigma)
+    }
+    /// These scales with the recurrent scale of `gate` set to `value`.
+    pub fn with_sigma(self, gate: GateName, value: f64) -> Result<Self, HostError> {
+        let cell = self.cell();
+        let names = cell.gate_names();
+        let Some(k) = names.iter().position(|g| *g == gate) else {
+            return Err(HostError::Param(format!(
+                "--gate {gate} is not a gate of the {cell} (one of {})",
+                names
+                    .iter()
+                    .map(|g| g.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        Ok(match self {
+            Scales::Gru(s) => {
+                let mut a = s.in_order();
+                a[k].sigma = value;
+                Scales::Gru(a.into())
+            }
+            Scales::Lstm(s) => {
+                let mut a = s.in_order();
+                a[k].sigma = value;
+                Scales::Lstm(a.into())
+            }
+        })
+    }
+    /// `(gate, σ)` pairs in fill order, for reports.
+    pub fn sigmas(&self) -> Vec<(GateName, f64)> {
+        self.gates()
+            .into_iter()
+            .map(|(g, s)| (g, s.sigma))
             .collect()
     }
     /// `(gate, σ_b)` pairs in fill order, for reports.
     pub fn bias_sigmas(&self) -> Vec<(GateName, f64)> {
-        match self {
-            Scales::Gru(s) => vec![
-                (GateName::Z, s.z.bias),
-                (GateName::R, s.r.bias),
-                (GateName::H, s.h.bias),
-            ],
-            Scales::Lstm(s) => vec![
-                (GateName::F, s.f.bias),
-                (GateName::I, s.i.bias),
-                (GateName::O, s.o.bias),
-                (GateName::C, s.c.bias),
-            ],
-        }
+        self.gates().into_iter().map(|(g, s)| (g, s.bias)).collect()
     }
 }
 
@@ -524,7 +521,7 @@ pub fn bytes_needed(cell: Cell, n: usize) -> u128 {
 fn fill_gate_alone(
     rng: &mut XorShiftRng,
     gate: &mut GateWeights,
-    scale: gatedyn::init::GateScale,
+    scale: GateScale,
 ) -> Result<(), HostError> {
     Ok(fill_gates(rng, [gate.view_mut()], [scale])?)
 }

@@ -45,14 +45,23 @@ impl std::str::FromStr for Target {
     }
 }
 
+/// The folder that holds `path` (`.` for a bare file name).
+pub fn parent_folder(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// The full path a file would be written at (for comparing two targets):
 /// the folder canonicalised, the file name as given.
 fn resolved(path: &Path) -> Option<PathBuf> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    Some(parent.canonicalize().ok()?.join(path.file_name()?))
+    Some(
+        parent_folder(path)
+            .canonicalize()
+            .ok()?
+            .join(path.file_name()?),
+    )
 }
 
 /// Checks a file target: its folder exists and takes a new file, and the
@@ -65,10 +74,7 @@ pub fn check_writable(flag: &str, path: &Path) -> Result<(), HostError> {
     if path.is_dir() {
         return Err(bad("is a folder".into()));
     }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let parent = parent_folder(path);
     if !parent.is_dir() {
         return Err(bad(format!("folder {} does not exist", parent.display())));
     }

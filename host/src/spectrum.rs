@@ -149,24 +149,13 @@ pub fn simulate(
     Ok((net, t0.elapsed().as_secs_f64()))
 }
 
-/// The point spectrum of a network whose recurrent scales are all zero:
-/// the Jacobian is then diagonal (GRU: `1 − z`) or block-triangular (LSTM:
-/// `f` and zeros), so the support collapses to these atoms (docs/THEORY.md §4
-/// with `σ = 0`). `None` when some recurrent scale is positive.
-fn atoms(net: &Net) -> Result<Option<Vec<f64>>, HostError> {
-    if !atoms_only(net) {
-        return Ok(None);
-    }
-    diagonal_atoms(net).map(Some)
-}
-
 /// The largest `|λ|` of the predicted support at the traced state: the
 /// core's curve search, or the largest atom when every recurrent scale is
-/// zero (the support is then a set of points, see [`atoms`]).
+/// zero (the support is then a set of points, see [`atoms_only`]).
 pub fn predicted_radius(net: &Net) -> Result<f64, HostError> {
     let largest = |a: Vec<f64>| a.iter().map(|x| x.abs()).fold(0.0, f64::max);
-    if let Some(a) = atoms(net)? {
-        return Ok(largest(a));
+    if atoms_only(net) {
+        return Ok(largest(diagonal_atoms(net)?));
     }
     let sp = net.support()?;
     match gatedyn::spectral_curve::predicted_radius(&sp, &CurveOptions::default()) {
@@ -210,9 +199,10 @@ pub fn fraction_inside(net: &Net, ev: &[Complex]) -> Result<f64, HostError> {
             k < atoms.len() && (atoms[k] - z.re).abs() <= 1e-9
         }
     };
-    let sp = match atoms_only(net) {
-        true => None,
-        false => Some(net.support()?),
+    let sp = if atoms_only(net) {
+        None
+    } else {
+        Some(net.support()?)
     };
     let inside = nz
         .iter()
@@ -221,7 +211,9 @@ pub fn fraction_inside(net: &Net, ev: &[Complex]) -> Result<f64, HostError> {
     Ok(inside as f64 / nz.len() as f64)
 }
 
-/// Whether every recurrent scale is zero (the support is its atoms only).
+/// Whether every recurrent scale is zero: the Jacobian is then diagonal
+/// (GRU: `1 − z`) or block-triangular (LSTM: `f` and zeros), so the support
+/// collapses to these atoms (docs/THEORY.md §4 with `σ = 0`).
 fn atoms_only(net: &Net) -> bool {
     net.scales().sigmas().iter().all(|(_, s)| *s == 0.0)
 }
@@ -247,9 +239,10 @@ pub fn run(
     let center = Complex::new(ev.iter().map(|z| z.re).sum::<f64>() / ev.len() as f64, 0.0);
     let radius_predicted = predicted_radius(&net)?;
     let fraction_inside = fraction_inside(&net, &ev)?;
-    let curve_pts = match atoms(&net)? {
-        Some(_) => vec![],
-        None => curve_points(&net.support()?, center, 720)?,
+    let curve_pts = if atoms_only(&net) {
+        vec![]
+    } else {
+        curve_points(&net.support()?, center, 720)?
     };
     let curve = t0.elapsed().as_secs_f64();
     progress(1.0, "done");

@@ -21,7 +21,7 @@ use gatedyn::init::{GruScales, LstmScales};
 use gatedyn::mft::{GruMftParams, Mft};
 use gatedyn::{Activation, Complex};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One row of the battery.
 #[derive(Debug, Clone, Serialize)]
@@ -713,7 +713,7 @@ pub fn check(n: usize, report: &Path) -> Result<(), HostError> {
     }
     // the report is built in a sibling folder and renamed: the parent must
     // take new folders
-    let parent = parent_of(report);
+    let parent = crate::output::parent_folder(report);
     if !parent.is_dir() {
         return Err(bad(format!("folder {} does not exist", parent.display())));
     }
@@ -728,14 +728,6 @@ pub fn check(n: usize, report: &Path) -> Result<(), HostError> {
     Ok(())
 }
 
-/// The folder that holds `path` (`.` for a bare name).
-fn parent_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
 /// Runs the battery at size `n` and puts the report into `report` (the
 /// folder is replaced only when the report is complete);
 /// `progress(done, total, name)` before each experiment.
@@ -745,7 +737,7 @@ pub fn run(
     mut progress: impl FnMut(usize, usize, &str),
 ) -> Result<Validation, HostError> {
     check(n, report)?;
-    let parent = parent_of(report);
+    let parent = crate::output::parent_folder(report);
     let name = report
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())

@@ -4,7 +4,6 @@
 use super::{finite, OutputArgs};
 use clap::Args;
 use gatedyn::mft::Mft;
-use gatedyn_host::output;
 use gatedyn_host::HostError;
 use serde::Serialize;
 
@@ -32,7 +31,7 @@ pub fn run(a: BifurcationArgs) -> Result<(), HostError> {
             "--sigma-h must lie in (√2, 2) = (1.41421, 2) for a bifurcation, got {sigma_h}"
         )));
     }
-    output::check_targets(&[("--json", a.out.json.as_ref())])?;
+    a.out.check(None, &[])?;
     let sr = Mft::new()
         .bifurcation_sigma_r(sigma_h)
         .map_err(|e| match e {

@@ -7,7 +7,6 @@ use super::{count, OutputArgs, Progress};
 use clap::{Args, Subcommand};
 use gatedyn_host::fixed_points::{self, FixedPointConfig};
 use gatedyn_host::limits::{MAX_LM_ITERATIONS, MAX_STARTS, MAX_STEPS};
-use gatedyn_host::output;
 use gatedyn_host::HostError;
 
 /// The cell.
@@ -53,8 +52,8 @@ pub fn run(cmd: FixedPointCmd) -> Result<(), HostError> {
         starts: a.starts,
         max_iter: a.max_iter,
     };
-    fixed_points::check(&cfg)?;
-    output::check_targets(&[("--json", a.out.json.as_ref())])?;
+    // the search checks its settings first thing
+    a.out.check(None, &[])?;
     let bar = Progress::new(a.out.quiet, a.starts as u64);
     let r = fixed_points::find(&cfg, |k| bar.at(k))?;
     drop(bar);

@@ -86,7 +86,6 @@ pub fn run(cmd: LyapunovCmd) -> Result<(), HostError> {
             seed: a.tangent_seed,
         },
     };
-    lyapunov::check(&cfg)?;
     a.out.check(a.plot.as_ref(), &[])?;
     let bar = Progress::new(a.out.quiet, a.batches as u64);
     bar.message("batches");

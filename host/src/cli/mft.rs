@@ -4,7 +4,6 @@ use super::{scale, ActivationArg, OutputArgs};
 use clap::{Args, Subcommand};
 use gatedyn::init::{GateScale, GruScales};
 use gatedyn::mft::Mft;
-use gatedyn_host::output;
 use gatedyn_host::phase::region_name;
 use gatedyn_host::HostError;
 use serde::Serialize;
@@ -57,7 +56,7 @@ struct MftReport {
 /// Runs `gatedyn mft`.
 pub fn run(cmd: MftCmd) -> Result<(), HostError> {
     let MftCmd::Gru(a) = cmd;
-    output::check_targets(&[("--json", a.out.json.as_ref())])?;
+    a.out.check(None, &[])?;
     let scales = GruScales {
         z: GateScale::recurrent(0.0),
         r: GateScale {

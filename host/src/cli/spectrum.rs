@@ -212,7 +212,6 @@ fn dense(cfg: &SpectrumConfig, a: &SpectrumArgs) -> Result<(), HostError> {
             if arnoldi_only.len() == 1 { "ies" } else { "y" }
         )));
     }
-    spectrum::check(cfg)?;
     a.out.check(
         a.plot.as_ref(),
         &[("--eigenvalues", a.eigenvalues.as_ref())],
@@ -247,8 +246,7 @@ fn matrix_free(cfg: &SpectrumConfig, a: &SpectrumArgs) -> Result<(), HostError> 
             max_products: a.max_products.unwrap_or(5000),
         },
     };
-    spectrum::check_matrix_free(cfg, &mf)?;
-    output::check_targets(&[("--json", a.out.json.as_ref())])?;
+    a.out.check(None, &[])?;
     let bar = Progress::fraction(a.out.quiet);
     let report = spectrum::run_matrix_free(cfg, &mf, |f, phase| bar.at_fraction(f, phase))?;
     drop(bar);

@@ -27,8 +27,7 @@ pub struct ValidateArgs {
 /// Runs `gatedyn validate`; exit status 1 when a check fails.
 pub fn run(a: ValidateArgs) -> Result<(), HostError> {
     let n = if a.quick { 500 } else { a.n };
-    validate::check(n, &a.report)?;
-    output::check_targets(&[("--json", a.out.json.as_ref())])?;
+    a.out.check(None, &[])?;
     let bar = Progress::new(a.out.quiet, EXPERIMENTS.len() as u64);
     let v = validate::run(n, &a.report, |k, _, name| {
         bar.at(k);
