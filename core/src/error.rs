@@ -43,6 +43,21 @@ pub enum Error {
         /// The length given.
         found: usize,
     },
+    /// A weight array had the wrong length for the network's sizes, when a
+    /// network is built or loaded (`GruRef::new`, `Gru::load`, …).
+    WeightShape {
+        /// The gate, by its letter in docs/THEORY.md §2 (`"z"`, `"r"`,
+        /// `"h"`, `"f"`, `"i"`, `"o"`, `"c"`).
+        gate: &'static str,
+        /// The array: `"U"` (recurrent, n×n), `"W"` (input, n×inputs),
+        /// `"b"` (bias, n) or `"b_hn"` (the reset-after GRU's recurrent
+        /// candidate bias, n).
+        matrix: &'static str,
+        /// The length required (row-major, flattened).
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
     /// A caller-provided workspace is too small.
     WorkspaceTooSmall {
         /// Elements required.
@@ -87,6 +102,15 @@ impl fmt::Display for Error {
                     "dimension mismatch: expected length {expected}, found {found}"
                 )
             }
+            Error::WeightShape {
+                gate,
+                matrix,
+                expected,
+                found,
+            } => write!(
+                f,
+                "gate {gate}: {matrix} has {found} entries, expected {expected}"
+            ),
             Error::WorkspaceTooSmall { needed, got } => {
                 write!(f, "workspace too small: need {needed} elements, got {got}")
             }

@@ -80,6 +80,12 @@ impl<'a, F: Real> GateRef<'a, F> {
         check_len(self.b.len(), n)
     }
 
+    /// Checks the lengths like [`GateRef::check_dims`], naming the gate and
+    /// the array in the error ([`Error::WeightShape`]).
+    pub fn check_shape(&self, gate: &'static str, n: usize, inputs: usize) -> Result<(), Error> {
+        check_lengths(gate, [self.u.len(), self.w.len(), self.b.len()], n, inputs)
+    }
+
     /// Returns the first non-finite weight, with its index counted over
     /// `u`, then `w`, then `b`. Costs O(n²); run it once after loading.
     pub fn check_finite(&self) -> Result<(), Error> {
@@ -95,6 +101,20 @@ impl<'a, F: Real> GateRef<'a, F> {
         check_finite(self.b, Quantity::Weight).map_err(|e| shift(e, self.u.len() + self.w.len()))
     }
 
+    /// `out = W x + b`, the input part of the pre-activation (lengths
+    /// already checked by the caller).
+    #[inline]
+    pub(crate) fn input_part(&self, x: &[F], out: &mut [F]) {
+        let ni = x.len();
+        for (i, o) in out.iter_mut().enumerate() {
+            let mut acc = self.b[i];
+            if ni > 0 {
+                acc += dot(&self.w[i * ni..(i + 1) * ni], x);
+            }
+            *o = acc;
+        }
+    }
+
     /// `out = U h + W x + b` (lengths already checked by the caller).
     #[inline]
     pub(crate) fn preactivation(&self, h: &[F], x: &[F], out: &mut [F]) {
@@ -108,6 +128,70 @@ impl<'a, F: Real> GateRef<'a, F> {
             }
             out[i] = acc;
         }
+    }
+}
+
+impl<F: Real, const N: usize, const I: usize> Gate<F, N, I> {
+    /// Copies weights given as flat row-major slices of `f32` or `f64`
+    /// (`u`: N×N, `w`: N×I, `b`: N, as in [`GateRef`]) into this gate,
+    /// converting to `F`. A length mismatch is an [`Error::WeightShape`]
+    /// naming `gate`; a NaN or infinity is an [`Error::NonFinite`] of a
+    /// [`Quantity::Weight`] (index over `u`, then `w`, then `b`). Nothing is
+    /// written unless every check passes.
+    pub fn load<S: Copy + Into<f64>>(
+        &mut self,
+        gate: &'static str,
+        src: GateRef<'_, S>,
+    ) -> Result<(), Error> {
+        check_source(gate, src, N, I)?;
+        let put = |dst: &mut [F], from: &[S]| {
+            for (d, &s) in dst.iter_mut().zip(from) {
+                *d = F::from_f64(s.into());
+            }
+        };
+        put(self.u.as_flattened_mut(), src.u);
+        put(self.w.as_flattened_mut(), src.w);
+        put(&mut self.b, src.b);
+        Ok(())
+    }
+}
+
+/// The lengths of `U`, `W`, `b` against `n` units and `inputs` inputs.
+fn check_lengths(
+    gate: &'static str,
+    lengths: [usize; 3],
+    n: usize,
+    inputs: usize,
+) -> Result<(), Error> {
+    let expected = [n * n, n * inputs, n];
+    for ((matrix, found), expected) in ["U", "W", "b"].into_iter().zip(lengths).zip(expected) {
+        if found != expected {
+            return Err(Error::WeightShape {
+                gate,
+                matrix,
+                expected,
+                found,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Shape and finiteness checks of a weight source of any scalar type.
+pub(crate) fn check_source<S: Copy + Into<f64>>(
+    gate: &'static str,
+    src: GateRef<'_, S>,
+    n: usize,
+    inputs: usize,
+) -> Result<(), Error> {
+    check_lengths(gate, [src.u.len(), src.w.len(), src.b.len()], n, inputs)?;
+    let all = src.u.iter().chain(src.w).chain(src.b);
+    match all.map(|&x| x.into()).position(|x: f64| !x.is_finite()) {
+        Some(index) => Err(Error::NonFinite {
+            what: Quantity::Weight,
+            index,
+        }),
+        None => Ok(()),
     }
 }
 

@@ -4,7 +4,9 @@
 //! research: `#![no_std]`, no heap, sizes as types.
 //!
 //! * [`Gru`], [`Lstm`]: fixed-size cells (paper convention of Can,
-//!   Krishnamurthy & Schwab 2020) with one step, the exact state-to-state
+//!   Krishnamurthy & Schwab 2020; the GRU also in PyTorch's reset-after form,
+//!   [`GruForm`]; weights trained elsewhere load with [`Gru::load`] and
+//!   [`Lstm::load`], conventions in [`gru`]) with one step, the exact state-to-state
 //!   Jacobian (dense) and matrix-free `J v`, `Jᵀ v`. [`GruRef`] and
 //!   [`LstmRef`] are the same code over borrowed slices with run-time sizes.
 //! * [`init`]: seeded initialisation, bit-identical across targets.
@@ -61,7 +63,7 @@ pub use activation::Activation;
 pub use complex::Complex;
 pub use error::{Error, Quantity};
 pub use gate::{Gate, GateMut, GateRef};
-pub use gru::{Gru, GruFactorsMut, GruGates, GruRef, GruTrace, GruTraceMut, GruTraceRef};
+pub use gru::{Gru, GruFactorsMut, GruForm, GruGates, GruRef, GruTrace, GruTraceMut, GruTraceRef};
 pub use lstm::{
     Dense2N, Lstm, LstmFactorsMut, LstmGates, LstmRef, LstmTrace, LstmTraceMut, LstmTraceRef,
 };

@@ -21,7 +21,7 @@
 
 use crate::activation::{sigmoid, sigmoid_derivative, Activation};
 use crate::error::{check_finite, check_len, Error, Quantity};
-use crate::gate::{dot, matvec_t_acc, Gate, GateRef};
+use crate::gate::{check_source, dot, matvec_t_acc, Gate, GateRef};
 use crate::gru::offset_weight_error;
 use crate::real::Real;
 
@@ -189,8 +189,9 @@ pub struct LstmGates<'a, F> {
 }
 
 impl<'a, F: Real> LstmRef<'a, F> {
-    /// Builds an LSTM view from its four gates by name. Fails when `n == 0`
-    /// or a length does not match.
+    /// Builds an LSTM view from its four gates by name. Fails when `n == 0`,
+    /// or with [`Error::WeightShape`] naming the gate and the array when a
+    /// length does not match.
     pub fn new(
         n: usize,
         inputs: usize,
@@ -201,8 +202,8 @@ impl<'a, F: Real> LstmRef<'a, F> {
             return Err(Error::InvalidParameter { name: "n" });
         }
         let LstmGates { f, i, o, c } = gates;
-        for g in [&f, &i, &o, &c] {
-            g.check_dims(n, inputs)?;
+        for (name, g) in [("f", &f), ("i", &i), ("o", &o), ("c", &c)] {
+            g.check_shape(name, n, inputs)?;
         }
         Ok(LstmRef {
             n,
@@ -573,6 +574,36 @@ impl<F: Real, const N: usize, const I: usize> Lstm<F, N, I> {
             c: Gate::zeroed(),
             activation: Activation::Tanh,
         }
+    }
+
+    /// Copies weights given as flat row-major `f32` or `f64` slices (a
+    /// trained model's arrays, gate by gate: see docs/THEORY.md §9 for the
+    /// ONNX and PyTorch gate orders) into this network. Errors name the gate
+    /// and the array: a length mismatch is an [`Error::WeightShape`], a NaN
+    /// or infinity an [`Error::NonFinite`]. Nothing is written unless every
+    /// check passes.
+    ///
+    /// ```
+    /// use gatedyn::{Error, GateRef, Lstm, LstmGates};
+    /// let (u, w, b) = ([0.5f64; 4], [1.0f64; 2], [0.0f64; 2]);
+    /// let g = GateRef { u: &u[..], w: &w[..], b: &b[..] };
+    /// let mut net: Lstm<f32, 2, 1> = Lstm::zeroed();
+    /// net.load(LstmGates { f: g, i: g, o: g, c: g })?;
+    /// assert_eq!(net.f.u[0][1], 0.5);
+    /// let bad = GateRef { u: &u[..], w: &w[..1], b: &b[..] };
+    /// let err = net.load(LstmGates { f: g, i: g, o: bad, c: g }).unwrap_err();
+    /// assert_eq!(err, Error::WeightShape { gate: "o", matrix: "W", expected: 2, found: 1 });
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn load<S: Copy + Into<f64>>(&mut self, gates: LstmGates<'_, S>) -> Result<(), Error> {
+        let LstmGates { f, i, o, c } = gates;
+        for (name, g) in [("f", f), ("i", i), ("o", o), ("c", c)] {
+            check_source(name, g, N, I)?;
+        }
+        self.f.load("f", f)?;
+        self.i.load("i", i)?;
+        self.o.load("o", o)?;
+        self.c.load("c", c)
     }
 
     /// Borrowed view with run-time sizes.

@@ -22,12 +22,12 @@ pub fn max_modulus(ev: &[Complex]) -> f64 {
 
 /// The dense Jacobian at the traced state as a faer matrix. GRU: assembled
 /// from the core's diagonal factors (docs/THEORY.md §3) with faer's blocked
-/// product for `U_h D[h σ'(a_r)] U_r`; LSTM (and GRUs below 64 units): the
-/// core's assembly.
+/// product for `U_h D[h σ'(a_r)] U_r`; LSTM, reset-after GRU (both `O(N²)`)
+/// and GRUs below 64 units: the core's assembly.
 pub fn jacobian(net: &Net) -> Result<Mat<f64>, HostError> {
     let d = net.dim();
     let g = match net {
-        Net::Gru(g) if g.n >= 64 => g,
+        Net::Gru(g) if g.n >= 64 && !g.form.is_reset_after() => g,
         _ => {
             let j = net.jacobian()?;
             return Ok(Mat::from_fn(d, d, |i, k| j[i * d + k]));

@@ -5,13 +5,16 @@
 //!
 //! Every formula cites `docs/THEORY.md` of the repository.
 
+pub mod arrays;
 pub mod block_arnoldi;
+pub mod drive;
 pub mod eigen;
 pub mod figures;
 pub mod fixed_points;
 pub mod limits;
 pub mod lyapunov;
 pub mod matfree;
+pub mod model;
 pub mod network;
 pub mod output;
 pub mod phase;

@@ -121,15 +121,15 @@ impl TangentDynamics<f64> for HostTrajectory {
         match &mut self.net {
             Net::Gru(g) => {
                 self.prev_h.copy_from_slice(&g.h);
-                let view = g.weights.view(g.n, g.activation);
-                view.step(&self.prev_h, &[], g.trace.view_mut())?;
+                let view = g.weights.view(g.n, g.inputs, &g.form, g.activation)?;
+                view.step(&self.prev_h, &g.x, g.trace.view_mut())?;
                 g.h.copy_from_slice(&g.trace.next);
             }
             Net::Lstm(l) => {
                 self.prev_h.copy_from_slice(&l.h);
                 self.prev_c.copy_from_slice(&l.c);
-                let view = l.weights.view(l.n, l.activation);
-                view.step(&self.prev_h, &self.prev_c, &[], l.trace.view_mut())?;
+                let view = l.weights.view(l.n, l.inputs, l.activation)?;
+                view.step(&self.prev_h, &self.prev_c, &l.x, l.trace.view_mut())?;
                 l.h.copy_from_slice(&l.trace.h_next);
                 l.c.copy_from_slice(&l.trace.c_next);
             }

@@ -67,6 +67,9 @@ pub struct HostJacobian {
     weights: Weights,
     /// Diagonal factors at the traced state (docs/THEORY.md §3).
     factors: Factors,
+    /// A GRU whose reset gate acts after the product with `U_h`
+    /// (docs/THEORY.md §9).
+    reset_after: bool,
 }
 
 /// The stacked rows `[U_{gates[0]}; U_{gates[1]}; …]` stored transposed: a
@@ -127,6 +130,7 @@ impl HostJacobian {
             n: net.n(),
             weights,
             factors,
+            reset_after: net.as_gru().is_some_and(|g| g.form.is_reset_after()),
         })
     }
 
@@ -379,6 +383,20 @@ impl BlockOperator for HostJacobian {
         let b = x.ncols();
         // docs/THEORY.md §3: the Jacobians from their diagonal factors
         match &self.factors {
+            Factors::Gru(f) if self.reset_after => {
+                // docs/THEORY.md §9: p = [U_z v; U_r v], q = U_h v,
+                // J v = keep v + candidate (r q + s p_r) + update p_z
+                let p = self.product_block(StackedMatrix::UpdateReset, x);
+                let q = self.product_block(StackedMatrix::Candidate, x);
+                for j in 0..b {
+                    for i in 0..n {
+                        y[(i, j)] = f.keep[i] * x[(i, j)]
+                            + f.candidate[i]
+                                * (f.reset[i] * q[(i, j)] + f.reset_slope[i] * p[(n + i, j)])
+                            + f.update[i] * p[(i, j)];
+                    }
+                }
+            }
             Factors::Gru(f) => {
                 // p = [U_z v; U_r v]; s = r ⊙ v + h σ'(a_r) ⊙ U_r v; q = U_h s
                 let p = self.product_block(StackedMatrix::UpdateReset, x);

@@ -12,7 +12,7 @@ use crate::HostError;
 use gatedyn::init::{fill_gates, GateScale, GruScales, LstmScales, Normal};
 use gatedyn::spectral_curve::{GruSupport, LstmSupport, Support};
 use gatedyn::{
-    Activation, Complex, GateMut, GateRef, GruFactorsMut, GruGates, GruRef, GruTraceMut,
+    Activation, Complex, GateMut, GateRef, GruFactorsMut, GruForm, GruGates, GruRef, GruTraceMut,
     GruTraceRef, LstmFactorsMut, LstmGates, LstmRef, LstmTraceMut, LstmTraceRef,
 };
 use rand_core::SeedableRng;
@@ -201,34 +201,40 @@ impl Scales {
     }
 }
 
-/// Owned weights of one gate (no input weights: autonomous network).
+/// Owned weights of one gate.
 #[derive(Debug, Clone)]
 pub struct GateWeights {
     /// Recurrent weights, row-major `n×n` (`u[i·n + k]` couples unit `k`
     /// into unit `i`).
     pub u: Vec<f64>,
+    /// Input weights, row-major `n×inputs` (empty for an autonomous
+    /// network).
+    pub w: Vec<f64>,
     /// Bias, `n`.
     pub b: Vec<f64>,
 }
 
 impl GateWeights {
-    fn zeros(n: usize) -> Self {
+    /// All zero, `n` units, `inputs` inputs.
+    pub fn zeros(n: usize, inputs: usize) -> Self {
         GateWeights {
             u: vec![0.0; n * n],
+            w: vec![0.0; n * inputs],
             b: vec![0.0; n],
         }
     }
-    fn view(&self) -> GateRef<'_, f64> {
+    /// The core's view.
+    pub fn view(&self) -> GateRef<'_, f64> {
         GateRef {
             u: &self.u,
-            w: &[],
+            w: &self.w,
             b: &self.b,
         }
     }
     fn view_mut(&mut self) -> GateMut<'_, f64> {
         GateMut {
             u: &mut self.u,
-            w: &mut [],
+            w: &mut self.w,
             b: &mut self.b,
         }
     }
@@ -289,7 +295,7 @@ macro_rules! owned_vectors {
 
 owned_vectors!(
     /// The trace of a GRU step (gates, pre-activations, candidate, next state).
-    GruTraceBuf, GruTraceRef, GruTraceMut, [z, r, candidate, a_z, a_r, a_h, next]
+    GruTraceBuf, GruTraceRef, GruTraceMut, [z, r, candidate, a_z, a_r, a_h, reset_operand, next]
 );
 owned_vectors!(
     /// The trace of an LSTM step.
@@ -307,7 +313,7 @@ pub struct GruFactors {
     pub candidate: Vec<f64>,
     /// `r`.
     pub reset: Vec<f64>,
-    /// `h σ'(a_r)`.
+    /// `ρ σ'(a_r)` (`ρ` = `h` before the reset, `U_h h + b_hn` after it).
     pub reset_slope: Vec<f64>,
     /// `(φ(a_h) − h) σ'(a_z)`.
     pub update: Vec<f64>,
@@ -331,36 +337,47 @@ pub struct LstmFactors {
     pub output: Vec<f64>,
 }
 
-/// A random autonomous GRU with its state and the trace of the step taken
-/// from that state.
+/// A GRU (random, or loaded from a trained model) with its state and the
+/// trace of the step taken from that state.
 #[derive(Debug, Clone)]
 pub struct GruNet {
     /// Hidden size.
     pub n: usize,
-    /// The scales it was drawn with.
+    /// Input size (0: autonomous).
+    pub inputs: usize,
+    /// The scales it was drawn with; for a loaded model, the weights'
+    /// empirical scales (`crate::model::empirical_scales`).
     pub scales: GruScales,
     /// Weights by gate.
     pub weights: GruWeights,
+    /// Where the reset gate acts (`b_hn` in the reset-after form).
+    pub form: GruForm<Vec<f64>>,
     /// `φ`.
     pub activation: Activation,
+    /// The input of the traced step (length `inputs`).
+    pub x: Vec<f64>,
     /// Hidden state.
     pub h: Vec<f64>,
     /// The trace of the step from `h` (after [`Net::trace_step`]).
     pub trace: GruTraceBuf,
 }
 
-/// A random autonomous LSTM with its state and the trace of the step taken
-/// from that state.
+/// An LSTM (random, or loaded from a trained model) with its state and the
+/// trace of the step taken from that state.
 #[derive(Debug, Clone)]
 pub struct LstmNet {
     /// Hidden size.
     pub n: usize,
-    /// The scales it was drawn with.
+    /// Input size (0: autonomous).
+    pub inputs: usize,
+    /// The scales it was drawn with, or a loaded model's empirical scales.
     pub scales: LstmScales,
     /// Weights by gate.
     pub weights: LstmWeights,
     /// `φ`.
     pub activation: Activation,
+    /// The input of the traced step (length `inputs`).
+    pub x: Vec<f64>,
     /// Hidden state.
     pub h: Vec<f64>,
     /// Cell state.
@@ -370,28 +387,48 @@ pub struct LstmNet {
 }
 
 impl GruWeights {
-    /// The core's view of a GRU with these weights (`n` units, no inputs).
-    pub fn view(&self, n: usize, activation: Activation) -> GruRef<'_, f64> {
-        GruRef::new(
+    /// The core's view of a GRU with these weights (`n` units, `inputs`
+    /// inputs). Fails with the core's `WeightShape` error naming the gate
+    /// and array whose size does not match.
+    pub fn view<'a>(
+        &'a self,
+        n: usize,
+        inputs: usize,
+        form: &'a GruForm<Vec<f64>>,
+        activation: Activation,
+    ) -> Result<GruRef<'a, f64>, gatedyn::Error> {
+        let form = match form {
+            GruForm::ResetBefore => GruForm::ResetBefore,
+            GruForm::ResetAfter { recurrent_bias } => GruForm::ResetAfter {
+                recurrent_bias: &recurrent_bias[..],
+            },
+        };
+        GruRef::with_form(
             n,
-            0,
+            inputs,
             GruGates {
                 z: self.z.view(),
                 r: self.r.view(),
                 h: self.h.view(),
             },
+            form,
             activation,
         )
-        .expect("sizes fixed at construction")
     }
 }
 
 impl LstmWeights {
-    /// The core's view of an LSTM with these weights (`n` units, no inputs).
-    pub fn view(&self, n: usize, activation: Activation) -> LstmRef<'_, f64> {
+    /// The core's view of an LSTM with these weights (`n` units, `inputs`
+    /// inputs); errors as [`GruWeights::view`].
+    pub fn view(
+        &self,
+        n: usize,
+        inputs: usize,
+        activation: Activation,
+    ) -> Result<LstmRef<'_, f64>, gatedyn::Error> {
         LstmRef::new(
             n,
-            0,
+            inputs,
             LstmGates {
                 f: self.f.view(),
                 i: self.i.view(),
@@ -400,14 +437,15 @@ impl LstmWeights {
             },
             activation,
         )
-        .expect("sizes fixed at construction")
     }
 }
 
 impl GruNet {
     /// The core's view.
     pub fn view(&self) -> GruRef<'_, f64> {
-        self.weights.view(self.n, self.activation)
+        self.weights
+            .view(self.n, self.inputs, &self.form, self.activation)
+            .expect("sizes checked when the network was built")
     }
     /// The diagonal factors of the Jacobian at the traced state.
     pub fn factors(&self) -> Result<GruFactors, HostError> {
@@ -432,8 +470,14 @@ impl GruNet {
         )?;
         Ok(f)
     }
-    /// The predicted support at the traced state (docs/THEORY.md §4).
+    /// The predicted support at the traced state (docs/THEORY.md §4): the
+    /// theory is the paper-form GRU's, so the reset-after form is refused.
     pub fn support(&self) -> Result<GruSupport<'_, f64>, HostError> {
+        if self.form.is_reset_after() {
+            return Err(HostError::Param(
+                "the predicted support (docs/THEORY.md §4) is derived for the paper-form GRU (reset before the product); this GRU resets after it".into(),
+            ));
+        }
         Ok(GruSupport::new(
             self.scales.support(),
             self.activation,
@@ -446,7 +490,9 @@ impl GruNet {
 impl LstmNet {
     /// The core's view.
     pub fn view(&self) -> LstmRef<'_, f64> {
-        self.weights.view(self.n, self.activation)
+        self.weights
+            .view(self.n, self.inputs, self.activation)
+            .expect("sizes checked when the network was built")
     }
     /// The diagonal factors of the Jacobian at the traced state.
     pub fn factors(&self) -> Result<LstmFactors, HostError> {
@@ -549,9 +595,9 @@ impl Net {
         Ok(match scales {
             Scales::Gru(s) => {
                 let mut w = GruWeights {
-                    z: GateWeights::zeros(n),
-                    r: GateWeights::zeros(n),
-                    h: GateWeights::zeros(n),
+                    z: GateWeights::zeros(n, 0),
+                    r: GateWeights::zeros(n, 0),
+                    h: GateWeights::zeros(n, 0),
                 };
                 for (g, sc) in [&mut w.z, &mut w.r, &mut w.h].into_iter().zip(s.in_order()) {
                     fill_gate_alone(&mut rng, g, sc)?;
@@ -559,19 +605,22 @@ impl Net {
                 let h = state(&mut rng)?;
                 Net::Gru(GruNet {
                     n,
+                    inputs: 0,
                     scales: s,
                     weights: w,
+                    form: GruForm::ResetBefore,
                     activation,
+                    x: Vec::new(),
                     h,
                     trace: GruTraceBuf::zeros(n),
                 })
             }
             Scales::Lstm(s) => {
                 let mut w = LstmWeights {
-                    f: GateWeights::zeros(n),
-                    i: GateWeights::zeros(n),
-                    o: GateWeights::zeros(n),
-                    c: GateWeights::zeros(n),
+                    f: GateWeights::zeros(n, 0),
+                    i: GateWeights::zeros(n, 0),
+                    o: GateWeights::zeros(n, 0),
+                    c: GateWeights::zeros(n, 0),
                 };
                 for (g, sc) in [&mut w.f, &mut w.i, &mut w.o, &mut w.c]
                     .into_iter()
@@ -583,9 +632,11 @@ impl Net {
                 let c = state(&mut rng)?;
                 Net::Lstm(LstmNet {
                     n,
+                    inputs: 0,
                     scales: s,
                     weights: w,
                     activation,
+                    x: Vec::new(),
                     h,
                     c,
                     trace: LstmTraceBuf::zeros(n),
@@ -606,6 +657,21 @@ impl Net {
         match self {
             Net::Gru(g) => g.n,
             Net::Lstm(l) => l.n,
+        }
+    }
+    /// Input size (0 for an autonomous network).
+    pub fn inputs(&self) -> usize {
+        match self {
+            Net::Gru(g) => g.inputs,
+            Net::Lstm(l) => l.inputs,
+        }
+    }
+    /// The input of the next traced step, to set it (length
+    /// [`Net::inputs`]).
+    pub fn x_mut(&mut self) -> &mut [f64] {
+        match self {
+            Net::Gru(g) => &mut g.x,
+            Net::Lstm(l) => &mut l.x,
         }
     }
     /// State dimension (n or 2n).
@@ -662,13 +728,13 @@ impl Net {
         match self {
             Net::Gru(g) => {
                 let mut t = std::mem::replace(&mut g.trace, GruTraceBuf::zeros(0));
-                let r = g.view().step(&g.h, &[], t.view_mut());
+                let r = g.view().step(&g.h, &g.x, t.view_mut());
                 g.trace = t;
                 r?
             }
             Net::Lstm(l) => {
                 let mut t = std::mem::replace(&mut l.trace, LstmTraceBuf::zeros(0));
-                let r = l.view().step(&l.h, &l.c, &[], t.view_mut());
+                let r = l.view().step(&l.h, &l.c, &l.x, t.view_mut());
                 l.trace = t;
                 r?
             }

@@ -1,0 +1,790 @@
+//! Trained networks from files (docs/THEORY.md §9): an ONNX model with one
+//! `GRU` or `LSTM` node, or a PyTorch `nn.GRU` / `nn.LSTM` `state_dict`
+//! saved as `.safetensors`. Both become a [`Net`] in this crate's
+//! conventions:
+//!
+//! * the update gate is negated (`U_z`, `W_z`, `b_z` → their negatives:
+//!   ONNX and PyTorch keep `z` of the old state, the paper keeps `1 − z`);
+//! * the input and recurrent biases of a gate add up, except the
+//!   candidate's recurrent bias in the reset-after form (`b_hn`);
+//! * stacked gate blocks are split by the framework's order: ONNX GRU
+//!   `z, r, h`, ONNX LSTM `i, o, f, c`, PyTorch GRU `r, z, n`, PyTorch LSTM
+//!   `i, f, g, o`.
+//!
+//! What is supported: one forward layer (batch size is the caller's), gate
+//! activations `Sigmoid`, candidate/cell activations `Tanh`, no clipping,
+//! no peepholes (or all-zero ones), `input_forget = 0`, weights stored in
+//! the file as `float32` or `float64`. Other nodes of an ONNX graph (a
+//! readout, reshapes) are ignored: gatedyn analyses the recurrent core.
+//! Anything else is refused with one line naming the file and the reason.
+//!
+//! The ONNX protobuf is decoded by `prost` from the subset of `onnx.proto`
+//! (field numbers of ONNX IR version 10) declared in [`onnx`]; unknown
+//! fields are skipped by the decoder.
+
+use crate::network::{
+    GateWeights, GruNet, GruTraceBuf, GruWeights, LstmNet, LstmTraceBuf, LstmWeights, Net,
+};
+use crate::HostError;
+use gatedyn::init::{GateScale, GruScales, LstmScales};
+use gatedyn::{Activation, GruForm};
+use std::path::Path;
+
+/// At most this many hidden units in an imported model (the dense
+/// Jacobian of `analyze` at this size is 8 GB in `f64`; larger models go
+/// matrix-free only, which the CLI does not offer for imports yet).
+pub const MAX_HIDDEN: usize = 32_768;
+/// At most this many inputs.
+pub const MAX_INPUTS: usize = 1 << 20;
+
+/// The message subset of `onnx.proto` that holds a recurrent layer.
+pub mod onnx {
+    /// `ModelProto`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ModelProto {
+        /// `ir_version`.
+        #[prost(int64, tag = "1")]
+        pub ir_version: i64,
+        /// `producer_name`.
+        #[prost(string, tag = "2")]
+        pub producer_name: String,
+        /// `graph`.
+        #[prost(message, optional, tag = "7")]
+        pub graph: Option<GraphProto>,
+        /// `opset_import`.
+        #[prost(message, repeated, tag = "8")]
+        pub opset_import: Vec<OperatorSetIdProto>,
+    }
+    /// `OperatorSetIdProto`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct OperatorSetIdProto {
+        /// `domain`.
+        #[prost(string, tag = "1")]
+        pub domain: String,
+        /// `version`.
+        #[prost(int64, tag = "2")]
+        pub version: i64,
+    }
+    /// `GraphProto`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct GraphProto {
+        /// `node`.
+        #[prost(message, repeated, tag = "1")]
+        pub node: Vec<NodeProto>,
+        /// `name`.
+        #[prost(string, tag = "2")]
+        pub name: String,
+        /// `initializer`.
+        #[prost(message, repeated, tag = "5")]
+        pub initializer: Vec<TensorProto>,
+    }
+    /// `NodeProto`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct NodeProto {
+        /// `input`.
+        #[prost(string, repeated, tag = "1")]
+        pub input: Vec<String>,
+        /// `output`.
+        #[prost(string, repeated, tag = "2")]
+        pub output: Vec<String>,
+        /// `name`.
+        #[prost(string, tag = "3")]
+        pub name: String,
+        /// `op_type`.
+        #[prost(string, tag = "4")]
+        pub op_type: String,
+        /// `attribute`.
+        #[prost(message, repeated, tag = "5")]
+        pub attribute: Vec<AttributeProto>,
+        /// `domain`.
+        #[prost(string, tag = "7")]
+        pub domain: String,
+    }
+    /// `AttributeProto`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct AttributeProto {
+        /// `name`.
+        #[prost(string, tag = "1")]
+        pub name: String,
+        /// `f`.
+        #[prost(float, tag = "2")]
+        pub f: f32,
+        /// `i`.
+        #[prost(int64, tag = "3")]
+        pub i: i64,
+        /// `s`.
+        #[prost(bytes = "vec", tag = "4")]
+        pub s: Vec<u8>,
+        /// `floats`.
+        #[prost(float, repeated, tag = "7")]
+        pub floats: Vec<f32>,
+        /// `ints`.
+        #[prost(int64, repeated, tag = "8")]
+        pub ints: Vec<i64>,
+        /// `strings`.
+        #[prost(bytes = "vec", repeated, tag = "9")]
+        pub strings: Vec<Vec<u8>>,
+        /// `type`.
+        #[prost(int32, tag = "20")]
+        pub r#type: i32,
+    }
+    /// `TensorProto`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TensorProto {
+        /// `dims`.
+        #[prost(int64, repeated, tag = "1")]
+        pub dims: Vec<i64>,
+        /// `data_type` (1 FLOAT, 11 DOUBLE).
+        #[prost(int32, tag = "2")]
+        pub data_type: i32,
+        /// `float_data`.
+        #[prost(float, repeated, tag = "4")]
+        pub float_data: Vec<f32>,
+        /// `name`.
+        #[prost(string, tag = "8")]
+        pub name: String,
+        /// `raw_data`.
+        #[prost(bytes = "vec", tag = "9")]
+        pub raw_data: Vec<u8>,
+        /// `double_data`.
+        #[prost(double, repeated, tag = "10")]
+        pub double_data: Vec<f64>,
+        /// `external_data` (refused).
+        #[prost(message, repeated, tag = "13")]
+        pub external_data: Vec<StringStringEntryProto>,
+        /// `data_location` (1 EXTERNAL, refused).
+        #[prost(int32, tag = "14")]
+        pub data_location: i32,
+    }
+    /// `StringStringEntryProto`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct StringStringEntryProto {
+        /// `key`.
+        #[prost(string, tag = "1")]
+        pub key: String,
+        /// `value`.
+        #[prost(string, tag = "2")]
+        pub value: String,
+    }
+}
+
+/// The file format of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelFormat {
+    /// ONNX protobuf.
+    Onnx,
+    /// PyTorch `state_dict` in safetensors.
+    Safetensors,
+}
+
+/// What was loaded, for reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelInfo {
+    /// The file.
+    pub path: String,
+    /// Its format.
+    pub format: ModelFormat,
+    /// `"paper (reset before U_h)"`, `"reset after U_h"` or `"lstm"`.
+    pub form: &'static str,
+    /// Hidden units.
+    pub n: usize,
+    /// Inputs.
+    pub inputs: usize,
+    /// The ONNX node name or the safetensors key prefix.
+    pub layer: String,
+    /// Whether the file gave an initial state (ONNX `initial_h`).
+    pub has_initial_state: bool,
+}
+
+/// A loaded model: the network at its initial state (zero, or the file's
+/// `initial_h`/`initial_c`) and what it was.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The network, state set, no step traced.
+    pub net: Net,
+    /// Description.
+    pub info: ModelInfo,
+}
+
+/// The weights of a recurrent layer in the framework's stacked layout,
+/// before conversion (row-major, `f64`).
+struct Stacked {
+    cell: RawCell,
+    n: usize,
+    inputs: usize,
+    /// `G·n × inputs`.
+    w: Vec<f64>,
+    /// `G·n × n`.
+    r: Vec<f64>,
+    /// `G·n` input biases.
+    b_in: Vec<f64>,
+    /// `G·n` recurrent biases.
+    b_rec: Vec<f64>,
+    initial_h: Option<Vec<f64>>,
+    initial_c: Option<Vec<f64>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RawCell {
+    /// ONNX GRU, order z, r, h; `reset_after` = `linear_before_reset`.
+    OnnxGru { reset_after: bool },
+    /// ONNX LSTM, order i, o, f, c.
+    OnnxLstm,
+    /// PyTorch GRU, order r, z, n (always reset after).
+    TorchGru,
+    /// PyTorch LSTM, order i, f, g, o.
+    TorchLstm,
+}
+
+impl RawCell {
+    fn gates(self) -> usize {
+        match self {
+            RawCell::OnnxGru { .. } | RawCell::TorchGru => 3,
+            RawCell::OnnxLstm | RawCell::TorchLstm => 4,
+        }
+    }
+}
+
+/// Loads `path` (`.onnx` or `.safetensors`, by extension). Every error is
+/// a [`HostError::Param`] whose one line starts with `--model PATH:`.
+pub fn load(path: &Path) -> Result<Model, HostError> {
+    let bad = |why: String| HostError::Param(format!("--model {}: {why}", path.display()));
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let format = match ext.as_deref() {
+        Some("onnx") => ModelFormat::Onnx,
+        Some("safetensors") => ModelFormat::Safetensors,
+        _ => {
+            return Err(bad(
+                "the extension must be .onnx (ONNX) or .safetensors (PyTorch state_dict)".into(),
+            ))
+        }
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let (stacked, layer) = match format {
+        ModelFormat::Onnx => read_onnx(&bytes),
+        ModelFormat::Safetensors => read_safetensors(&bytes),
+    }
+    .map_err(bad)?;
+    let has_initial_state = stacked.initial_h.is_some();
+    let net = build(stacked).map_err(bad)?;
+    let form = match &net {
+        Net::Gru(g) if g.form.is_reset_after() => "reset after U_h",
+        Net::Gru(_) => "paper (reset before U_h)",
+        Net::Lstm(_) => "lstm",
+    };
+    Ok(Model {
+        info: ModelInfo {
+            path: path.display().to_string(),
+            format,
+            form,
+            n: net.n(),
+            inputs: net.inputs(),
+            layer,
+            has_initial_state,
+        },
+        net,
+    })
+}
+
+fn attr<'a>(node: &'a onnx::NodeProto, name: &str) -> Option<&'a onnx::AttributeProto> {
+    node.attribute.iter().find(|a| a.name == name)
+}
+
+/// The values of an ONNX tensor as `f64`, with its dims.
+fn tensor_values(t: &onnx::TensorProto) -> Result<(Vec<usize>, Vec<f64>), String> {
+    let name = &t.name;
+    if t.data_location == 1 || !t.external_data.is_empty() {
+        return Err(format!(
+            "tensor {name} is stored in an external file: save the model with its weights inside (onnx.save(..., save_as_external_data=False))"
+        ));
+    }
+    let dims: Vec<usize> = t
+        .dims
+        .iter()
+        .map(|&d| {
+            usize::try_from(d).map_err(|_| format!("tensor {name} has a negative dimension {d}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let count = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&c| c <= crate::arrays::MAX_ENTRIES)
+        .ok_or(format!("tensor {name} is too large ({dims:?})"))?;
+    let values: Vec<f64> = match t.data_type {
+        1 if !t.raw_data.is_empty() => t
+            .raw_data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64)
+            .collect(),
+        1 => t.float_data.iter().map(|&x| x as f64).collect(),
+        11 if !t.raw_data.is_empty() => t
+            .raw_data
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect(),
+        11 => t.double_data.clone(),
+        other => {
+            return Err(format!(
+                "tensor {name} has ONNX data type {other}; only float32 (1) and float64 (11) weights are supported"
+            ))
+        }
+    };
+    if values.len() != count {
+        return Err(format!(
+            "tensor {name} holds {} values, its shape {dims:?} needs {count} (truncated or corrupt)",
+            values.len()
+        ));
+    }
+    Ok((dims, values))
+}
+
+fn read_onnx(bytes: &[u8]) -> Result<(Stacked, String), String> {
+    use prost::Message;
+    let model = onnx::ModelProto::decode(bytes).map_err(|e| {
+        format!("not a readable ONNX model (protobuf: {e}); a truncated file reads like this too")
+    })?;
+    let graph = model
+        .graph
+        .ok_or("not an ONNX model: no graph (is this an ONNX file?)")?;
+    let recurrent: Vec<&onnx::NodeProto> = graph
+        .node
+        .iter()
+        .filter(|n| {
+            (n.domain.is_empty() || n.domain == "ai.onnx")
+                && matches!(n.op_type.as_str(), "GRU" | "LSTM" | "RNN")
+        })
+        .collect();
+    let node = match recurrent[..] {
+        [] => {
+            let ops: Vec<&str> = graph
+                .node
+                .iter()
+                .map(|n| n.op_type.as_str())
+                .take(8)
+                .collect();
+            return Err(format!(
+                "no GRU or LSTM node in the graph (its operators: {})",
+                if ops.is_empty() {
+                    "none".to_string()
+                } else {
+                    ops.join(", ")
+                }
+            ));
+        }
+        [one] => one,
+        _ => {
+            return Err(format!(
+                "{} recurrent nodes (stacked layers); only one GRU or LSTM layer is supported",
+                recurrent.len()
+            ))
+        }
+    };
+    let is_gru = match node.op_type.as_str() {
+        "GRU" => true,
+        "LSTM" => false,
+        _ => {
+            return Err("the recurrent node is a plain RNN; only GRU and LSTM are supported".into())
+        }
+    };
+    let op = &node.op_type;
+    let text = |a: &onnx::AttributeProto| String::from_utf8_lossy(&a.s).into_owned();
+    if let Some(d) = attr(node, "direction") {
+        let d = text(d);
+        if d != "forward" {
+            return Err(format!("{op} direction {d:?}: only forward layers are supported (a bidirectional layer has two networks)"));
+        }
+    }
+    if attr(node, "clip").is_some() {
+        return Err(format!(
+            "{op} has a cell clip; clipping is not part of the model gatedyn analyses"
+        ));
+    }
+    if attr(node, "input_forget").is_some_and(|a| a.i != 0) {
+        return Err(
+            "LSTM input_forget = 1 (coupled input and forget gates) is not supported".into(),
+        );
+    }
+    if let Some(a) = attr(node, "activations") {
+        let names: Vec<String> = a
+            .strings
+            .iter()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect();
+        let want: &[&str] = if is_gru {
+            &["Sigmoid", "Tanh"]
+        } else {
+            &["Sigmoid", "Tanh", "Tanh"]
+        };
+        for (k, (got, w)) in names.iter().zip(want).enumerate() {
+            if !got.eq_ignore_ascii_case(w) {
+                return Err(format!(
+                    "{op} activation {k} is {got}; supported: {} (the paper's gates)",
+                    want.join(", ")
+                ));
+            }
+        }
+        if names.len() != want.len() {
+            return Err(format!(
+                "{op} lists {} activations; a forward layer has {}",
+                names.len(),
+                want.len()
+            ));
+        }
+    }
+    let reset_after = is_gru && attr(node, "linear_before_reset").is_some_and(|a| a.i != 0);
+    let hidden_attr = attr(node, "hidden_size").map(|a| a.i);
+    let init = |k: usize| -> Result<Option<(Vec<usize>, Vec<f64>)>, String> {
+        let Some(name) = node.input.get(k).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        match graph.initializer.iter().find(|t| &t.name == name) {
+            Some(t) => tensor_values(t).map(Some),
+            None => Err(format!(
+                "{op} input {k} ({name}) is not an initializer; gatedyn needs the weights stored in the model"
+            )),
+        }
+    };
+    let g = if is_gru { 3 } else { 4 };
+    let (wd, w) = init(1)?.ok_or(format!("{op} has no W input"))?;
+    let (rd, r) = init(2)?.ok_or(format!("{op} has no R input"))?;
+    let [1, gn, inputs] = wd[..] else {
+        return Err(format!(
+            "{op} W has shape {wd:?}; expected [1, {g}·hidden, inputs]"
+        ));
+    };
+    let n = gn / g;
+    if gn % g != 0 || n == 0 || rd[..] != [1, gn, n] {
+        return Err(format!(
+            "{op} W {wd:?} and R {rd:?} do not fit [1, {g}·N, I] and [1, {g}·N, N]"
+        ));
+    }
+    if let Some(h) = hidden_attr {
+        if h != n as i64 {
+            return Err(format!("{op} hidden_size = {h} but R is {rd:?}"));
+        }
+    }
+    let (b_in, b_rec) = match init(3)? {
+        None => (vec![0.0; gn], vec![0.0; gn]),
+        Some((bd, b)) if bd[..] == [1, 2 * gn] => (b[..gn].to_vec(), b[gn..].to_vec()),
+        Some((bd, _)) => return Err(format!("{op} B has shape {bd:?}; expected [1, {}]", 2 * gn)),
+    };
+    // optional inputs that may be graph inputs (given at run time): read
+    // only when stored in the model; sequence_lens (input 4) is ignored,
+    // gatedyn runs the whole input sequence
+    let stored = |k: usize| -> Result<Option<(Vec<usize>, Vec<f64>)>, String> {
+        match node.input.get(k) {
+            Some(name) if graph.initializer.iter().any(|t| &t.name == name) => init(k),
+            _ => Ok(None),
+        }
+    };
+    let state = |k: usize, what: &str| -> Result<Option<Vec<f64>>, String> {
+        match stored(k)? {
+            None => Ok(None),
+            Some((d, v)) if d[..] == [1, 1, n] => Ok(Some(v)),
+            Some((d, _)) => Err(format!(
+                "{op} {what} has shape {d:?}; expected [1, 1, {n}] (batch 1)"
+            )),
+        }
+    };
+    let initial_h = state(5, "initial_h")?;
+    let initial_c = if is_gru { None } else { state(6, "initial_c")? };
+    if !is_gru {
+        if let Some((pd, p)) = stored(7)? {
+            if p.iter().any(|&x| x != 0.0) {
+                return Err(format!(
+                    "LSTM has peephole weights P {pd:?}; peepholes are not supported"
+                ));
+            }
+        }
+    }
+    let cell = if is_gru {
+        RawCell::OnnxGru { reset_after }
+    } else {
+        RawCell::OnnxLstm
+    };
+    let layer = if node.name.is_empty() {
+        op.clone()
+    } else {
+        node.name.clone()
+    };
+    Ok((
+        Stacked {
+            cell,
+            n,
+            inputs,
+            w,
+            r,
+            b_in,
+            b_rec,
+            initial_h,
+            initial_c,
+        },
+        layer,
+    ))
+}
+
+fn read_safetensors(bytes: &[u8]) -> Result<(Stacked, String), String> {
+    use safetensors::{Dtype, SafeTensors};
+    let st = SafeTensors::deserialize(bytes).map_err(|e| {
+        format!("not a readable safetensors file ({e}); a truncated file reads like this too")
+    })?;
+    let names = st.names();
+    let hh: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|k| k.ends_with("weight_hh_l0"))
+        .collect();
+    let prefix = match hh[..] {
+        [] => {
+            return Err(
+                "no weight_hh_l0 tensor: expected the state_dict of a PyTorch nn.GRU or nn.LSTM (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0)".into(),
+            )
+        }
+        [one] => one.trim_end_matches("weight_hh_l0").to_string(),
+        _ => return Err(format!("{} recurrent layers (keys ending in weight_hh_l0); only one is supported", hh.len())),
+    };
+    let key = |k: &str| format!("{prefix}{k}");
+    if names.iter().any(|k| *k == key("weight_hh_l1")) {
+        return Err(
+            "a stacked network (num_layers > 1, weight_hh_l1): only one layer is supported".into(),
+        );
+    }
+    if names.iter().any(|k| *k == key("weight_hh_l0_reverse")) {
+        return Err(
+            "a bidirectional network (weight_hh_l0_reverse): only forward layers are supported"
+                .into(),
+        );
+    }
+    if names.iter().any(|k| *k == key("weight_hr_l0")) {
+        return Err("an LSTM with proj_size > 0 (weight_hr_l0) is not supported".into());
+    }
+    let get = |k: &str, required: bool| -> Result<Option<(Vec<usize>, Vec<f64>)>, String> {
+        let name = key(k);
+        let t = match st.tensor(&name) {
+            Ok(t) => t,
+            Err(_) if !required => return Ok(None),
+            Err(_) => return Err(format!("no tensor {name}")),
+        };
+        let data = t.data();
+        let values: Vec<f64> = match t.dtype() {
+            Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64).collect(),
+            Dtype::F64 => data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
+            other => return Err(format!("tensor {name} is {other:?}; only F32 and F64 weights are supported (convert with .float())")),
+        };
+        Ok(Some((t.shape().to_vec(), values)))
+    };
+    let (hd, r) = get("weight_hh_l0", true)?.expect("required");
+    let [gn, n] = hd[..] else {
+        return Err(format!(
+            "{prefix}weight_hh_l0 has shape {hd:?}; expected [G·hidden, hidden]"
+        ));
+    };
+    let cell = match (n > 0).then(|| gn / n.max(1)) {
+        Some(3) if gn == 3 * n => RawCell::TorchGru,
+        Some(4) if gn == 4 * n => RawCell::TorchLstm,
+        _ => return Err(format!(
+            "{prefix}weight_hh_l0 has shape {hd:?}: neither a GRU ([3N, N]) nor an LSTM ([4N, N])"
+        )),
+    };
+    let (id, w) = get("weight_ih_l0", true)?.expect("required");
+    let [gn_i, inputs] = id[..] else {
+        return Err(format!(
+            "{prefix}weight_ih_l0 has shape {id:?}; expected [{gn}, inputs]"
+        ));
+    };
+    if gn_i != gn {
+        return Err(format!(
+            "{prefix}weight_ih_l0 has shape {id:?}; expected [{gn}, inputs]"
+        ));
+    }
+    let bias = |k: &str| -> Result<Vec<f64>, String> {
+        match get(k, false)? {
+            None => Ok(vec![0.0; gn]),
+            Some((d, v)) if d[..] == [gn] => Ok(v),
+            Some((d, _)) => Err(format!("{prefix}{k} has shape {d:?}; expected [{gn}]")),
+        }
+    };
+    let (b_in, b_rec) = (bias("bias_ih_l0")?, bias("bias_hh_l0")?);
+    let layer = if prefix.is_empty() {
+        "l0".to_string()
+    } else {
+        format!("{prefix}l0")
+    };
+    Ok((
+        Stacked {
+            cell,
+            n,
+            inputs,
+            w,
+            r,
+            b_in,
+            b_rec,
+            initial_h: None,
+            initial_c: None,
+        },
+        layer,
+    ))
+}
+
+/// Converts a framework layout to a [`Net`] in this crate's conventions.
+fn build(s: Stacked) -> Result<Net, String> {
+    let Stacked {
+        cell,
+        n,
+        inputs,
+        w,
+        r,
+        b_in,
+        b_rec,
+        initial_h,
+        initial_c,
+    } = s;
+    if n > MAX_HIDDEN {
+        return Err(format!(
+            "{n} hidden units; at most {MAX_HIDDEN} are supported"
+        ));
+    }
+    if inputs > MAX_INPUTS {
+        return Err(format!(
+            "{inputs} inputs; at most {MAX_INPUTS} are supported"
+        ));
+    }
+    for (what, v) in [
+        ("input weights", &w),
+        ("recurrent weights", &r),
+        ("input bias", &b_in),
+        ("recurrent bias", &b_rec),
+    ] {
+        if let Some(k) = v.iter().position(|x| !x.is_finite()) {
+            return Err(format!(
+                "{what} entry {k} is {}: every weight must be finite",
+                v[k]
+            ));
+        }
+    }
+    debug_assert_eq!(w.len(), cell.gates() * n * inputs);
+    // block `k` of the framework's stack, the update gate negated
+    let gate = |k: usize, negate: bool, with_rec_bias: bool| -> GateWeights {
+        let sign = if negate { -1.0 } else { 1.0 };
+        let rows = k * n..(k + 1) * n;
+        GateWeights {
+            u: r[rows.start * n..rows.end * n]
+                .iter()
+                .map(|x| sign * x)
+                .collect(),
+            w: w[rows.start * inputs..rows.end * inputs]
+                .iter()
+                .map(|x| sign * x)
+                .collect(),
+            b: rows
+                .map(|i| sign * (b_in[i] + if with_rec_bias { b_rec[i] } else { 0.0 }))
+                .collect(),
+        }
+    };
+    let state = |v: Option<Vec<f64>>| v.unwrap_or_else(|| vec![0.0; n]);
+    Ok(match cell {
+        RawCell::OnnxGru { .. } | RawCell::TorchGru => {
+            let (kz, kr, kh) = if cell == RawCell::TorchGru {
+                (1, 0, 2)
+            } else {
+                (0, 1, 2)
+            };
+            let reset_after = matches!(
+                cell,
+                RawCell::TorchGru | RawCell::OnnxGru { reset_after: true }
+            );
+            let weights = GruWeights {
+                z: gate(kz, true, true),
+                r: gate(kr, false, true),
+                h: gate(kh, false, !reset_after),
+            };
+            let form = if reset_after {
+                GruForm::ResetAfter {
+                    recurrent_bias: b_rec[kh * n..(kh + 1) * n].to_vec(),
+                }
+            } else {
+                GruForm::ResetBefore
+            };
+            let scales = GruScales {
+                z: empirical_scale(&weights.z, n, inputs),
+                r: empirical_scale(&weights.r, n, inputs),
+                h: empirical_scale(&weights.h, n, inputs),
+            };
+            Net::Gru(GruNet {
+                n,
+                inputs,
+                scales,
+                weights,
+                form,
+                activation: Activation::Tanh,
+                x: vec![0.0; inputs],
+                h: state(initial_h),
+                trace: GruTraceBuf::zeros(n),
+            })
+        }
+        RawCell::OnnxLstm | RawCell::TorchLstm => {
+            // (f, i, o, c) blocks in the framework's order
+            let (kf, ki, ko, kc) = if cell == RawCell::TorchLstm {
+                (1, 0, 3, 2)
+            } else {
+                (2, 0, 1, 3)
+            };
+            let weights = LstmWeights {
+                f: gate(kf, false, true),
+                i: gate(ki, false, true),
+                o: gate(ko, false, true),
+                c: gate(kc, false, true),
+            };
+            let scales = LstmScales {
+                f: empirical_scale(&weights.f, n, inputs),
+                i: empirical_scale(&weights.i, n, inputs),
+                o: empirical_scale(&weights.o, n, inputs),
+                c: empirical_scale(&weights.c, n, inputs),
+            };
+            Net::Lstm(LstmNet {
+                n,
+                inputs,
+                scales,
+                weights,
+                activation: Activation::Tanh,
+                x: vec![0.0; inputs],
+                h: state(initial_h),
+                c: state(initial_c),
+                trace: LstmTraceBuf::zeros(n),
+            })
+        }
+    })
+}
+
+/// Standard deviation of `xs` (population), 0 for an empty slice.
+fn std_dev(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    let m = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / m;
+    (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / m).sqrt()
+}
+
+/// Mean of `xs`, 0 for an empty slice.
+pub fn mean(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        0.0
+    } else {
+        xs.iter().sum::<f64>() / xs.len() as f64
+    }
+}
+
+/// The scales a random network with these weights would have been drawn
+/// with (docs/THEORY.md §1, §9): `σ = std(U)·√N`, `σ_b = std(b)`, input
+/// scale `std(W)·√I`.
+pub fn empirical_scale(g: &GateWeights, n: usize, inputs: usize) -> GateScale {
+    GateScale {
+        sigma: std_dev(&g.u) * (n as f64).sqrt(),
+        bias: std_dev(&g.b),
+        input: std_dev(&g.w) * (inputs as f64).sqrt(),
+    }
+}
