@@ -2,13 +2,14 @@
 //! `gatedyn validate` alike (so the two cannot drift apart). Each writes
 //! SVG or PNG by the extension of `path`, atomically.
 
+use crate::analyze::AnalyzeReport;
 use crate::phase::PhaseDiagram;
 use crate::plot::{self, Series};
 use crate::spectrum::{MatrixFreeReport, SpectrumReport};
 use crate::sweep::{Scaling, SlowModes};
 use crate::HostError;
 use gatedyn::Complex;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Eigenvalues of a [`SpectrumReport`] with the predicted support and the
 /// unit circle; `label` heads the title.
@@ -148,4 +149,94 @@ pub fn matrix_free_summary(r: &MatrixFreeReport) -> String {
         r.relative_error,
         r.timings_s.arnoldi
     )
+}
+
+/// The figures of `gatedyn analyze`, in `dir` with extension `ext` (`svg`
+/// or `png`): `eigenvalues` at the last sample with the predicted support
+/// (when the theory applies; dense runs only), `timeline` (radius and the
+/// share of slow modes along time) and `timescales` (histogram of
+/// `log10 τ`, dense runs only). Returns the files written.
+pub fn analyze(dir: &Path, ext: &str, r: &AnalyzeReport) -> Result<Vec<PathBuf>, HostError> {
+    let mut written = vec![];
+    let name = format!("{}, {}", r.model.path, r.model.describe());
+    if !r.eigenvalues.is_empty() {
+        let p = dir.join(format!("eigenvalues.{ext}"));
+        let ev: Vec<Complex> = r
+            .eigenvalues
+            .iter()
+            .map(|&[re, im]| Complex::new(re, im))
+            .collect();
+        let predicted = match r.theory.radius_predicted {
+            Some(p) => format!(" (predicted {p:.3})"),
+            None => " (no prediction for this form)".into(),
+        };
+        let t = r.samples.last().map_or(0, |s| s.t);
+        let title = format!("t={t}: radius {:.3}{predicted}", r.theory.radius_measured);
+        plot::spectrum(&p, &ev, &r.curve, &title)?;
+        written.push(p);
+    }
+    let p = dir.join(format!("timeline.{ext}"));
+    let dim = (r.model.n
+        * if r.model.cell == crate::network::Cell::Lstm {
+            2
+        } else {
+            1
+        }) as f64;
+    let mut series = vec![Series {
+        label: "spectral radius".into(),
+        points: r.samples.iter().map(|s| (s.t as f64, s.radius)).collect(),
+        thin: false,
+    }];
+    if r.slow_modes_mean.is_some() {
+        series.push(Series {
+            label: format!("share of |λ| > 1 − {}", r.slow_epsilon),
+            points: r
+                .samples
+                .iter()
+                .filter_map(|s| s.slow_modes.map(|k| (s.t as f64, k as f64 / dim)))
+                .collect(),
+            thin: false,
+        });
+    }
+    plot::lines(
+        &p,
+        &format!("{name}: along the inputs"),
+        "step t",
+        "",
+        &series,
+    )?;
+    written.push(p);
+    if !r.all_timescales.is_empty() {
+        let logs: Vec<f64> = r.all_timescales.iter().map(|t| t.log10()).collect();
+        let lo = logs
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+            .floor()
+            .max(-3.0);
+        let hi = logs
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max)
+            .ceil()
+            .max(lo + 1.0);
+        let k = 40;
+        let w = (hi - lo) / k as f64;
+        let mut bins: Vec<(f64, f64, usize)> = (0..k)
+            .map(|j| (lo + j as f64 * w, lo + (j + 1) as f64 * w, 0))
+            .collect();
+        for l in logs {
+            let j = (((l - lo) / w) as usize).min(k - 1);
+            bins[j].2 += 1;
+        }
+        let p = dir.join(format!("timescales.{ext}"));
+        plot::histogram(
+            &p,
+            &format!("timescales τ = −1/ln|λ| over {} samples", r.samples.len()),
+            "log10 τ (steps)",
+            &bins,
+        )?;
+        written.push(p);
+    }
+    Ok(written)
 }

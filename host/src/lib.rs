@@ -5,6 +5,7 @@
 //!
 //! Every formula cites `docs/THEORY.md` of the repository.
 
+pub mod analyze;
 pub mod arrays;
 pub mod block_arnoldi;
 pub mod drive;

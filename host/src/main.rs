@@ -14,7 +14,7 @@ use std::process::ExitCode;
 #[command(
     name = "gatedyn",
     version,
-    about = "Jacobian spectra of random GRUs and LSTMs against the large-N theory",
+    about = "GRUs and LSTMs as dynamical systems: Jacobian spectra of random and trained networks against the large-N theory",
     after_help = "Exit status: 0 success, 1 a validate check failed, 2 bad input, 3 a numerical or I/O failure."
 )]
 struct Cli {
@@ -51,6 +51,12 @@ enum Cmd {
         #[command(subcommand)]
         cell: cli::lyapunov::LyapunovCmd,
     },
+    /// Run a trained model (ONNX or PyTorch safetensors) on an input
+    /// sequence and write its hidden states.
+    Run(cli::run::RunArgs),
+    /// A trained model along its inputs: Jacobian spectra, slow modes,
+    /// timescales, gate statistics, and its place against the theory.
+    Analyze(cli::analyze::AnalyzeArgs),
     /// The validation battery: pass/fail table, report folder with figures.
     Validate(cli::validate::ValidateArgs),
     /// The critical reset scale σ_r*(σ_h) for √2 < σ_h < 2.
@@ -82,6 +88,8 @@ fn main() -> ExitCode {
         Cmd::SlowModes(a) => cli::slow_modes::run(a),
         Cmd::FixedPoints { cell } => cli::fixed_points::run(cell),
         Cmd::Lyapunov { cell } => cli::lyapunov::run(cell),
+        Cmd::Run(a) => cli::run::run(a),
+        Cmd::Analyze(a) => cli::analyze::run(a),
         Cmd::Validate(a) => cli::validate::run(a),
         Cmd::Bifurcation(a) => cli::bifurcation::run(a),
     };

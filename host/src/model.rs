@@ -23,7 +23,7 @@
 //! fields are skipped by the decoder.
 
 use crate::network::{
-    GateWeights, GruNet, GruTraceBuf, GruWeights, LstmNet, LstmTraceBuf, LstmWeights, Net,
+    Cell, GateWeights, GruNet, GruTraceBuf, GruWeights, LstmNet, LstmTraceBuf, LstmWeights, Net,
 };
 use crate::HostError;
 use gatedyn::init::{GateScale, GruScales, LstmScales};
@@ -185,8 +185,11 @@ pub struct ModelInfo {
     pub path: String,
     /// Its format.
     pub format: ModelFormat,
-    /// `"paper (reset before U_h)"`, `"reset after U_h"` or `"lstm"`.
-    pub form: &'static str,
+    /// GRU or LSTM.
+    pub cell: Cell,
+    /// A GRU's form: `"reset_before"` (the paper's) or `"reset_after"`
+    /// (PyTorch's); `None` for an LSTM.
+    pub form: Option<&'static str>,
     /// Hidden units.
     pub n: usize,
     /// Inputs.
@@ -195,6 +198,18 @@ pub struct ModelInfo {
     pub layer: String,
     /// Whether the file gave an initial state (ONNX `initial_h`).
     pub has_initial_state: bool,
+}
+
+impl ModelInfo {
+    /// `GRU (reset after U_h, PyTorch form) N=32, 4 inputs` and the like.
+    pub fn describe(&self) -> String {
+        let form = match self.form {
+            Some("reset_after") => " (reset after U_h, PyTorch form)",
+            Some(_) => " (reset before U_h, paper form)",
+            None => "",
+        };
+        format!("{}{form} N={}, {} inputs", self.cell, self.n, self.inputs)
+    }
 }
 
 /// A loaded model: the network at its initial state (zero, or the file's
@@ -271,14 +286,15 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
     let has_initial_state = stacked.initial_h.is_some();
     let net = build(stacked).map_err(bad)?;
     let form = match &net {
-        Net::Gru(g) if g.form.is_reset_after() => "reset after U_h",
-        Net::Gru(_) => "paper (reset before U_h)",
-        Net::Lstm(_) => "lstm",
+        Net::Gru(g) if g.form.is_reset_after() => Some("reset_after"),
+        Net::Gru(_) => Some("reset_before"),
+        Net::Lstm(_) => None,
     };
     Ok(Model {
         info: ModelInfo {
             path: path.display().to_string(),
             format,
+            cell: net.cell(),
             form,
             n: net.n(),
             inputs: net.inputs(),
@@ -585,9 +601,11 @@ fn read_safetensors(bytes: &[u8]) -> Result<(Stacked, String), String> {
     let cell = match (n > 0).then(|| gn / n.max(1)) {
         Some(3) if gn == 3 * n => RawCell::TorchGru,
         Some(4) if gn == 4 * n => RawCell::TorchLstm,
-        _ => return Err(format!(
+        _ => {
+            return Err(format!(
             "{prefix}weight_hh_l0 has shape {hd:?}: neither a GRU ([3N, N]) nor an LSTM ([4N, N])"
-        )),
+        ))
+        }
     };
     let (id, w) = get("weight_ih_l0", true)?.expect("required");
     let [gn_i, inputs] = id[..] else {

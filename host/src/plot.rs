@@ -4,6 +4,8 @@
 
 use crate::HostError;
 use gatedyn::Complex;
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -251,7 +253,18 @@ pub fn log_x_lines(
     y_desc: &str,
     series: &[Series],
 ) -> Result<(), HostError> {
-    on_file!(path, lines_on(title, x_desc, y_desc, series))
+    on_file!(path, lines_on(title, x_desc, y_desc, series, true))
+}
+
+/// Curves against a linear x axis (quantities along time).
+pub fn lines(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> Result<(), HostError> {
+    on_file!(path, lines_on(title, x_desc, y_desc, series, false))
 }
 
 fn lines_on<DB: DrawingBackend>(
@@ -260,6 +273,7 @@ fn lines_on<DB: DrawingBackend>(
     x_desc: &str,
     y_desc: &str,
     series: &[Series],
+    log_x: bool,
 ) -> Result<(), HostError>
 where
     DB::ErrorType: 'static,
@@ -278,23 +292,58 @@ where
         y0 = y0.min(y);
         y1 = y1.max(y);
     }
-    if !(x0 > 0.0 && x1.is_finite()) {
+    if log_x && !(x0 > 0.0 && x1.is_finite()) {
         return Err(HostError::Param(
             "--plot: the log axis needs positive values".into(),
         ));
     }
+    if !(x0.is_finite() && x1.is_finite() && y0.is_finite() && y1.is_finite()) {
+        return Err(HostError::Param("--plot: nothing finite to draw".into()));
+    }
     if x1 == x0 {
-        // one value: a decade on either side
-        (x0, x1) = (x0 / 10.0, x1 * 10.0);
+        // one value: a decade (log) or a unit (linear) on either side
+        (x0, x1) = if log_x {
+            (x0 / 10.0, x1 * 10.0)
+        } else {
+            (x0 - 1.0, x1 + 1.0)
+        };
     }
     let pad = 0.05 * (y1 - y0).max(1e-9);
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 22))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
-        .build_cartesian_2d((x0..x1).log_scale(), (y0 - pad)..(y1 + pad))
-        .map_err(err)?;
+    if log_x {
+        let chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d((x0..x1).log_scale(), (y0 - pad)..(y1 + pad))
+            .map_err(err)?;
+        draw_lines(chart, x_desc, y_desc, series)?;
+    } else {
+        let chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+            .map_err(err)?;
+        draw_lines(chart, x_desc, y_desc, series)?;
+    }
+    area.present().map_err(err)?;
+    Ok(())
+}
+
+/// The mesh, the series and the legend of [`lines_on`], on either x axis.
+fn draw_lines<'a, DB, X>(
+    mut chart: ChartContext<'a, DB, Cartesian2d<X, RangedCoordf64>>,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> Result<(), HostError>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
     chart
         .configure_mesh()
         .x_desc(x_desc)
@@ -325,9 +374,7 @@ where
                 .map_err(err)?;
         }
     }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-    area.present().map_err(err)?;
-    Ok(())
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 /// Lyapunov exponents against their index with ±2 standard-error bars and
@@ -404,6 +451,53 @@ where
         .label("exponent ± 2 standard errors")
         .legend(|(x, y)| Circle::new((x + 10, y), 3, BLUE.filled()));
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    area.present().map_err(err)?;
+    Ok(())
+}
+
+/// A histogram: bars `(low, high, count)` on a linear axis.
+pub fn histogram(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    bins: &[(f64, f64, usize)],
+) -> Result<(), HostError> {
+    on_file!(path, histogram_on(title, x_desc, bins))
+}
+
+fn histogram_on<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_desc: &str,
+    bins: &[(f64, f64, usize)],
+) -> Result<(), HostError>
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE).map_err(err)?;
+    let (Some(first), Some(last)) = (bins.first(), bins.last()) else {
+        return Err(HostError::Param("--plot: an empty histogram".into()));
+    };
+    let top = bins.iter().map(|b| b.2).max().unwrap_or(1).max(1) as f64 * 1.08;
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(first.0..last.1, 0.0..top)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("count")
+        .label_style(("sans-serif", 16))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(bins.iter().map(|&(lo, hi, c)| {
+            Rectangle::new([(lo, 0.0), (hi, c as f64)], BLUE.mix(0.6).filled())
+        }))
+        .map_err(err)?;
     area.present().map_err(err)?;
     Ok(())
 }

@@ -2,11 +2,13 @@
 //! `run`), and what they share: argument parsers with their bounds, the
 //! output flags, the progress bar and the way results are emitted.
 
+pub mod analyze;
 pub mod bifurcation;
 pub mod fixed_points;
 pub mod lyapunov;
 pub mod mft;
 pub mod phase_diagram;
+pub mod run;
 pub mod scaling;
 pub mod slow_modes;
 pub mod spectrum;

@@ -1,0 +1,137 @@
+//! `gatedyn run --model PATH --inputs X --output Y`: a trained network
+//! (ONNX or PyTorch safetensors, [`gatedyn_host::model`]) run on an input
+//! sequence, hidden states written as `.npy`, `.csv` or `.json`.
+
+use super::spectrum::PrecisionArg;
+use super::{OutputArgs, Progress};
+use clap::Args;
+use gatedyn_host::arrays::{self, ArrayFormat};
+use gatedyn_host::drive::run_inputs;
+use gatedyn_host::matfree::Precision;
+use gatedyn_host::model::{self, Model, ModelInfo};
+use gatedyn_host::output::Target;
+use gatedyn_host::HostError;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// The flags of `gatedyn run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The model: `.onnx` (one GRU or LSTM node) or `.safetensors`
+    /// (PyTorch nn.GRU / nn.LSTM state_dict).
+    #[arg(long, value_name = "PATH")]
+    model: PathBuf,
+    /// Inputs, `T×I` (`.npy` or `.csv`; one row per step).
+    #[arg(long, value_name = "PATH")]
+    inputs: PathBuf,
+    /// Initial hidden state, `N` entries (`.npy` or `.csv`); default: the
+    /// model's `initial_h`, else zero.
+    #[arg(long, value_name = "PATH")]
+    h0: Option<PathBuf>,
+    /// Where the hidden states go, `T×N` (`.npy`, `.csv` or `.json`).
+    #[arg(long, value_name = "PATH")]
+    output: PathBuf,
+    /// Arithmetic of the run (the weights rounded once to it).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    precision: PrecisionArg,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// What `gatedyn run --json` reports.
+#[derive(Debug, Serialize)]
+struct RunReport {
+    model: ModelInfo,
+    steps: usize,
+    precision: Precision,
+    output: String,
+    /// `√⟨h_T²⟩`.
+    final_rms: f64,
+    seconds: f64,
+}
+
+/// Loads `--model`, applies `--h0` when given (checked against the model's
+/// size), and reads `--inputs` (checked against its input count).
+pub fn load_with_inputs(
+    model_path: &Path,
+    inputs_path: &Path,
+    h0: Option<&Path>,
+) -> Result<(Model, arrays::Table), HostError> {
+    let mut m = model::load(model_path)?;
+    let inputs = arrays::read("--inputs", inputs_path)?;
+    if inputs.cols != m.info.inputs {
+        return Err(HostError::Param(format!(
+            "--inputs {}: {} columns, but the model takes {} inputs",
+            inputs_path.display(),
+            inputs.cols,
+            m.info.inputs
+        )));
+    }
+    if let Some(p) = h0 {
+        let h = arrays::read("--h0", p)?;
+        if h.data.len() != m.info.n {
+            return Err(HostError::Param(format!(
+                "--h0 {}: {} entries, but the model has {} hidden units",
+                p.display(),
+                h.data.len(),
+                m.info.n
+            )));
+        }
+        m.net.h_mut().copy_from_slice(&h.data);
+    }
+    Ok((m, inputs))
+}
+
+/// Runs `gatedyn run`.
+pub fn run(a: RunArgs) -> Result<(), HostError> {
+    let format = arrays::format_of(
+        "--output",
+        &a.output,
+        &[ArrayFormat::Npy, ArrayFormat::Csv, ArrayFormat::Json],
+    )?;
+    a.out
+        .check(None, &[("--output", Some(&Target::File(a.output.clone())))])?;
+    let (m, inputs) = load_with_inputs(&a.model, &a.inputs, a.h0.as_deref())?;
+    let precision = match a.precision {
+        PrecisionArg::F32 => Precision::F32,
+        PrecisionArg::F64 => Precision::F64,
+    };
+    let t0 = std::time::Instant::now();
+    let bar = Progress::new(a.out.quiet, inputs.rows as u64);
+    let mut done = 0;
+    let states = run_inputs(&m.net, &inputs, precision, || {
+        done += 1;
+        if done % 64 == 0 {
+            bar.at(done);
+        }
+    })?;
+    drop(bar);
+    arrays::write(&a.output, format, &states, precision)?;
+    let last = if states.rows > 0 {
+        states.row(states.rows - 1)
+    } else {
+        m.net.h()
+    };
+    let final_rms = (last.iter().map(|x| x * x).sum::<f64>() / last.len() as f64).sqrt();
+    let report = RunReport {
+        steps: states.rows,
+        precision,
+        output: a.output.display().to_string(),
+        final_rms,
+        seconds: t0.elapsed().as_secs_f64(),
+        model: m.info,
+    };
+    let summary = format!(
+        "{}, {}: {} steps in {}, final rms(h) = {:.4} → {}",
+        report.model.path,
+        report.model.describe(),
+        report.steps,
+        match precision {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        },
+        final_rms,
+        report.output
+    );
+    a.out.emit(&report, &summary)
+}
