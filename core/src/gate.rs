@@ -103,7 +103,7 @@ impl<'a, F: Real> GateRef<'a, F> {
 
     /// `out = W x + b`, the input part of the pre-activation (lengths
     /// already checked by the caller).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn input_part(&self, x: &[F], out: &mut [F]) {
         let ni = x.len();
         for (i, o) in out.iter_mut().enumerate() {
@@ -116,7 +116,7 @@ impl<'a, F: Real> GateRef<'a, F> {
     }
 
     /// `out = U h + W x + b` (lengths already checked by the caller).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn preactivation(&self, h: &[F], x: &[F], out: &mut [F]) {
         let n = out.len();
         let ni = x.len();
@@ -197,7 +197,7 @@ pub(crate) fn check_source<S: Copy + Into<f64>>(
 
 /// `Σ a_k b_k`, four independent accumulators (same order on every target,
 /// so results are reproducible bit for bit).
-#[inline]
+#[inline(always)]
 pub(crate) fn dot<F: Real>(a: &[F], b: &[F]) -> F {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -218,7 +218,7 @@ pub(crate) fn dot<F: Real>(a: &[F], b: &[F]) -> F {
 }
 
 /// `out = U v` for row-major n×n `U`.
-#[inline]
+#[inline(always)]
 pub(crate) fn matvec<F: Real>(u: &[F], v: &[F], out: &mut [F]) {
     let n = out.len();
     for (i, o) in out.iter_mut().enumerate() {
@@ -227,7 +227,7 @@ pub(crate) fn matvec<F: Real>(u: &[F], v: &[F], out: &mut [F]) {
 }
 
 /// `out += Uᵀ v` for row-major n×n `U` (row-oriented axpy, cache friendly).
-#[inline]
+#[inline(always)]
 pub(crate) fn matvec_t_acc<F: Real>(u: &[F], v: &[F], out: &mut [F]) {
     let n = out.len();
     for (i, &vi) in v.iter().enumerate() {

@@ -333,6 +333,7 @@ impl<'a, F: Real> GruRef<'a, F> {
     ///
     /// Errors: non-finite `h` or `x`; a non-finite pre-activation (reported
     /// as the offending weight when one is non-finite, else as `Result`).
+    #[inline(always)]
     pub fn step(&self, h: &[F], x: &[F], trace: GruTraceMut<'_, F>) -> Result<(), Error> {
         let n = self.n;
         check_len(h.len(), n)?;
@@ -478,6 +479,7 @@ impl<'a, F: Real> GruRef<'a, F> {
 
     /// `out = J v` without forming `J` (3 matrix-vector products);
     /// `scratch` has length n.
+    #[inline(always)]
     pub fn jvp(
         &self,
         h: &[F],
@@ -488,31 +490,43 @@ impl<'a, F: Real> GruRef<'a, F> {
     ) -> Result<(), Error> {
         let n = self.n;
         Self::check_product(n, h, &trace, v, out, scratch)?;
-        let after = self.form.is_reset_after();
-        // before the reset: scratch = r ⊙ v + s ⊙ (U_r v); after: U_r v
+        // U_r v; the forms differ in where the reset acts (one loop each,
+        // so the paper form's loop has no branch on the form)
         matvec(self.r.u, v, scratch);
-        if !after {
+        if self.form.is_reset_after() {
+            // docs/THEORY.md §9: c (r ⊙ U_h v + s ⊙ U_r v)
+            for i in 0..n {
+                let mut acc = (F::ONE - trace.z[i]) * v[i];
+                let c = self.coef_a(&trace, i);
+                if c != F::ZERO {
+                    acc += c
+                        * (trace.r[i] * dot(&self.h.u[i * n..(i + 1) * n], v)
+                            + reset_slope(&trace, i) * scratch[i]);
+                }
+                let fz = self.coef_f(h, &trace, i);
+                if fz != F::ZERO {
+                    acc += fz * dot(&self.z.u[i * n..(i + 1) * n], v);
+                }
+                out[i] = acc;
+            }
+        } else {
+            // scratch = r ⊙ v + s ⊙ (U_r v), then c U_h scratch
             for k in 0..n {
                 scratch[k] = trace.r[k] * v[k] + reset_slope(&trace, k) * scratch[k];
             }
-        }
-        for i in 0..n {
-            let row = i * n..(i + 1) * n;
-            let mut acc = (F::ONE - trace.z[i]) * v[i];
-            let c = self.coef_a(&trace, i);
-            if c != F::ZERO {
-                acc += if after {
-                    c * (trace.r[i] * dot(&self.h.u[row.clone()], v)
-                        + reset_slope(&trace, i) * scratch[i])
-                } else {
-                    c * dot(&self.h.u[row.clone()], scratch)
-                };
+            for i in 0..n {
+                let row = i * n..(i + 1) * n;
+                let mut acc = (F::ONE - trace.z[i]) * v[i];
+                let c = self.coef_a(&trace, i);
+                if c != F::ZERO {
+                    acc += c * dot(&self.h.u[row.clone()], scratch);
+                }
+                let fz = self.coef_f(h, &trace, i);
+                if fz != F::ZERO {
+                    acc += fz * dot(&self.z.u[row], v);
+                }
+                out[i] = acc;
             }
-            let fz = self.coef_f(h, &trace, i);
-            if fz != F::ZERO {
-                acc += fz * dot(&self.z.u[row], v);
-            }
-            out[i] = acc;
         }
         check_finite(out, Quantity::Result)
     }

@@ -244,6 +244,7 @@ impl<'a, F: Real> LstmRef<'a, F> {
     }
 
     /// One step from `(h, c)` with input `x`.
+    #[inline(always)]
     pub fn step(&self, h: &[F], c: &[F], x: &[F], trace: LstmTraceMut<'_, F>) -> Result<(), Error> {
         let n = self.n;
         check_len(h.len(), n)?;
@@ -340,6 +341,7 @@ impl<'a, F: Real> LstmRef<'a, F> {
     }
 
     /// `out = J v` for `v = [v_h; v_c]` (length 2n), matrix-free, no scratch.
+    #[inline(always)]
     pub fn jvp(
         &self,
         h: &[F],

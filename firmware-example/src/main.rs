@@ -11,6 +11,9 @@
 #![no_main]
 
 mod scenario;
+mod trained;
+#[rustfmt::skip]
+mod trained_model;
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m::peripheral::syst::SystClkSource;
@@ -157,6 +160,22 @@ fn main() -> ! {
         LSTM_N, l.sigma_c, l.radius.radius, l.radius.products, l.predicted, l.zero_level
     );
 
+    // ---- an exported trained model (weights in flash)
+    let t0 = ticks();
+    let tr = trained::run_trained(&mut est)
+        .unwrap_or_else(|_| fail("exported-model scenario returned an error"));
+    let t_trained = ticks() - t0;
+    defmt::println!(
+        "TRAINED reset-after GRU N={=usize} I={=usize} from gatedyn export: {=usize} steps, radius={=f64} (products {=usize}, err {=f64}), {=f32} instructions",
+        trained_model::N,
+        trained_model::INPUTS,
+        trained::TRAINED_STEPS,
+        tr.radius.radius,
+        tr.radius.products,
+        tr.radius.residual,
+        instr(t_trained)
+    );
+
     // ---- instruction counts
     let reps = 100u32;
     let mut h = [0.1f32; GRU_N];
@@ -215,13 +234,16 @@ fn main() -> ! {
     scenario::parity_lines(&g, &l, |key, bits, value| {
         defmt::println!("PARITY {=str}={=u64:x} ({=f64})", key, bits, value);
     });
+    trained::parity_lines(&tr, |key, bits, value| {
+        defmt::println!("PARITY {=str}={=u64:x} ({=f64})", key, bits, value);
+    });
 
     // ---- own checks
     if g.zero_level.is_nan() || l.zero_level.is_nan() || g.zero_level >= 1.0 || l.zero_level >= 1.0
     {
         fail("zero fixed points must be stable at radius 0.95");
     }
-    if !(g.radius.residual <= 1e-5 && l.radius.residual <= 1e-5) {
+    if !(g.radius.residual <= 1e-5 && l.radius.residual <= 1e-5 && tr.radius.residual <= 1e-5) {
         fail("spectral radius not converged");
     }
     for (est_r, pred) in [

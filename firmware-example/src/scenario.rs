@@ -64,7 +64,8 @@ fn gates_checksum<const N: usize>(gates: &[&Gate<f32, N, 1>]) -> u32 {
     sum
 }
 
-fn arnoldi_options() -> ArnoldiOptions {
+/// The on-device estimator's settings (shared with `trained.rs`).
+pub fn arnoldi_options() -> ArnoldiOptions {
     ArnoldiOptions {
         krylov_dim: Some(KRYLOV),
         tol: 1e-5,

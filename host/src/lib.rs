@@ -10,6 +10,7 @@ pub mod arrays;
 pub mod block_arnoldi;
 pub mod drive;
 pub mod eigen;
+pub mod export;
 pub mod figures;
 pub mod fixed_points;
 pub mod limits;

@@ -57,6 +57,9 @@ enum Cmd {
     /// A trained model along its inputs: Jacobian spectra, slow modes,
     /// timescales, gate statistics, and its place against the theory.
     Analyze(cli::analyze::AnalyzeArgs),
+    /// Write a trained model as Rust source with a `static` network for
+    /// firmware (weights in flash, no parsing at run time).
+    Export(cli::export::ExportArgs),
     /// The validation battery: pass/fail table, report folder with figures.
     Validate(cli::validate::ValidateArgs),
     /// The critical reset scale σ_r*(σ_h) for √2 < σ_h < 2.
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Cmd::Lyapunov { cell } => cli::lyapunov::run(cell),
         Cmd::Run(a) => cli::run::run(a),
         Cmd::Analyze(a) => cli::analyze::run(a),
+        Cmd::Export(a) => cli::export::run(a),
         Cmd::Validate(a) => cli::validate::run(a),
         Cmd::Bifurcation(a) => cli::bifurcation::run(a),
     };

@@ -1,5 +1,6 @@
 //! The host side of the firmware parity check: runs the firmware's scenario
-//! (the very same source file, `firmware-example/src/scenario.rs`) on the
+//! (the very same source files, `firmware-example/src/scenario.rs`,
+//! `trained.rs` and the exported `trained_model.rs`) on the
 //! host in f32 and prints the `PARITY key=bits (value)` lines the firmware
 //! prints. `cargo xtask firmware` compares the two.
 //!
@@ -8,6 +9,11 @@
 #[path = "../../firmware-example/src/scenario.rs"]
 #[allow(dead_code)]
 mod scenario;
+#[path = "../../firmware-example/src/trained.rs"]
+mod trained;
+#[path = "../../firmware-example/src/trained_model.rs"]
+#[rustfmt::skip]
+mod trained_model;
 
 use gatedyn::mft::Mft;
 use gatedyn::spectral_radius::SpectralRadius;
@@ -20,7 +26,11 @@ fn main() -> Result<(), gatedyn::Error> {
     let mut lstm: Box<Lstm<f32, { scenario::LSTM_N }, 1>> = Box::new(Lstm::zeroed());
     let g = scenario::run_gru(&mft, &mut gru, &mut est)?;
     let l = scenario::run_lstm(&mft, &mut lstm, &mut est)?;
+    let t = trained::run_trained(&mut est)?;
     scenario::parity_lines(&g, &l, |key, bits, value| {
+        println!("PARITY {key}={bits:x} ({value})")
+    });
+    trained::parity_lines(&t, |key, bits, value| {
         println!("PARITY {key}={bits:x} ({value})")
     });
     Ok(())

@@ -167,3 +167,85 @@ fn bad_model_files_are_refused_with_their_reason() {
     assert!(e.contains(".onnx") && e.contains(".safetensors"), "{e}");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// The Rust source `gatedyn export` wrote for the firmware example.
+#[path = "../../firmware-example/src/trained_model.rs"]
+#[rustfmt::skip]
+mod trained_model;
+
+#[test]
+fn exported_static_runs_bit_identically_to_the_import() {
+    use gatedyn::GruTrace;
+    let d = dir();
+    let path = d.join("gru_after_n32_stable.onnx");
+    let model = load(&path).unwrap();
+    // the committed file is what `gatedyn export` writes today (the first
+    // line names the model path as given on the command line)
+    let src = gatedyn_host::export::rust_source(&model, "TRAINED", Precision::F32).unwrap();
+    let committed = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware-example/src/trained_model.rs"),
+    )
+    .unwrap();
+    let body = |s: &str| s.lines().skip(1).map(String::from).collect::<Vec<_>>();
+    if std::env::var_os("GATEDYN_FIXTURES").is_none() {
+        assert_eq!(
+            body(&src),
+            body(&committed),
+            "re-run gatedyn export (see firmware-example/src/trained.rs)"
+        );
+    }
+    let inputs = read("--inputs", &d.join("inputs.npy")).unwrap();
+    let ours = run_inputs(&model.net, &inputs, Precision::F32, || {}).unwrap();
+    let mut h = trained_model::H0;
+    let mut t = GruTrace::zeroed();
+    for k in 0..inputs.rows {
+        let x: [f32; trained_model::INPUTS] = core::array::from_fn(|j| inputs.row(k)[j] as f32);
+        trained_model::TRAINED.step_traced(&h, &x, &mut t).unwrap();
+        h = t.next;
+        let row: Vec<f64> = h.iter().map(|&v| v as f64).collect();
+        assert_eq!(row, ours.row(k), "step {k}");
+    }
+}
+
+#[test]
+fn analyze_measures_the_reference_jacobian_radius() {
+    use gatedyn_host::analyze::{analyze, AnalyzeConfig};
+    use gatedyn_host::eigen::{eigenvalues, max_modulus};
+    let d = dir();
+    let inputs = read("--inputs", &d.join("inputs.npy")).unwrap();
+    // one more step with x_T again: the last sample is the step from h_T
+    // with x_T, where the fixture differenced ONNX Runtime's one-step map
+    let mut extended = inputs.clone();
+    extended.rows += 1;
+    extended.data.extend_from_slice(inputs.row(inputs.rows - 1));
+    for name in ["gru_before_n32_chaotic", "gru_after_n128_chaotic"] {
+        let model = load(&d.join(format!("{name}.onnx"))).unwrap();
+        let cfg = AnalyzeConfig {
+            every: 25,
+            ..AnalyzeConfig::default()
+        };
+        let r = analyze(model, &extended, &cfg, |_| {}).unwrap();
+        assert_eq!(
+            r.samples.iter().map(|s| s.t).collect::<Vec<_>>(),
+            [0, 25, 50, 75, 100]
+        );
+        let fd = read("--expected", &d.join(format!("{name}.ort_jacobian.npy"))).unwrap();
+        let n = fd.cols;
+        let reference = max_modulus(
+            &eigenvalues(&faer::Mat::from_fn(n, n, |i, k| fd.data[i * n + k])).unwrap(),
+        );
+        let last = r.samples.last().unwrap();
+        let e = (last.radius - reference).abs();
+        println!(
+            "{name}: analyze radius {:.6}, ONNX Runtime FD Jacobian radius {reference:.6}",
+            last.radius
+        );
+        assert!(
+            e < 2e-3,
+            "{name}: radius {} vs reference {reference}",
+            last.radius
+        );
+        assert_eq!(last.slow_modes.unwrap() <= n, true);
+        assert_eq!(r.theory.applies, name.starts_with("gru_before"));
+    }
+}

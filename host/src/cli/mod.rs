@@ -4,6 +4,7 @@
 
 pub mod analyze;
 pub mod bifurcation;
+pub mod export;
 pub mod fixed_points;
 pub mod lyapunov;
 pub mod mft;
