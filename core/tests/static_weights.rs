@@ -1,7 +1,7 @@
 //! A network can live in a `static` (weights in flash) and be used from
 //! there without copying.
 
-use gatedyn::{Activation, Gate, Gru, GruTrace};
+use gatedyn::{Activation, Gate, Gru, GruForm, GruTrace};
 
 /// A 2-unit GRU written out as a constant: only the candidate gate couples
 /// the units (`U_h = [[0, 2], [-2, 0]]`), the gates have constant biases.
@@ -21,6 +21,7 @@ static NET: Gru<f32, 2, 0> = Gru {
         w: [[]; 2],
         b: [0.0; 2],
     },
+    form: GruForm::ResetBefore,
     activation: Activation::HardTanh,
 };
 

@@ -39,6 +39,8 @@ pub struct AnalyzeConfig {
     pub saturation: f64,
     /// Slowest timescales listed per sample.
     pub timescales: usize,
+    /// Sample only the last step (`gatedyn spectrum model`).
+    pub only_last: bool,
 }
 
 impl Default for AnalyzeConfig {
@@ -48,6 +50,7 @@ impl Default for AnalyzeConfig {
             slow_epsilon: 0.01,
             saturation: 0.05,
             timescales: 5,
+            only_last: false,
         }
     }
 }
@@ -295,7 +298,7 @@ pub fn analyze(
     for t in 0..inputs.rows {
         net.x_mut().copy_from_slice(inputs.row(t));
         net.trace_step()?;
-        if t % cfg.every == 0 || t + 1 == inputs.rows {
+        if (!cfg.only_last && t % cfg.every == 0) || t + 1 == inputs.rows {
             let gates = gate_stats(&net, cfg.saturation);
             let sample = if dense {
                 let ev = eigenvalues(&jacobian(&net)?)?;

@@ -41,10 +41,11 @@ pub struct FixedPoint {
     pub residual: f64,
     /// Largest |λ| of the Jacobian there.
     pub radius_empirical: f64,
-    /// Largest |λ| of the support predicted from its own state.
-    pub radius_predicted: f64,
+    /// Largest |λ| of the support predicted from its own state (`None`
+    /// for a reset-after GRU, which the theory does not cover).
+    pub radius_predicted: Option<f64>,
     /// `|predicted − empirical| / empirical`.
-    pub relative_error: f64,
+    pub relative_error: Option<f64>,
     /// Stable iff every |λ| < 1.
     pub stable: bool,
     /// Iterations the search took.
@@ -169,26 +170,48 @@ pub fn check(cfg: &FixedPointConfig) -> Result<(), HostError> {
     )
 }
 
-/// Runs the search (`progress(done)` after each start).
+/// Runs the search on a random GRU (`progress(done)` after each start).
 pub fn find(
     cfg: &FixedPointConfig,
-    mut progress: impl FnMut(usize),
+    progress: impl FnMut(usize),
 ) -> Result<FixedPointSearch, HostError> {
     check(cfg)?;
+    let net = Net::random(cfg.n, Scales::Gru(cfg.scales), Activation::Tanh, cfg.seed)?;
+    search(net, cfg.steps, cfg.starts, cfg.max_iter, progress)
+}
+
+/// The search on a given GRU (random or loaded from a trained model) from
+/// its current state, with its current input held fixed (a trained
+/// network's fixed points at constant input): `steps` transient steps,
+/// `starts` starts `steps/starts` apart, `max_iter` Levenberg–Marquardt
+/// iterations each.
+pub fn search(
+    mut net: Net,
+    steps: usize,
+    starts_wanted: usize,
+    max_iter: usize,
+    mut progress: impl FnMut(usize),
+) -> Result<FixedPointSearch, HostError> {
     let t0 = std::time::Instant::now();
-    let mut net = Net::random(cfg.n, Scales::Gru(cfg.scales), Activation::Tanh, cfg.seed)?;
-    net.run(cfg.steps, || {})?;
-    let gap = (cfg.steps / cfg.starts).max(1);
+    let Some(gru) = net.as_gru() else {
+        return Err(HostError::Param(
+            "fixed points are searched for GRUs (an LSTM's state includes its cell)".into(),
+        ));
+    };
+    let reset_after = gru.form.is_reset_after();
+    let n_units = net.n();
+    net.run(steps, || {})?;
+    let gap = (steps / starts_wanted).max(1);
     let mut starts = vec![];
-    for _ in 0..cfg.starts {
+    for _ in 0..starts_wanted {
         starts.push(net.h().to_vec());
         net.run(gap, || {})?;
     }
-    let n = cfg.n as f64;
+    let n = n_units as f64;
     let (mut converged, mut zero_hits) = (0, 0);
     let mut found: Vec<FixedPoint> = vec![];
     for (k, s) in starts.iter().enumerate() {
-        if let Some((h, iterations)) = solve(&mut net, s, cfg.max_iter)? {
+        if let Some((h, iterations)) = solve(&mut net, s, max_iter)? {
             converged += 1;
             let rms = (h.iter().map(|x| x * x).sum::<f64>() / n).sqrt();
             if rms < 1e-6 {
@@ -207,13 +230,17 @@ pub fn find(
                 let residual_rms = (res_r.iter().map(|x| x * x).sum::<f64>() / n).sqrt();
                 let ev = eigenvalues(&jacobian(&net)?)?;
                 let radius_empirical = max_modulus(&ev);
-                let radius_predicted = predicted_radius(&net)?;
+                let radius_predicted = if reset_after {
+                    None
+                } else {
+                    Some(predicted_radius(&net)?)
+                };
                 found.push(FixedPoint {
                     rms,
                     residual: residual_rms,
                     radius_empirical,
                     radius_predicted,
-                    relative_error: relative_error(radius_predicted, radius_empirical),
+                    relative_error: radius_predicted.map(|p| relative_error(p, radius_empirical)),
                     stable: radius_empirical < 1.0,
                     iterations,
                     state: h,
@@ -223,9 +250,9 @@ pub fn find(
         progress(k + 1);
     }
     Ok(FixedPointSearch {
-        n: cfg.n,
-        sigmas: crate::spectrum::by_gate(&Scales::Gru(cfg.scales).sigmas()),
-        starts: cfg.starts,
+        n: n_units,
+        sigmas: crate::spectrum::by_gate(&net.scales().sigmas()),
+        starts: starts_wanted,
         converged,
         zero_hits,
         fixed_points: found,

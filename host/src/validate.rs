@@ -571,7 +571,7 @@ fn gru_fixed_points(ctx: &Context) -> Result<Outcome, HostError> {
     for (k, f) in fps.fixed_points.iter().enumerate() {
         out.checks.push(Check::relative(
             &format!("GRU fixed point {k}: radius vs own support"),
-            f.radius_predicted,
+            f.radius_predicted.unwrap_or(f64::NAN),
             f.radius_empirical,
             0.05,
         ));

@@ -985,3 +985,207 @@ fn lyapunov_json_and_errors() {
         10.0,
     );
 }
+
+/// A fixture model or array of `tests/fixtures/trained/` (written by ONNX
+/// Runtime's script there).
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/../tests/fixtures/trained/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn trained_model_commands_refuse_bad_files_with_one_line() {
+    let dir = tmp("bad-models");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = dir.join("text.onnx");
+    std::fs::write(&text, "not a model").unwrap();
+    let nan_csv = dir.join("nan.csv");
+    std::fs::write(&nan_csv, "0,0,nan,0\n").unwrap();
+    let three = dir.join("three.csv");
+    std::fs::write(&three, "0,0,0\n").unwrap();
+    let (text, nan_csv, three) = (
+        text.to_str().unwrap().to_string(),
+        nan_csv.to_str().unwrap().to_string(),
+        three.to_str().unwrap().to_string(),
+    );
+    let gru = fixture("gru_after_n32_stable.onnx");
+    let lstm = fixture("lstm_n32_stable.onnx");
+    let inputs = fixture("inputs.npy");
+    let out = dir.join("y.npy").to_str().unwrap().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "run", "--model", &text, "--inputs", &inputs, "--output", &out,
+            ],
+            "not a readable ONNX model",
+        ),
+        (
+            vec![
+                "run", "--model", &gru, "--inputs", &nan_csv, "--output", &out,
+            ],
+            "row 0, column 2 is NaN",
+        ),
+        (
+            vec!["run", "--model", &gru, "--inputs", &three, "--output", &out],
+            "3 columns, but the model takes 4 inputs",
+        ),
+        (
+            vec![
+                "run",
+                "--model",
+                &gru,
+                "--inputs",
+                &inputs,
+                "--output",
+                "/nonexistent/y.npy",
+            ],
+            "folder /nonexistent does not exist",
+        ),
+        (
+            vec![
+                "run", "--model", &gru, "--inputs", &inputs, "--output", "y.txt",
+            ],
+            "--output y.txt: the extension must be one of .npy, .csv, .json",
+        ),
+        (
+            vec![
+                "run", "--model", &gru, "--inputs", &inputs, "--h0", &three, "--output", &out,
+            ],
+            "--h0",
+        ),
+        (
+            vec![
+                "analyze",
+                "--model",
+                &gru,
+                "--inputs",
+                &inputs,
+                "--slow-epsilon",
+                "2",
+            ],
+            "--slow-epsilon must be in (0, 1), got 2",
+        ),
+        (
+            vec![
+                "analyze",
+                "--model",
+                &gru,
+                "--inputs",
+                &inputs,
+                "--plot",
+                "/nonexistent",
+            ],
+            "--plot /nonexistent: not an existing folder",
+        ),
+        (
+            vec!["export", "--model", &gru, "--rust", "net.txt"],
+            "--rust net.txt: the file must end in .rs",
+        ),
+        (
+            vec!["export", "--model", &gru, "--rust", "-", "--name", "net"],
+            "--name \"net\"",
+        ),
+        (
+            vec!["fixed-points", "model", "--model", &lstm],
+            "an LSTM; fixed-points searches GRUs",
+        ),
+        (
+            vec!["spectrum", "model", "--model", &inputs],
+            "the extension must be .onnx (ONNX) or .safetensors",
+        ),
+    ];
+    for (args, msg) in &cases {
+        fails(args, 2, msg, 30.0);
+    }
+    assert!(!dir.join("y.npy").exists(), "a failed run leaves no output");
+}
+
+#[test]
+fn trained_model_run_analyze_export_and_spectrum() {
+    let dir = tmp("trained");
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = fixture("gru_before_n32_chaotic.onnx");
+    let inputs = fixture("inputs.npy");
+    // run: the states file matches ONNX Runtime's (the library test checks
+    // every model; here the CLI path: f64 run written as .json)
+    let out = dir.join("states.json");
+    let (code, stdout, err) = gatedyn(&[
+        "run",
+        "--model",
+        &model,
+        "--inputs",
+        &inputs,
+        "--output",
+        out.to_str().unwrap(),
+        "--precision",
+        "f64",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("100 steps in f64"), "{stdout}");
+    let states: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let reference = gatedyn_host::arrays::read(
+        "--x",
+        std::path::Path::new(&fixture("gru_before_n32_chaotic.ort_states.npy")),
+    )
+    .unwrap();
+    assert_eq!(states["rows"], 100);
+    let last = states["data"][99].as_array().unwrap();
+    for (k, v) in last.iter().enumerate() {
+        let e = (v.as_f64().unwrap() - reference.row(99)[k]).abs();
+        assert!(e < 1e-5, "unit {k}: {e:e}");
+    }
+
+    // analyze: samples every 20 steps and the last, a figure per kind
+    let r = json(&[
+        "analyze",
+        "--model",
+        &model,
+        "--inputs",
+        &inputs,
+        "--every",
+        "20",
+        "--plot",
+        dir.to_str().unwrap(),
+    ]);
+    let ts: Vec<u64> = r["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["t"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ts, [0, 20, 40, 60, 80, 99]);
+    assert_eq!(r["method"], "dense");
+    assert_eq!(r["model"]["form"], "reset_before");
+    assert_eq!(r["theory"]["applies"], true);
+    let sigma_h = r["scales"][2]["sigma"].as_f64().unwrap();
+    assert!(
+        (sigma_h - 3.0).abs() < 0.15,
+        "σ_h of weights drawn at 3: {sigma_h}"
+    );
+    assert_eq!(r["scales"][2]["gate"], "h");
+    for s in r["samples"].as_array().unwrap() {
+        let radius = s["radius"].as_f64().unwrap();
+        assert!(radius > 0.5 && radius < 3.0, "{radius}");
+        assert!(s["slow_modes"].as_u64().unwrap() <= 32);
+    }
+    for f in ["eigenvalues.svg", "timeline.svg", "timescales.svg"] {
+        assert!(std::fs::metadata(dir.join(f)).unwrap().len() > 1000, "{f}");
+    }
+
+    // export to stdout: a static of the right type
+    let (code, src, err) = gatedyn(&["export", "--model", &model, "--rust", "-", "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(src.contains("pub static NET: Gru<f32, N, INPUTS> = Gru {"));
+    assert!(src.contains("form: GruForm::ResetBefore,"));
+    assert!(src.contains("pub const N: usize = 32;"));
+
+    // spectrum model: the last sample of analyze at zero input
+    let s = json(&["spectrum", "model", "--model", &model, "--steps", "50"]);
+    assert_eq!(s["samples"].as_array().unwrap().len(), 1);
+    assert_eq!(s["samples"][0]["t"], 50);
+    assert_eq!(s["eigenvalues"].as_array().unwrap().len(), 32);
+}

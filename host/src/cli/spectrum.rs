@@ -30,6 +30,38 @@ pub enum SpectrumCmd {
         #[command(flatten)]
         common: SpectrumArgs,
     },
+    /// A trained model (`--model`, ONNX or PyTorch safetensors): the
+    /// spectrum at the state reached after `--steps` steps of zero input
+    /// (or after `--inputs`), with the prediction from its empirical
+    /// scales where the theory applies.
+    Model(ModelSpectrumArgs),
+}
+
+/// The flags of `spectrum model`.
+#[derive(Args, Debug)]
+pub struct ModelSpectrumArgs {
+    /// The model: `.onnx` or `.safetensors`.
+    #[arg(long, value_name = "PATH")]
+    model: PathBuf,
+    /// Steps of zero input from the model's initial state (without
+    /// `--inputs`).
+    #[arg(long, default_value_t = 200, value_parser = count(0, MAX_STEPS), conflicts_with = "inputs")]
+    steps: usize,
+    /// Drive the model with these inputs (`T×I`, `.npy` or `.csv`) instead;
+    /// the Jacobian is that of the last step.
+    #[arg(long, value_name = "PATH")]
+    inputs: Option<PathBuf>,
+    /// Initial hidden state, `N` entries; default: the model's, else zero.
+    #[arg(long, value_name = "PATH")]
+    h0: Option<PathBuf>,
+    /// Draw eigenvalues and the predicted support (.svg or .png).
+    #[arg(long, value_name = "PATH")]
+    plot: Option<PathBuf>,
+    /// Write the eigenvalues as CSV to PATH (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    eigenvalues: Option<Target>,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// The GRU's gate scales (recurrent `σ`, bias `σ_b`), docs/THEORY.md §1.
@@ -181,6 +213,7 @@ pub fn run(cmd: SpectrumCmd) -> Result<(), HostError> {
     let (scales, common) = match cmd {
         SpectrumCmd::Gru { scales, common } => (Scales::Gru(scales.scales()), common),
         SpectrumCmd::Lstm { scales, common } => (Scales::Lstm(scales.scales()), common),
+        SpectrumCmd::Model(a) => return model_spectrum(a),
     };
     let cfg = SpectrumConfig {
         n: common.n,
@@ -251,4 +284,83 @@ fn matrix_free(cfg: &SpectrumConfig, a: &SpectrumArgs) -> Result<(), HostError> 
     let report = spectrum::run_matrix_free(cfg, &mf, |f, phase| bar.at_fraction(f, phase))?;
     drop(bar);
     a.out.emit(&report, &figures::matrix_free_summary(&report))
+}
+
+fn model_spectrum(a: ModelSpectrumArgs) -> Result<(), HostError> {
+    use gatedyn_host::analyze::{analyze, AnalyzeConfig};
+    use gatedyn_host::arrays::{self, Table};
+    a.out.check(
+        a.plot.as_ref(),
+        &[("--eigenvalues", a.eigenvalues.as_ref())],
+    )?;
+    let (model, inputs) = match &a.inputs {
+        Some(x) => super::run::load_with_inputs(&a.model, x, a.h0.as_deref())?,
+        None => {
+            let mut m = gatedyn_host::model::load(&a.model)?;
+            if let Some(p) = &a.h0 {
+                let h = arrays::read("--h0", p)?;
+                if h.data.len() != m.info.n {
+                    return Err(HostError::Param(format!(
+                        "--h0 {}: {} entries, but the model has {} hidden units",
+                        p.display(),
+                        h.data.len(),
+                        m.info.n
+                    )));
+                }
+                m.net.h_mut().copy_from_slice(&h.data);
+            }
+            // `steps` steps, then the traced step: all of zero input
+            let rows = a.steps + 1;
+            let zeros = Table {
+                rows,
+                cols: m.info.inputs,
+                data: vec![0.0; rows * m.info.inputs],
+            };
+            (m, zeros)
+        }
+    };
+    let cfg = AnalyzeConfig {
+        only_last: true,
+        ..AnalyzeConfig::default()
+    };
+    let bar = Progress::new(a.out.quiet, inputs.rows as u64);
+    let r = analyze(model, &inputs, &cfg, |t| bar.at(t))?;
+    drop(bar);
+    let ev: Vec<gatedyn::Complex> = r
+        .eigenvalues
+        .iter()
+        .map(|&[re, im]| gatedyn::Complex::new(re, im))
+        .collect();
+    if let Some(t) = &a.eigenvalues {
+        output::write_target(t, spectrum::eigenvalues_csv(&ev).trim_end())?;
+    }
+    let th = &r.theory;
+    let prediction = match (th.radius_predicted, th.fraction_inside) {
+        (Some(p), Some(f)) => format!(
+            "predicted from the empirical scales {p:.4} (relative error {:.3}), {:.1}% of eigenvalues inside the predicted support",
+            spectrum::relative_error(p, th.radius_measured),
+            100.0 * f
+        ),
+        _ => "no prediction: the theory is for the paper-form GRU and the LSTM".into(),
+    };
+    if let Some(p) = &a.plot {
+        let title = format!(
+            "{}: radius {:.3}{}",
+            r.model.describe(),
+            th.radius_measured,
+            th.radius_predicted
+                .map(|p| format!(" (predicted {p:.3})"))
+                .unwrap_or_default()
+        );
+        gatedyn_host::plot::spectrum(p, &ev, &r.curve, &title)?;
+    }
+    let summary = format!(
+        "{}, {}: spectral radius {:.4} after {} steps; {prediction}",
+        r.model.path,
+        r.model.describe(),
+        th.radius_measured,
+        r.steps - 1
+    );
+    let csv_on_stdout = a.eigenvalues.as_ref().is_some_and(Target::is_stdout);
+    a.out.emit_beside(&r, &summary, csv_on_stdout)
 }
