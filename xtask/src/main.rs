@@ -27,8 +27,9 @@ fn main() -> ExitCode {
         "validate" => validate(),
         "thumb" => ensure_targets().and_then(|_| thumb()),
         "firmware" => ensure_targets().and_then(|_| firmware()),
+        "fixtures" => reference_fixtures(),
         _ => {
-            eprintln!("usage: cargo xtask <ci|validate|thumb|firmware>");
+            eprintln!("usage: cargo xtask <ci|validate|thumb|firmware|fixtures>");
             return ExitCode::from(2);
         }
     };
@@ -145,6 +146,56 @@ fn validate() -> Result<(), String> {
     )
 }
 
+/// Regenerates the trained-model fixtures with ONNX Runtime (Python:
+/// numpy, onnx, onnxruntime, safetensors, installed here with pip) into
+/// `target/fixtures-regenerated` and runs the import tests against them.
+/// Where Python or the packages cannot be installed, says so and goes on:
+/// `cargo test` has already checked the committed fixtures.
+fn reference_fixtures() -> Result<(), String> {
+    let root = root_dir();
+    const PACKAGES: [&str; 4] = ["numpy", "onnx", "onnxruntime", "safetensors"];
+    let probe = "import numpy, onnx, onnxruntime, safetensors";
+    let importable = || output(Command::new("python3").args(["-c", probe])).is_some();
+    if output(Command::new("python3").arg("--version")).is_none() {
+        eprintln!("\n==> python3 not found: trained-model fixtures not regenerated (the committed ones were tested)");
+        return Ok(());
+    }
+    if !importable() {
+        let pip = |extra: &[&str]| {
+            Command::new("python3")
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(extra)
+                .args(PACKAGES)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        eprintln!("\n==> pip install {}", PACKAGES.join(" "));
+        if !(pip(&[]) || pip(&["--user"]) || pip(&["--break-system-packages"])) || !importable() {
+            eprintln!("==> the Python packages cannot be installed here: trained-model fixtures not regenerated (the committed ones were tested)");
+            return Ok(());
+        }
+    }
+    let out = root.join("target/fixtures-regenerated");
+    run(
+        "regenerate trained-model fixtures with ONNX Runtime",
+        Command::new("python3")
+            .arg(root.join("tests/fixtures/trained/make_fixtures.py"))
+            .arg(&out),
+    )?;
+    run(
+        "trained models against the regenerated fixtures",
+        cargo()
+            .args(["test", "-p", "gatedyn-tests", "--test", "trained_models"])
+            .env("GATEDYN_FIXTURES", &out),
+    )
+}
+
 fn ci() -> Result<(), String> {
     let t = Instant::now();
     ensure_targets()?;
@@ -168,6 +219,7 @@ fn ci() -> Result<(), String> {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     run("tests", cargo().args(["test", "--workspace"]))?;
+    reference_fixtures()?;
     run(
         "tests (micromath)",
         cargo().args(["test", "-p", "gatedyn", "--features", "micromath"]),
