@@ -186,9 +186,9 @@ fn jacobian_matches_finite_differences_and_products() {
 #[test]
 fn loading_names_the_gate_and_the_array() {
     let u = vec![0.1f32; N * N];
-    let w = vec![0.2f32; N * I];
+    let w = [0.2f32; N * I];
     let b = vec![0.3f32; N];
-    let b_hn = vec![0.4f32; N];
+    let b_hn = [0.4f32; N];
     let g = GateRef {
         u: &u[..],
         w: &w[..],
@@ -224,7 +224,7 @@ fn loading_names_the_gate_and_the_array() {
             found: N * I - 1
         })
     );
-    let long_bhn = vec![0.0f32; N + 1];
+    let long_bhn = [0.0f32; N + 1];
     assert_eq!(
         net.load(
             GruGates { z: g, r: g, h: g },

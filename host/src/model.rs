@@ -309,8 +309,15 @@ fn attr<'a>(node: &'a onnx::NodeProto, name: &str) -> Option<&'a onnx::Attribute
     node.attribute.iter().find(|a| a.name == name)
 }
 
+/// A weight tensor read from a file: its shape and its values as `f64`
+/// (row-major).
+struct Tensor {
+    shape: Vec<usize>,
+    values: Vec<f64>,
+}
+
 /// The values of an ONNX tensor as `f64`, with its dims.
-fn tensor_values(t: &onnx::TensorProto) -> Result<(Vec<usize>, Vec<f64>), String> {
+fn tensor_values(t: &onnx::TensorProto) -> Result<Tensor, String> {
     let name = &t.name;
     if t.data_location == 1 || !t.external_data.is_empty() {
         return Err(format!(
@@ -354,7 +361,10 @@ fn tensor_values(t: &onnx::TensorProto) -> Result<(Vec<usize>, Vec<f64>), String
             values.len()
         ));
     }
-    Ok((dims, values))
+    Ok(Tensor {
+        shape: dims,
+        values,
+    })
 }
 
 fn read_onnx(bytes: &[u8]) -> Result<(Stacked, String), String> {
@@ -452,7 +462,7 @@ fn read_onnx(bytes: &[u8]) -> Result<(Stacked, String), String> {
     }
     let reset_after = is_gru && attr(node, "linear_before_reset").is_some_and(|a| a.i != 0);
     let hidden_attr = attr(node, "hidden_size").map(|a| a.i);
-    let init = |k: usize| -> Result<Option<(Vec<usize>, Vec<f64>)>, String> {
+    let init = |k: usize| -> Result<Option<Tensor>, String> {
         let Some(name) = node.input.get(k).filter(|s| !s.is_empty()) else {
             return Ok(None);
         };
@@ -464,8 +474,14 @@ fn read_onnx(bytes: &[u8]) -> Result<(Stacked, String), String> {
         }
     };
     let g = if is_gru { 3 } else { 4 };
-    let (wd, w) = init(1)?.ok_or(format!("{op} has no W input"))?;
-    let (rd, r) = init(2)?.ok_or(format!("{op} has no R input"))?;
+    let Tensor {
+        shape: wd,
+        values: w,
+    } = init(1)?.ok_or(format!("{op} has no W input"))?;
+    let Tensor {
+        shape: rd,
+        values: r,
+    } = init(2)?.ok_or(format!("{op} has no R input"))?;
     let [1, gn, inputs] = wd[..] else {
         return Err(format!(
             "{op} W has shape {wd:?}; expected [1, {g}·hidden, inputs]"
@@ -484,13 +500,18 @@ fn read_onnx(bytes: &[u8]) -> Result<(Stacked, String), String> {
     }
     let (b_in, b_rec) = match init(3)? {
         None => (vec![0.0; gn], vec![0.0; gn]),
-        Some((bd, b)) if bd[..] == [1, 2 * gn] => (b[..gn].to_vec(), b[gn..].to_vec()),
-        Some((bd, _)) => return Err(format!("{op} B has shape {bd:?}; expected [1, {}]", 2 * gn)),
+        Some(Tensor {
+            shape: bd,
+            values: b,
+        }) if bd[..] == [1, 2 * gn] => (b[..gn].to_vec(), b[gn..].to_vec()),
+        Some(Tensor { shape: bd, .. }) => {
+            return Err(format!("{op} B has shape {bd:?}; expected [1, {}]", 2 * gn))
+        }
     };
     // optional inputs that may be graph inputs (given at run time): read
     // only when stored in the model; sequence_lens (input 4) is ignored,
     // gatedyn runs the whole input sequence
-    let stored = |k: usize| -> Result<Option<(Vec<usize>, Vec<f64>)>, String> {
+    let stored = |k: usize| -> Result<Option<Tensor>, String> {
         match node.input.get(k) {
             Some(name) if graph.initializer.iter().any(|t| &t.name == name) => init(k),
             _ => Ok(None),
@@ -499,8 +520,11 @@ fn read_onnx(bytes: &[u8]) -> Result<(Stacked, String), String> {
     let state = |k: usize, what: &str| -> Result<Option<Vec<f64>>, String> {
         match stored(k)? {
             None => Ok(None),
-            Some((d, v)) if d[..] == [1, 1, n] => Ok(Some(v)),
-            Some((d, _)) => Err(format!(
+            Some(Tensor {
+                shape: d,
+                values: v,
+            }) if d[..] == [1, 1, n] => Ok(Some(v)),
+            Some(Tensor { shape: d, .. }) => Err(format!(
                 "{op} {what} has shape {d:?}; expected [1, 1, {n}] (batch 1)"
             )),
         }
@@ -508,7 +532,11 @@ fn read_onnx(bytes: &[u8]) -> Result<(Stacked, String), String> {
     let initial_h = state(5, "initial_h")?;
     let initial_c = if is_gru { None } else { state(6, "initial_c")? };
     if !is_gru {
-        if let Some((pd, p)) = stored(7)? {
+        if let Some(Tensor {
+            shape: pd,
+            values: p,
+        }) = stored(7)?
+        {
             if p.iter().any(|&x| x != 0.0) {
                 return Err(format!(
                     "LSTM has peephole weights P {pd:?}; peepholes are not supported"
@@ -577,7 +605,7 @@ fn read_safetensors(bytes: &[u8]) -> Result<(Stacked, String), String> {
     if names.iter().any(|k| *k == key("weight_hr_l0")) {
         return Err("an LSTM with proj_size > 0 (weight_hr_l0) is not supported".into());
     }
-    let get = |k: &str, required: bool| -> Result<Option<(Vec<usize>, Vec<f64>)>, String> {
+    let get = |k: &str, required: bool| -> Result<Option<Tensor>, String> {
         let name = key(k);
         let t = match st.tensor(&name) {
             Ok(t) => t,
@@ -590,9 +618,15 @@ fn read_safetensors(bytes: &[u8]) -> Result<(Stacked, String), String> {
             Dtype::F64 => data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
             other => return Err(format!("tensor {name} is {other:?}; only F32 and F64 weights are supported (convert with .float())")),
         };
-        Ok(Some((t.shape().to_vec(), values)))
+        Ok(Some(Tensor {
+            shape: t.shape().to_vec(),
+            values,
+        }))
     };
-    let (hd, r) = get("weight_hh_l0", true)?.expect("required");
+    let Tensor {
+        shape: hd,
+        values: r,
+    } = get("weight_hh_l0", true)?.expect("required");
     let [gn, n] = hd[..] else {
         return Err(format!(
             "{prefix}weight_hh_l0 has shape {hd:?}; expected [G·hidden, hidden]"
@@ -607,7 +641,10 @@ fn read_safetensors(bytes: &[u8]) -> Result<(Stacked, String), String> {
         ))
         }
     };
-    let (id, w) = get("weight_ih_l0", true)?.expect("required");
+    let Tensor {
+        shape: id,
+        values: w,
+    } = get("weight_ih_l0", true)?.expect("required");
     let [gn_i, inputs] = id[..] else {
         return Err(format!(
             "{prefix}weight_ih_l0 has shape {id:?}; expected [{gn}, inputs]"
@@ -621,8 +658,13 @@ fn read_safetensors(bytes: &[u8]) -> Result<(Stacked, String), String> {
     let bias = |k: &str| -> Result<Vec<f64>, String> {
         match get(k, false)? {
             None => Ok(vec![0.0; gn]),
-            Some((d, v)) if d[..] == [gn] => Ok(v),
-            Some((d, _)) => Err(format!("{prefix}{k} has shape {d:?}; expected [{gn}]")),
+            Some(Tensor {
+                shape: d,
+                values: v,
+            }) if d[..] == [gn] => Ok(v),
+            Some(Tensor { shape: d, .. }) => {
+                Err(format!("{prefix}{k} has shape {d:?}; expected [{gn}]"))
+            }
         }
     };
     let (b_in, b_rec) = (bias("bias_ih_l0")?, bias("bias_hh_l0")?);

@@ -231,9 +231,12 @@ fn analyze_measures_the_reference_jacobian_radius() {
         );
         let fd = read("--expected", &d.join(format!("{name}.ort_jacobian.npy"))).unwrap();
         let n = fd.cols;
-        let reference = max_modulus(
-            &eigenvalues(&faer::Mat::from_fn(n, n, |i, k| fd.data[i * n + k])).unwrap(),
-        );
+        let ev = eigenvalues(&faer::Mat::from_fn(n, n, |i, k| fd.data[i * n + k])).unwrap();
+        let reference = max_modulus(&ev);
+        let reference_slow = ev
+            .iter()
+            .filter(|z| z.abs() > 1.0 - cfg.slow_epsilon)
+            .count();
         let last = r.samples.last().unwrap();
         let e = (last.radius - reference).abs();
         println!(
@@ -241,11 +244,21 @@ fn analyze_measures_the_reference_jacobian_radius() {
             last.radius
         );
         assert!(
-            e < 2e-3,
+            e < 5e-4,
             "{name}: radius {} vs reference {reference}",
             last.radius
         );
-        assert_eq!(last.slow_modes.unwrap() <= n, true);
+        // the slow-mode count of the reference Jacobian, up to one
+        // eigenvalue moved across 1 − ε by the differences' noise
+        let slow = last.slow_modes.unwrap();
+        assert!(
+            slow.abs_diff(reference_slow) <= 1,
+            "{name}: {slow} slow modes vs {reference_slow}"
+        );
+        assert!(
+            slow > 0,
+            "{name}: a chaotic network has modes near or beyond 1"
+        );
         assert_eq!(r.theory.applies, name.starts_with("gru_before"));
     }
 }
