@@ -3,7 +3,7 @@
 //! its weights put it relative to the random-network theory
 //! ([`gatedyn_host::analyze`], docs/THEORY.md §9).
 
-use super::run::load_with_inputs;
+use super::run::ModelArgs;
 use super::{count, finite, OutputArgs, Progress};
 use clap::{Args, ValueEnum};
 use gatedyn_host::analyze::{analyze, AnalyzeConfig};
@@ -23,16 +23,11 @@ pub enum FigureFormat {
 /// The flags of `gatedyn analyze`.
 #[derive(Args, Debug)]
 pub struct AnalyzeArgs {
-    /// The model: `.onnx` (one GRU or LSTM node) or `.safetensors`
-    /// (PyTorch nn.GRU / nn.LSTM state_dict).
-    #[arg(long, value_name = "PATH")]
-    model: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Inputs, `T×I` (`.npy` or `.csv`; one row per step).
     #[arg(long, value_name = "PATH")]
     inputs: PathBuf,
-    /// Initial hidden state, `N` entries; default: the model's, else zero.
-    #[arg(long, value_name = "PATH")]
-    h0: Option<PathBuf>,
     /// Take the Jacobian every this many steps (and at the last one).
     #[arg(long, default_value_t = 10, value_parser = count(1, usize::MAX))]
     every: usize,
@@ -84,7 +79,7 @@ pub fn run(a: AnalyzeArgs) -> Result<(), HostError> {
     let others: Vec<(&str, Option<&Target>)> =
         figure_targets.iter().map(|t| ("--plot", Some(t))).collect();
     a.out.check(None, &others)?;
-    let (model, inputs) = load_with_inputs(&a.model, &a.inputs, a.h0.as_deref())?;
+    let (model, inputs) = a.model.load_with_inputs(&a.inputs)?;
     let bar = Progress::new(a.out.quiet, inputs.rows as u64);
     bar.message("steps");
     let r = analyze(model, &inputs, &cfg, |t| bar.at(t))?;

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use gatedyn_host::fixed_points::{self, FixedPointConfig};
 use gatedyn_host::limits::check_memory;
 use gatedyn_host::limits::{MAX_LM_ITERATIONS, MAX_STARTS, MAX_STEPS};
-use gatedyn_host::{arrays, model, HostError};
+use gatedyn_host::{arrays, HostError};
 use std::path::PathBuf;
 
 /// The cell.
@@ -23,16 +23,10 @@ pub enum FixedPointCmd {
     Model(ModelFixedPointArgs),
 }
 
-/// The flags of `fixed-points model`.
+/// The search's budget, for random and trained networks alike.
 #[derive(Args, Debug)]
-pub struct ModelFixedPointArgs {
-    /// The model: `.onnx` or `.safetensors` (a GRU).
-    #[arg(long, value_name = "PATH")]
-    model: PathBuf,
-    /// The constant input, `I` entries (`.npy` or `.csv`); default zero.
-    #[arg(long, value_name = "PATH")]
-    input: Option<PathBuf>,
-    /// Starts (states along the trajectory from the model's initial state).
+pub struct SearchArgs {
+    /// Starts (states along the trajectory from the initial state).
     #[arg(long, default_value_t = 20, value_parser = count(1, MAX_STARTS))]
     starts: usize,
     /// Trajectory steps before the first start (also their spacing).
@@ -41,6 +35,18 @@ pub struct ModelFixedPointArgs {
     /// Levenberg–Marquardt iterations per start.
     #[arg(long, default_value_t = 60, value_parser = count(1, MAX_LM_ITERATIONS))]
     max_iter: usize,
+}
+
+/// The flags of `fixed-points model`.
+#[derive(Args, Debug)]
+pub struct ModelFixedPointArgs {
+    #[command(flatten)]
+    model: super::run::ModelArgs,
+    /// The constant input, `I` entries (`.npy` or `.csv`); default zero.
+    #[arg(long, value_name = "PATH")]
+    input: Option<PathBuf>,
+    #[command(flatten)]
+    search: SearchArgs,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -53,15 +59,8 @@ pub struct FixedPointArgs {
     n: usize,
     #[command(flatten)]
     scales: GruScalesArgs,
-    /// Starts (states along the trajectory).
-    #[arg(long, default_value_t = 20, value_parser = count(1, MAX_STARTS))]
-    starts: usize,
-    /// Trajectory steps before the first start (also their spacing).
-    #[arg(long, default_value_t = 200, value_parser = count(0, MAX_STEPS))]
-    steps: usize,
-    /// Levenberg–Marquardt iterations per start.
-    #[arg(long, default_value_t = 60, value_parser = count(1, MAX_LM_ITERATIONS))]
-    max_iter: usize,
+    #[command(flatten)]
+    search: SearchArgs,
     /// Seed of weights and initial state.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -79,13 +78,13 @@ pub fn run(cmd: FixedPointCmd) -> Result<(), HostError> {
         n: a.n,
         scales: a.scales.scales(),
         seed: a.seed,
-        steps: a.steps,
-        starts: a.starts,
-        max_iter: a.max_iter,
+        steps: a.search.steps,
+        starts: a.search.starts,
+        max_iter: a.search.max_iter,
     };
     // the search checks its settings first thing
     a.out.check(None, &[])?;
-    let bar = Progress::new(a.out.quiet, a.starts as u64);
+    let bar = Progress::new(a.out.quiet, a.search.starts as u64);
     let r = fixed_points::find(&cfg, |k| bar.at(k))?;
     drop(bar);
     a.out.emit(&r, &summary(&r))
@@ -93,7 +92,7 @@ pub fn run(cmd: FixedPointCmd) -> Result<(), HostError> {
 
 fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
     a.out.check(None, &[])?;
-    let mut m = model::load(&a.model)?;
+    let mut m = a.model.load()?;
     if let Some(p) = &a.input {
         let x = arrays::read("--input", p)?;
         if x.data.len() != m.info.inputs {
@@ -109,12 +108,18 @@ fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
     if m.net.as_gru().is_none() {
         return Err(HostError::Param(format!(
             "--model {}: an LSTM; fixed-points searches GRUs",
-            a.model.display()
+            a.model.model.display()
         )));
     }
     check_memory("--model", m.info.n, 8 * 11 * (m.info.n as u128).pow(2))?;
-    let bar = Progress::new(a.out.quiet, a.starts as u64);
-    let r = fixed_points::search(m.net, a.steps, a.starts, a.max_iter, |k| bar.at(k))?;
+    let bar = Progress::new(a.out.quiet, a.search.starts as u64);
+    let r = fixed_points::search(
+        m.net,
+        a.search.steps,
+        a.search.starts,
+        a.search.max_iter,
+        |k| bar.at(k),
+    )?;
     drop(bar);
     a.out.emit(
         &r,

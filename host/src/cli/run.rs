@@ -14,20 +14,67 @@ use gatedyn_host::HostError;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-/// The flags of `gatedyn run`.
+/// `--model` and `--h0`, on every subcommand that loads a trained model.
 #[derive(Args, Debug)]
-pub struct RunArgs {
+pub struct ModelArgs {
     /// The model: `.onnx` (one GRU or LSTM node) or `.safetensors`
     /// (PyTorch nn.GRU / nn.LSTM state_dict).
     #[arg(long, value_name = "PATH")]
-    model: PathBuf,
-    /// Inputs, `T×I` (`.npy` or `.csv`; one row per step).
-    #[arg(long, value_name = "PATH")]
-    inputs: PathBuf,
+    pub model: PathBuf,
     /// Initial hidden state, `N` entries (`.npy` or `.csv`); default: the
     /// model's `initial_h`, else zero.
     #[arg(long, value_name = "PATH")]
-    h0: Option<PathBuf>,
+    pub h0: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    /// Loads `--model` and applies `--h0` when given (checked against the
+    /// model's size).
+    pub fn load(&self) -> Result<Model, HostError> {
+        let mut m = model::load(&self.model)?;
+        if let Some(p) = &self.h0 {
+            let h = arrays::read("--h0", p)?;
+            if h.data.len() != m.info.n {
+                return Err(HostError::Param(format!(
+                    "--h0 {}: {} entries, but the model has {} hidden units",
+                    p.display(),
+                    h.data.len(),
+                    m.info.n
+                )));
+            }
+            m.net.h_mut().copy_from_slice(&h.data);
+        }
+        Ok(m)
+    }
+
+    /// [`ModelArgs::load`] and `--inputs` (checked against the model's
+    /// input count).
+    pub fn load_with_inputs(
+        &self,
+        inputs_path: &Path,
+    ) -> Result<(Model, arrays::Table), HostError> {
+        let m = self.load()?;
+        let inputs = arrays::read("--inputs", inputs_path)?;
+        if inputs.cols != m.info.inputs {
+            return Err(HostError::Param(format!(
+                "--inputs {}: {} columns, but the model takes {} inputs",
+                inputs_path.display(),
+                inputs.cols,
+                m.info.inputs
+            )));
+        }
+        Ok((m, inputs))
+    }
+}
+
+/// The flags of `gatedyn run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Inputs, `T×I` (`.npy` or `.csv`; one row per step).
+    #[arg(long, value_name = "PATH")]
+    inputs: PathBuf,
     /// Where the hidden states go, `T×N` (`.npy`, `.csv` or `.json`).
     #[arg(long, value_name = "PATH")]
     output: PathBuf,
@@ -50,38 +97,6 @@ struct RunReport {
     seconds: f64,
 }
 
-/// Loads `--model`, applies `--h0` when given (checked against the model's
-/// size), and reads `--inputs` (checked against its input count).
-pub fn load_with_inputs(
-    model_path: &Path,
-    inputs_path: &Path,
-    h0: Option<&Path>,
-) -> Result<(Model, arrays::Table), HostError> {
-    let mut m = model::load(model_path)?;
-    let inputs = arrays::read("--inputs", inputs_path)?;
-    if inputs.cols != m.info.inputs {
-        return Err(HostError::Param(format!(
-            "--inputs {}: {} columns, but the model takes {} inputs",
-            inputs_path.display(),
-            inputs.cols,
-            m.info.inputs
-        )));
-    }
-    if let Some(p) = h0 {
-        let h = arrays::read("--h0", p)?;
-        if h.data.len() != m.info.n {
-            return Err(HostError::Param(format!(
-                "--h0 {}: {} entries, but the model has {} hidden units",
-                p.display(),
-                h.data.len(),
-                m.info.n
-            )));
-        }
-        m.net.h_mut().copy_from_slice(&h.data);
-    }
-    Ok((m, inputs))
-}
-
 /// Runs `gatedyn run`.
 pub fn run(a: RunArgs) -> Result<(), HostError> {
     let format = arrays::format_of(
@@ -91,7 +106,7 @@ pub fn run(a: RunArgs) -> Result<(), HostError> {
     )?;
     a.out
         .check(None, &[("--output", Some(&Target::File(a.output.clone())))])?;
-    let (m, inputs) = load_with_inputs(&a.model, &a.inputs, a.h0.as_deref())?;
+    let (m, inputs) = a.model.load_with_inputs(&a.inputs)?;
     let precision = match a.precision {
         PrecisionArg::F32 => Precision::F32,
         PrecisionArg::F64 => Precision::F64,

@@ -40,9 +40,8 @@ pub enum SpectrumCmd {
 /// The flags of `spectrum model`.
 #[derive(Args, Debug)]
 pub struct ModelSpectrumArgs {
-    /// The model: `.onnx` or `.safetensors`.
-    #[arg(long, value_name = "PATH")]
-    model: PathBuf,
+    #[command(flatten)]
+    model: super::run::ModelArgs,
     /// Steps of zero input from the model's initial state (without
     /// `--inputs`).
     #[arg(long, default_value_t = 200, value_parser = count(0, MAX_STEPS), conflicts_with = "inputs")]
@@ -51,9 +50,6 @@ pub struct ModelSpectrumArgs {
     /// the Jacobian is that of the last step.
     #[arg(long, value_name = "PATH")]
     inputs: Option<PathBuf>,
-    /// Initial hidden state, `N` entries; default: the model's, else zero.
-    #[arg(long, value_name = "PATH")]
-    h0: Option<PathBuf>,
     /// Draw eigenvalues and the predicted support (.svg or .png).
     #[arg(long, value_name = "PATH")]
     plot: Option<PathBuf>,
@@ -288,27 +284,15 @@ fn matrix_free(cfg: &SpectrumConfig, a: &SpectrumArgs) -> Result<(), HostError> 
 
 fn model_spectrum(a: ModelSpectrumArgs) -> Result<(), HostError> {
     use gatedyn_host::analyze::{analyze, AnalyzeConfig};
-    use gatedyn_host::arrays::{self, Table};
+    use gatedyn_host::arrays::Table;
     a.out.check(
         a.plot.as_ref(),
         &[("--eigenvalues", a.eigenvalues.as_ref())],
     )?;
     let (model, inputs) = match &a.inputs {
-        Some(x) => super::run::load_with_inputs(&a.model, x, a.h0.as_deref())?,
+        Some(x) => a.model.load_with_inputs(x)?,
         None => {
-            let mut m = gatedyn_host::model::load(&a.model)?;
-            if let Some(p) = &a.h0 {
-                let h = arrays::read("--h0", p)?;
-                if h.data.len() != m.info.n {
-                    return Err(HostError::Param(format!(
-                        "--h0 {}: {} entries, but the model has {} hidden units",
-                        p.display(),
-                        h.data.len(),
-                        m.info.n
-                    )));
-                }
-                m.net.h_mut().copy_from_slice(&h.data);
-            }
+            let m = a.model.load()?;
             // `steps` steps, then the traced step: all of zero input
             let rows = a.steps + 1;
             let zeros = Table {
