@@ -41,6 +41,9 @@ pub struct AnalyzeConfig {
     pub timescales: usize,
     /// Sample only the last step (`gatedyn spectrum model`).
     pub only_last: bool,
+    /// Above this state dimension, the radius only, matrix-free
+    /// ([`MAX_DENSE`] by default).
+    pub max_dense: usize,
 }
 
 impl Default for AnalyzeConfig {
@@ -51,6 +54,7 @@ impl Default for AnalyzeConfig {
             saturation: 0.05,
             timescales: 5,
             only_last: false,
+            max_dense: MAX_DENSE,
         }
     }
 }
@@ -280,7 +284,7 @@ pub fn analyze(
     if inputs.rows == 0 {
         return Err(HostError::Param("--inputs has no rows (steps)".into()));
     }
-    let dense = net.dim() <= MAX_DENSE;
+    let dense = net.dim() <= cfg.max_dense;
     crate::limits::check_memory(
         "--model",
         net.n(),

@@ -262,3 +262,36 @@ fn analyze_measures_the_reference_jacobian_radius() {
         assert_eq!(r.theory.applies, name.starts_with("gru_before"));
     }
 }
+
+#[test]
+fn analyze_matrix_free_agrees_with_dense() {
+    use gatedyn_host::analyze::{analyze, AnalyzeConfig};
+    let d = dir();
+    let inputs = read("--inputs", &d.join("inputs.npy")).unwrap();
+    for name in ["gru_after_n128_chaotic", "lstm_n128_chaotic"] {
+        let model = load(&d.join(format!("{name}.onnx"))).unwrap();
+        let dense_cfg = AnalyzeConfig {
+            every: 50,
+            ..AnalyzeConfig::default()
+        };
+        // the matrix-free path of large models, forced at N = 128
+        let free_cfg = AnalyzeConfig {
+            max_dense: 0,
+            ..dense_cfg
+        };
+        let dense = analyze(model.clone(), &inputs, &dense_cfg, |_| {}).unwrap();
+        let free = analyze(model, &inputs, &free_cfg, |_| {}).unwrap();
+        assert_eq!((dense.method, free.method), ("dense", "arnoldi"));
+        assert!(free.samples.iter().all(|s| s.slow_modes.is_none()));
+        for (a, b) in dense.samples.iter().zip(&free.samples) {
+            let rel = (a.radius - b.radius).abs() / a.radius;
+            assert!(
+                rel < 1e-3,
+                "{name} t={}: dense {} vs matrix-free {}",
+                a.t,
+                a.radius,
+                b.radius
+            );
+        }
+    }
+}
