@@ -9,6 +9,8 @@
 //!   [`Lstm::load`], conventions in [`gru`]) with one step, the exact state-to-state
 //!   Jacobian (dense) and matrix-free `J v`, `Jᵀ v`. [`GruRef`] and
 //!   [`LstmRef`] are the same code over borrowed slices with run-time sizes.
+//! * [`Readout`]: a linear readout `y = W h + b` (an exported model's
+//!   output layer).
 //! * [`init`]: seeded initialisation, bit-identical across targets.
 //! * [`activation`]: `tanh` / hard-tanh, libm or micromath.
 //! * [`spectral_radius`]: matrix-free spectral radius (thick-restart Arnoldi)
@@ -54,6 +56,7 @@ mod maximize;
 pub mod mft;
 pub mod operator;
 pub mod quadrature;
+mod readout;
 mod real;
 mod small_eigen;
 pub mod spectral_curve;
@@ -71,6 +74,7 @@ pub use lstm::{
 /// ([`init`]): `use gatedyn::rand_core::SeedableRng;` needs no dependency of
 /// your own and cannot pick an incompatible version.
 pub use rand_core;
+pub use readout::Readout;
 pub use real::Real;
 
 /// The README's code blocks, compiled and run as doctests, so that the

@@ -3,11 +3,11 @@
 //! reset-after GRU of `tests/fixtures/trained/gru_after_n32_stable.onnx`,
 //! written by `gatedyn export` into `trained_model.rs` as a `static` (its
 //! weights in flash), driven by four sines for [`TRAINED_STEPS`] steps from
-//! its initial state; then the matrix-free spectral radius of its Jacobian
-//! at the state reached.
+//! its initial state; then its linear readout (exported as `READOUT`) and
+//! the matrix-free spectral radius of its Jacobian at the state reached.
 
 use crate::scenario::{arnoldi_options, checksum, KRYLOV};
-use crate::trained_model::{H0, INPUTS, N, TRAINED};
+use crate::trained_model::{H0, INPUTS, N, OUTPUTS, READOUT, TRAINED};
 use gatedyn::operator::GruJacobian;
 use gatedyn::spectral_radius::{RadiusEstimate, SpectralRadius};
 use gatedyn::{Error, GruTrace};
@@ -27,6 +27,8 @@ pub struct TrainedReport {
     pub state_checksum: u32,
     /// Mean square activity of the final state.
     pub mean_square: f32,
+    /// The readout of the final state.
+    pub readout: [f32; OUTPUTS],
     /// The matrix-free estimate at the final state.
     pub radius: RadiusEstimate,
 }
@@ -44,9 +46,12 @@ pub fn run_trained(est: &mut SpectralRadius<KRYLOV>) -> Result<TrainedReport, Er
     let mut scratch = [0.0f32; N];
     let mut op = GruJacobian::new(TRAINED.view(), &h, trace.view(), &mut scratch)?;
     let radius = est.estimate(&mut op, &mut basis, &arnoldi_options())?;
+    let mut readout = [0.0f32; OUTPUTS];
+    READOUT.apply(&h, &mut readout)?;
     Ok(TrainedReport {
         state_checksum: checksum(&h),
         mean_square: h.iter().map(|x| x * x).sum::<f32>() / N as f32,
+        readout,
         radius,
     })
 }
@@ -62,6 +67,11 @@ pub fn parity_lines(t: &TrainedReport, mut emit: impl FnMut(&str, u64, f64)) {
         "trained.mean_square",
         t.mean_square.to_bits() as u64,
         t.mean_square as f64,
+    );
+    emit(
+        "trained.readout_checksum",
+        checksum(&t.readout) as u64,
+        checksum(&t.readout) as f64,
     );
     emit("trained.radius", t.radius.radius.to_bits(), t.radius.radius);
     emit(

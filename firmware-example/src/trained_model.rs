@@ -4,11 +4,11 @@
 //! Conventions (docs/THEORY.md §9): `U[i][j]` multiplies `h_j` in unit `i`;
 //! the update gate is the paper's (`z = 1` takes the candidate), the
 //! negative of ONNX's and PyTorch's; input and recurrent biases are summed
-//! (`b_hn` of the reset-after GRU is kept apart). A readout after the
-//! recurrent layer is not exported.
+//! (`b_hn` of the reset-after GRU is kept apart). A linear readout after
+//! the layer, when the model has one, is `READOUT`.
 #![allow(clippy::approx_constant, clippy::excessive_precision, clippy::unreadable_literal)]
 
-use gatedyn::{Activation, Gate, Gru, GruForm};
+use gatedyn::{Activation, Gate, Gru, GruForm, Readout};
 
 /// Hidden units.
 pub const N: usize = 32;
@@ -929,6 +929,31 @@ pub static TRAINED: Gru<f32, N, INPUTS> = Gru {
         ],
     },
     activation: Activation::Tanh,
+};
+
+/// Outputs of the readout.
+pub const OUTPUTS: usize = 2;
+
+/// The linear readout after the layer, `y = W h + b` (the graph's
+/// `MatMul`/`Gemm` and `Add`).
+pub static READOUT: Readout<f32, N, OUTPUTS> = Readout {
+    w: [
+        [
+            0.3434854, -0.08794531, 0.280629, 0.05339164, 0.011623452, -0.26388866, -0.08947336, 0.06293023,
+            -0.2793693, 0.12805685, -0.070723996, -0.27952868, 0.1883658, 0.29946172, 0.11691348, 0.10055532,
+            0.17990904, -0.0043850094, 0.2908049, 0.059471667, 0.1152402, -0.06840038, 0.3040724, -0.11209698,
+            0.028145758, -0.20524617, -0.16753933, -0.0907015, 0.044087872, -0.34248513, -0.015207521, -0.21058838,
+        ],
+        [
+            -0.06779488, 0.18956393, -0.11574941, 0.081234716, -0.12767015, -0.13344857, 0.072330624, 0.3456159,
+            0.22668919, 0.022055633, 0.01938744, 0.11250499, 0.19469988, -0.012347005, -0.19324382, -0.11521887,
+            -0.20656013, -0.10624218, -0.31334466, -0.006040206, 0.13228276, 0.03169253, 0.004944961, 0.32034615,
+            0.09002834, 0.24411857, 0.34974656, -0.19184351, 0.29868406, 0.2805539, -0.022508381, -0.383819,
+        ],
+    ],
+    b: [
+        0.25, -0.5,
+    ],
 };
 
 /// The initial hidden state (the model's `initial_h`, else zero).

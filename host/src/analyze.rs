@@ -273,7 +273,7 @@ pub fn analyze(
 ) -> Result<AnalyzeReport, HostError> {
     cfg.check()?;
     let t0 = std::time::Instant::now();
-    let Model { mut net, info } = model;
+    let Model { mut net, info, .. } = model;
     if inputs.cols != net.inputs() {
         return Err(HostError::Param(format!(
             "--inputs has {} columns; the model takes {} inputs",

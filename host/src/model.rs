@@ -198,6 +198,8 @@ pub struct ModelInfo {
     pub layer: String,
     /// Whether the file gave an initial state (ONNX `initial_h`).
     pub has_initial_state: bool,
+    /// Outputs of the linear readout after the layer, if the graph has one.
+    pub readout_outputs: Option<usize>,
 }
 
 impl ModelInfo {
@@ -218,8 +220,46 @@ impl ModelInfo {
 pub struct Model {
     /// The network, state set, no step traced.
     pub net: Net,
+    /// The linear readout after the recurrent layer, when the ONNX graph
+    /// has one (see [`ReadoutWeights`]).
+    pub readout: Option<ReadoutWeights>,
     /// Description.
     pub info: ModelInfo,
+}
+
+/// A linear readout `y = W h + b` found after the recurrent node of an ONNX
+/// graph: a `MatMul` (or `Gemm`) with stored weights, fed from the layer's
+/// output through shape-only nodes (`Squeeze`, `Reshape`, `Transpose`,
+/// `Flatten`, `Unsqueeze`, `Identity`), optionally followed by an `Add` of
+/// a stored bias. `Gemm`'s `alpha`, `beta` and `transB` are applied.
+#[derive(Debug, Clone)]
+pub struct ReadoutWeights {
+    /// Outputs `K`.
+    pub outputs: usize,
+    /// `K×N`, row-major (`w[k·N + j]` multiplies `h_j` in output `k`).
+    pub w: Vec<f64>,
+    /// `K`.
+    pub b: Vec<f64>,
+}
+
+impl ReadoutWeights {
+    /// `y = W h + b` for every row of `states` (`T×N`).
+    pub fn apply(&self, states: &crate::arrays::Table) -> crate::arrays::Table {
+        let (n, k) = (states.cols, self.outputs);
+        let mut data = Vec::with_capacity(states.rows * k);
+        for t in 0..states.rows {
+            let h = states.row(t);
+            for o in 0..k {
+                let row = &self.w[o * n..(o + 1) * n];
+                data.push(row.iter().zip(h).map(|(a, b)| a * b).sum::<f64>() + self.b[o]);
+            }
+        }
+        crate::arrays::Table {
+            rows: states.rows,
+            cols: k,
+            data,
+        }
+    }
 }
 
 /// The weights of a recurrent layer in the framework's stacked layout,
@@ -278,11 +318,16 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
         }
     };
     let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-    let (stacked, layer) = match format {
+    let (stacked, layer, readout) = match format {
         ModelFormat::Onnx => read_onnx(&bytes),
-        ModelFormat::Safetensors => read_safetensors(&bytes),
+        ModelFormat::Safetensors => read_safetensors(&bytes).map(|(s, l)| (s, l, None)),
     }
     .map_err(bad)?;
+    if let Some(r) = &readout {
+        if let Some(k) = r.w.iter().chain(&r.b).position(|x| !x.is_finite()) {
+            return Err(bad(format!("readout weight {k} is not finite")));
+        }
+    }
     let has_initial_state = stacked.initial_h.is_some();
     let net = build(stacked).map_err(bad)?;
     let form = match &net {
@@ -300,8 +345,10 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
             inputs: net.inputs(),
             layer,
             has_initial_state,
+            readout_outputs: readout.as_ref().map(|r| r.outputs),
         },
         net,
+        readout,
     })
 }
 
@@ -367,7 +414,115 @@ fn tensor_values(t: &onnx::TensorProto) -> Result<Tensor, String> {
     })
 }
 
-fn read_onnx(bytes: &[u8]) -> Result<(Stacked, String), String> {
+/// The readout after `node` (see [`ReadoutWeights`]), if any.
+fn find_readout(
+    graph: &onnx::GraphProto,
+    node: &onnx::NodeProto,
+    n: usize,
+) -> Result<Option<ReadoutWeights>, String> {
+    const SHAPE_ONLY: [&str; 6] = [
+        "Squeeze",
+        "Reshape",
+        "Transpose",
+        "Flatten",
+        "Unsqueeze",
+        "Identity",
+    ];
+    let stored = |name: &str| graph.initializer.iter().find(|t| t.name == name);
+    // ONNX graphs are topologically sorted: one pass follows the layer's
+    // outputs through shape-only nodes to the first product
+    let mut live: Vec<&str> = node.output.iter().map(String::as_str).collect();
+    let mut product = None;
+    for m in &graph.node {
+        let Some(first) = m.input.first() else {
+            continue;
+        };
+        if !live.contains(&first.as_str()) {
+            continue;
+        }
+        match m.op_type.as_str() {
+            op if SHAPE_ONLY.contains(&op) => live.extend(m.output.iter().map(String::as_str)),
+            "MatMul" | "Gemm" => {
+                product = Some(m);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let Some(m) = product else { return Ok(None) };
+    let Some(t) = m.input.get(1).and_then(|b| stored(b)) else {
+        return Ok(None); // a product with a computed matrix: not a readout
+    };
+    let Tensor { shape, values } = tensor_values(t)?;
+    let gemm = m.op_type == "Gemm";
+    let trans_b = gemm && attr(m, "transB").is_some_and(|a| a.i != 0);
+    if gemm && attr(m, "transA").is_some_and(|a| a.i != 0) {
+        return Err("the readout Gemm has transA = 1; not supported".into());
+    }
+    let alpha = if gemm {
+        attr(m, "alpha").map_or(1.0, |a| a.f as f64)
+    } else {
+        1.0
+    };
+    let beta = if gemm {
+        attr(m, "beta").map_or(1.0, |a| a.f as f64)
+    } else {
+        1.0
+    };
+    let k = match (&shape[..], trans_b) {
+        (&[rows, k], false) if rows == n => k,
+        (&[k, cols], true) if cols == n => k,
+        _ => return Err(format!("the readout's weights {} have shape {shape:?}; expected [{n}, K] (or [K, {n}] with transB)", t.name)),
+    };
+    // ours is K×N: w[o][j] = B[j][o] (or B[o][j] transposed)
+    let w: Vec<f64> = (0..k)
+        .flat_map(|o| (0..n).map(move |j| (o, j)))
+        .map(|(o, j)| {
+            alpha
+                * if trans_b {
+                    values[o * n + j]
+                } else {
+                    values[j * k + o]
+                }
+        })
+        .collect();
+    let bias_of = |name: &str, scale: f64| -> Result<Option<Vec<f64>>, String> {
+        match stored(name) {
+            Some(t) => {
+                let b = tensor_values(t)?;
+                if b.values.len() != k {
+                    return Err(format!(
+                        "the readout bias {} has shape {:?}; expected {k} entries",
+                        t.name, b.shape
+                    ));
+                }
+                Ok(Some(b.values.iter().map(|x| scale * x).collect()))
+            }
+            None => Ok(None),
+        }
+    };
+    let mut b = match m.input.get(2) {
+        Some(c) if gemm && !c.is_empty() => bias_of(c, beta)?.unwrap_or_else(|| vec![0.0; k]),
+        _ => vec![0.0; k],
+    };
+    let out = m.output.first().map(String::as_str).unwrap_or_default();
+    if let Some(add) = graph
+        .node
+        .iter()
+        .find(|a| a.op_type == "Add" && a.input.iter().any(|i| i == out))
+    {
+        if let Some(other) = add.input.iter().find(|i| *i != out) {
+            if let Some(extra) = bias_of(other, 1.0)? {
+                b.iter_mut().zip(extra).for_each(|(x, e)| *x += e);
+            }
+        }
+    }
+    Ok(Some(ReadoutWeights { outputs: k, w, b }))
+}
+
+type OnnxLayer = (Stacked, String, Option<ReadoutWeights>);
+
+fn read_onnx(bytes: &[u8]) -> Result<OnnxLayer, String> {
     use prost::Message;
     let model = onnx::ModelProto::decode(bytes).map_err(|e| {
         format!("not a readable ONNX model (protobuf: {e}); a truncated file reads like this too")
@@ -554,6 +709,7 @@ fn read_onnx(bytes: &[u8]) -> Result<(Stacked, String), String> {
     } else {
         node.name.clone()
     };
+    let readout = find_readout(&graph, node, n)?;
     Ok((
         Stacked {
             cell,
@@ -567,6 +723,7 @@ fn read_onnx(bytes: &[u8]) -> Result<(Stacked, String), String> {
             initial_c,
         },
         layer,
+        readout,
     ))
 }
 

@@ -1057,6 +1057,34 @@ fn trained_model_commands_refuse_bad_files_with_one_line() {
         ),
         (
             vec![
+                "run",
+                "--model",
+                &lstm,
+                "--inputs",
+                &inputs,
+                "--output",
+                &out,
+                "--readout-output",
+                &out,
+            ],
+            "name the same file",
+        ),
+        (
+            vec![
+                "run",
+                "--model",
+                &lstm,
+                "--inputs",
+                &inputs,
+                "--output",
+                &out,
+                "--readout-output",
+                "r.npy",
+            ],
+            "has no linear readout",
+        ),
+        (
+            vec![
                 "analyze",
                 "--model",
                 &gru,

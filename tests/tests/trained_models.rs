@@ -99,6 +99,22 @@ fn imported_models_match_onnx_runtime() {
         let spread = expected.data.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         assert!(spread > 0.3, "{name}: states stay near 0 ({spread})");
 
+        // the readout after the GRU node (MatMul + Add) of the two models
+        // that have one, against ONNX Runtime's outputs
+        let readout_file = d.join(format!("{name}.ort_readout.npy"));
+        match (&model.readout, readout_file.exists()) {
+            (Some(r), true) => {
+                let want = read("--expected", &readout_file).unwrap();
+                let got = r.apply(&ours32);
+                assert_eq!((got.rows, got.cols), (100, 2));
+                let e = max_diff(&got.data, &want.data);
+                assert!(e <= STATE_TOL, "{name}: readout differs by {e:e}");
+                assert_eq!(model.info.readout_outputs, Some(2));
+            }
+            (None, false) => assert_eq!(model.info.readout_outputs, None),
+            (r, file) => panic!("{name}: readout found {}, fixture {file}", r.is_some()),
+        }
+
         // safetensors (PyTorch layout) where PyTorch has the form
         let st = d.join(format!("{name}.safetensors"));
         if st.exists() {
@@ -196,6 +212,11 @@ fn exported_static_runs_bit_identically_to_the_import() {
     }
     let inputs = read("--inputs", &d.join("inputs.npy")).unwrap();
     let ours = run_inputs(&model.net, &inputs, Precision::F32, || {}).unwrap();
+    let want_readout = read(
+        "--expected",
+        &d.join("gru_after_n32_stable.ort_readout.npy"),
+    )
+    .unwrap();
     let mut h = trained_model::H0;
     let mut t = GruTrace::zeroed();
     for k in 0..inputs.rows {
@@ -204,6 +225,13 @@ fn exported_static_runs_bit_identically_to_the_import() {
         h = t.next;
         let row: Vec<f64> = h.iter().map(|&v| v as f64).collect();
         assert_eq!(row, ours.row(k), "step {k}");
+        // the exported readout against ONNX Runtime's
+        let mut y = [0.0f32; trained_model::OUTPUTS];
+        trained_model::READOUT.apply(&h, &mut y).unwrap();
+        for (o, &v) in y.iter().enumerate() {
+            let e = (v as f64 - want_readout.row(k)[o]).abs();
+            assert!(e <= STATE_TOL, "step {k}, output {o}: {e:e}");
+        }
     }
 }
 

@@ -51,12 +51,13 @@ pub fn run(a: ExportArgs) -> Result<(), HostError> {
         Target::Stdout => output::write_stdout(src.trim_end())?,
         Target::File(p) => output::write_atomic(p, &src)?,
     }
-    let bytes = (m.net.cell().gates() * m.info.n * (m.info.n + m.info.inputs + 1)
-        + if m.info.form == Some("reset_after") {
-            m.info.n
-        } else {
-            0
-        })
+    let readout = m.readout.as_ref().map_or(0, |r| r.outputs * (m.info.n + 1));
+    let b_hn = if m.info.form == Some("reset_after") {
+        m.info.n
+    } else {
+        0
+    };
+    let bytes = (m.net.cell().gates() * m.info.n * (m.info.n + m.info.inputs + 1) + b_hn + readout)
         * match precision {
             Precision::F32 => 4,
             Precision::F64 => 8,

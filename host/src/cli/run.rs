@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// Where the hidden states go, `T×N` (`.npy`, `.csv` or `.json`).
     #[arg(long, value_name = "PATH")]
     output: PathBuf,
+    /// Where the readout's outputs go, `T×K` (`.npy`, `.csv` or `.json`),
+    /// for an ONNX model with a linear readout after the layer.
+    #[arg(long, value_name = "PATH")]
+    readout_output: Option<PathBuf>,
     /// Arithmetic of the run (the weights rounded once to it).
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     precision: PrecisionArg,
@@ -104,9 +108,26 @@ pub fn run(a: RunArgs) -> Result<(), HostError> {
         &a.output,
         &[ArrayFormat::Npy, ArrayFormat::Csv, ArrayFormat::Json],
     )?;
-    a.out
-        .check(None, &[("--output", Some(&Target::File(a.output.clone())))])?;
+    let formats = [ArrayFormat::Npy, ArrayFormat::Csv, ArrayFormat::Json];
+    let readout_format = match &a.readout_output {
+        Some(p) => Some(arrays::format_of("--readout-output", p, &formats)?),
+        None => None,
+    };
+    let readout_target = a.readout_output.clone().map(Target::File);
+    a.out.check(
+        None,
+        &[
+            ("--output", Some(&Target::File(a.output.clone()))),
+            ("--readout-output", readout_target.as_ref()),
+        ],
+    )?;
     let (m, inputs) = a.model.load_with_inputs(&a.inputs)?;
+    if a.readout_output.is_some() && m.readout.is_none() {
+        return Err(HostError::Param(format!(
+            "--readout-output: {} has no linear readout after its recurrent layer",
+            m.info.path
+        )));
+    }
     let precision = match a.precision {
         PrecisionArg::F32 => Precision::F32,
         PrecisionArg::F64 => Precision::F64,
@@ -122,6 +143,9 @@ pub fn run(a: RunArgs) -> Result<(), HostError> {
     })?;
     drop(bar);
     arrays::write(&a.output, format, &states, precision)?;
+    if let (Some(p), Some(f), Some(r)) = (&a.readout_output, readout_format, &m.readout) {
+        arrays::write(p, f, &r.apply(&states), precision)?;
+    }
     let last = if states.rows > 0 {
         states.row(states.rows - 1)
     } else {
