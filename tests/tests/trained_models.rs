@@ -323,3 +323,140 @@ fn analyze_matrix_free_agrees_with_dense() {
         }
     }
 }
+
+/// Malformed ONNX models, written from a good fixture with one thing
+/// changed: each is refused with its own reason.
+#[test]
+fn malformed_onnx_models_are_refused_with_their_reason() {
+    use gatedyn_host::model::onnx::{AttributeProto, ModelProto};
+    use prost::Message;
+    let d = dir();
+    let good =
+        ModelProto::decode(&*std::fs::read(d.join("gru_before_n32_stable.onnx")).unwrap()).unwrap();
+    let tmp = std::env::temp_dir().join(format!("gatedyn-onnx-cases-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let string_attr = |name: &str, value: &str| AttributeProto {
+        name: name.into(),
+        s: value.as_bytes().to_vec(),
+        r#type: 3,
+        ..Default::default()
+    };
+    type Change = Box<dyn Fn(&mut ModelProto)>;
+    let cases: Vec<(&str, Change, &str)> = vec![
+        (
+            "bidirectional",
+            Box::new(move |m| {
+                m.graph.as_mut().unwrap().node[0]
+                    .attribute
+                    .push(string_attr("direction", "bidirectional"))
+            }),
+            "direction \"bidirectional\": only forward layers",
+        ),
+        (
+            "relu",
+            Box::new(|m| {
+                m.graph.as_mut().unwrap().node[0]
+                    .attribute
+                    .push(AttributeProto {
+                        name: "activations".into(),
+                        strings: vec![b"Sigmoid".to_vec(), b"Relu".to_vec()],
+                        r#type: 8,
+                        ..Default::default()
+                    })
+            }),
+            "GRU activation 1 is Relu",
+        ),
+        (
+            "clip",
+            Box::new(|m| {
+                m.graph.as_mut().unwrap().node[0]
+                    .attribute
+                    .push(AttributeProto {
+                        name: "clip".into(),
+                        f: 3.0,
+                        r#type: 1,
+                        ..Default::default()
+                    })
+            }),
+            "cell clip",
+        ),
+        (
+            "nan",
+            Box::new(|m| {
+                let w = m
+                    .graph
+                    .as_mut()
+                    .unwrap()
+                    .initializer
+                    .iter_mut()
+                    .find(|t| t.name == "W")
+                    .unwrap();
+                w.raw_data[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
+            }),
+            "input weights entry 2 is NaN",
+        ),
+        (
+            "shape",
+            Box::new(|m| {
+                let r = m
+                    .graph
+                    .as_mut()
+                    .unwrap()
+                    .initializer
+                    .iter_mut()
+                    .find(|t| t.name == "R")
+                    .unwrap();
+                r.dims = vec![1, 96, 16];
+                r.raw_data.truncate(96 * 16 * 4);
+            }),
+            "do not fit [1, 3·N, I] and [1, 3·N, N]",
+        ),
+        (
+            "no node",
+            Box::new(|m| m.graph.as_mut().unwrap().node.clear()),
+            "no GRU or LSTM node",
+        ),
+        (
+            "stacked",
+            Box::new(|m| {
+                let g = m.graph.as_mut().unwrap();
+                let again = g.node[0].clone();
+                g.node.push(again);
+            }),
+            "2 recurrent nodes (stacked layers)",
+        ),
+        (
+            "float16",
+            Box::new(|m| {
+                let w = m
+                    .graph
+                    .as_mut()
+                    .unwrap()
+                    .initializer
+                    .iter_mut()
+                    .find(|t| t.name == "W")
+                    .unwrap();
+                w.data_type = 10;
+            }),
+            "ONNX data type 10",
+        ),
+    ];
+    for (label, change, msg) in cases {
+        let mut m = good.clone();
+        change(&mut m);
+        let p = tmp.join(format!("{}.onnx", label.replace(' ', "_")));
+        std::fs::write(&p, m.encode_to_vec()).unwrap();
+        let e = load(&p).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("--model {}: ", p.display())),
+            "{label}: {e}"
+        );
+        assert!(e.contains(msg), "{label}: expected {msg:?} in {e:?}");
+        assert_eq!(e.lines().count(), 1, "{label}: one line");
+    }
+    // the unchanged model, re-encoded, still loads
+    let p = tmp.join("good.onnx");
+    std::fs::write(&p, good.encode_to_vec()).unwrap();
+    assert_eq!(load(&p).unwrap().info.n, 32);
+    let _ = std::fs::remove_dir_all(&tmp);
+}
