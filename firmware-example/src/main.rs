@@ -166,11 +166,11 @@ fn main() -> ! {
         .unwrap_or_else(|_| fail("exported-model scenario returned an error"));
     let t_trained = ticks() - t0;
     defmt::println!(
-        "TRAINED reset-after GRU N={=usize} I={=usize} from gatedyn export: {=usize} steps, readout={=[f32]}, radius={=f64} (products {=usize}, err {=f64}), {=f32} instructions",
+        "TRAINED reset-after GRU N={=usize} I={=usize} from gatedyn export: {=usize} steps, readout={}, radius={=f64} (products {=usize}, err {=f64}), {=f32} instructions",
         trained_model::N,
         trained_model::INPUTS,
         trained::TRAINED_STEPS,
-        tr.readout[..],
+        tr.readout,
         tr.radius.radius,
         tr.radius.products,
         tr.radius.residual,
