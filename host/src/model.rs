@@ -317,6 +317,22 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
             ))
         }
     };
+    let size = std::fs::metadata(path)
+        .map_err(|e| bad(format!("cannot read: {e}")))?
+        .len();
+    // the file's bytes, then the weights as f64 (at most twice the bytes of
+    // a float32 file): about three times the file
+    if let Some(avail) = crate::limits::allocatable() {
+        if size.saturating_mul(3) > avail {
+            let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+            return Err(bad(format!(
+                "a {:.1} GiB file needs about {:.1} GiB to load, more than the {:.1} GiB this process may allocate",
+                gib(size),
+                gib(size.saturating_mul(3)),
+                gib(avail)
+            )));
+        }
+    }
     let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
     let (stacked, layer, readout) = match format {
         ModelFormat::Onnx => read_onnx(&bytes),

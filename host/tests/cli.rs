@@ -879,6 +879,20 @@ fn address_space_limit_is_respected() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // a 5 GiB model file (sparse: nothing is written) under a 4 GiB limit
+    let big = tmp("big-model").join("big.onnx");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(5 << 30)
+        .unwrap();
+    let out = run(&format!("spectrum model --model {} --quiet", big.display()));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("a 5.0 GiB file needs about 15.0 GiB to load, more than the"),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(&big);
 }
 
 /// `gatedyn lyapunov`: every documented field, the numbers consistent with
