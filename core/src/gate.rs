@@ -144,6 +144,13 @@ impl<F: Real, const N: usize, const I: usize> Gate<F, N, I> {
         src: GateRef<'_, S>,
     ) -> Result<(), Error> {
         check_source(gate, src, N, I)?;
+        self.copy_from(src);
+        Ok(())
+    }
+
+    /// The copy of [`Gate::load`], for a source already checked with
+    /// [`check_source`] (the cells check every gate before writing any).
+    pub(crate) fn copy_from<S: Copy + Into<f64>>(&mut self, src: GateRef<'_, S>) {
         let put = |dst: &mut [F], from: &[S]| {
             for (d, &s) in dst.iter_mut().zip(from) {
                 *d = F::from_f64(s.into());
@@ -152,7 +159,6 @@ impl<F: Real, const N: usize, const I: usize> Gate<F, N, I> {
         put(self.u.as_flattened_mut(), src.u);
         put(self.w.as_flattened_mut(), src.w);
         put(&mut self.b, src.b);
-        Ok(())
     }
 }
 

@@ -778,9 +778,9 @@ impl<F: Real, const N: usize, const I: usize> Gru<F, N, I> {
                 });
             }
         }
-        self.z.load("z", z)?;
-        self.r.load("r", r)?;
-        self.h.load("h", h)?;
+        self.z.copy_from(z);
+        self.r.copy_from(r);
+        self.h.copy_from(h);
         self.form = match form {
             GruForm::ResetBefore => GruForm::ResetBefore,
             GruForm::ResetAfter { recurrent_bias } => {

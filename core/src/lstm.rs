@@ -602,10 +602,11 @@ impl<F: Real, const N: usize, const I: usize> Lstm<F, N, I> {
         for (name, g) in [("f", f), ("i", i), ("o", o), ("c", c)] {
             check_source(name, g, N, I)?;
         }
-        self.f.load("f", f)?;
-        self.i.load("i", i)?;
-        self.o.load("o", o)?;
-        self.c.load("c", c)
+        self.f.copy_from(f);
+        self.i.copy_from(i);
+        self.o.copy_from(o);
+        self.c.copy_from(c);
+        Ok(())
     }
 
     /// Borrowed view with run-time sizes.

@@ -18,7 +18,7 @@ use crate::matfree::{self, HostJacobian, Precision, RadiusOptions};
 use crate::model::{mean, Model, ModelInfo};
 use crate::network::{GateName, GateWeights, Net, Scales};
 use crate::phase::region_name;
-use crate::spectrum::{curve_points, fraction_inside, predicted_radius};
+use crate::spectrum::{fraction_inside, predicted_radius, support_boundary};
 use crate::HostError;
 use gatedyn::mft::Mft;
 use gatedyn::{Activation, Complex};
@@ -298,8 +298,13 @@ pub fn analyze(
     let mut samples = Vec::new();
     let mut all_timescales = Vec::new();
     let mut last_ev: Vec<Complex> = Vec::new();
-    let mut last_net = None;
+    // the matrix-free operator's weight copies are made once; each sample
+    // takes only the factors at its state
+    let mut operator: Option<HostJacobian> = None;
     for t in 0..inputs.rows {
+        if t > 0 {
+            net.advance(); // the state after the previous step
+        }
         net.x_mut().copy_from_slice(inputs.row(t));
         net.trace_step()?;
         if (!cfg.only_last && t % cfg.every == 0) || t + 1 == inputs.rows {
@@ -324,9 +329,15 @@ pub fn analyze(
                 last_ev = ev;
                 s
             } else {
-                let mut op = HostJacobian::new(&net, Precision::F32)?;
+                let op = match &mut operator {
+                    Some(op) => {
+                        op.retrace(&net)?;
+                        op
+                    }
+                    None => operator.insert(HostJacobian::new(&net, Precision::F32)?),
+                };
                 let (r, _) = matfree::spectral_radius(
-                    &mut op,
+                    op,
                     &RadiusOptions {
                         tol: 1e-3,
                         max_products: 5000,
@@ -342,27 +353,15 @@ pub fn analyze(
                 }
             };
             samples.push(sample);
-            if t + 1 == inputs.rows {
-                last_net = Some(net.clone());
-            }
         }
-        // move on: the state after the step
-        let next = net.next_h().to_vec();
-        if let Net::Lstm(l) = &mut net {
-            l.c.copy_from_slice(&l.trace.c_next);
-        }
-        net.h_mut().copy_from_slice(&next);
         progress(t + 1);
     }
-    let last = last_net.expect("the last step is always sampled");
+    // `net` is traced at the last step, which is always sampled
+    let last = net;
     let radius_last = samples.last().map_or(0.0, |s| s.radius);
     let theory = compare_with_theory(&last, &info, &last_ev, radius_last)?;
-    let curve = if theory.radius_predicted.is_some() && dense && !last_ev.is_empty() {
-        let centre = Complex::new(
-            last_ev.iter().map(|z| z.re).sum::<f64>() / last_ev.len() as f64,
-            0.0,
-        );
-        curve_points(&last.support()?, centre, 720).unwrap_or_default()
+    let curve = if theory.radius_predicted.is_some() {
+        support_boundary(&last, &last_ev).unwrap_or_default()
     } else {
         vec![]
     };

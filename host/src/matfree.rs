@@ -134,6 +134,15 @@ impl HostJacobian {
         })
     }
 
+    /// Takes the diagonal factors at `net`'s traced state, keeping the
+    /// weight copies: the operator of another state of the same network
+    /// (`net` must be the one this operator was built from).
+    pub fn retrace(&mut self, net: &Net) -> Result<(), HostError> {
+        debug_assert_eq!(net.n(), self.n);
+        self.factors = net.factors()?;
+        Ok(())
+    }
+
     /// GRU or LSTM.
     pub fn cell(&self) -> Cell {
         match self.factors {

@@ -747,16 +747,22 @@ impl Net {
     pub fn run(&mut self, steps: usize, mut tick: impl FnMut()) -> Result<(), HostError> {
         for _ in 0..steps {
             self.trace_step()?;
-            match self {
-                Net::Gru(g) => g.h.copy_from_slice(&g.trace.next),
-                Net::Lstm(l) => {
-                    l.h.copy_from_slice(&l.trace.h_next);
-                    l.c.copy_from_slice(&l.trace.c_next);
-                }
-            }
+            self.advance();
             tick();
         }
         self.trace_step()
+    }
+
+    /// Moves the state to the result of the traced step (`h ← h'`, and
+    /// `c ← c'` for an LSTM).
+    pub fn advance(&mut self) {
+        match self {
+            Net::Gru(g) => g.h.copy_from_slice(&g.trace.next),
+            Net::Lstm(l) => {
+                l.h.copy_from_slice(&l.trace.h_next);
+                l.c.copy_from_slice(&l.trace.c_next);
+            }
+        }
     }
 
     /// Sets the state to zero and traces the step there.

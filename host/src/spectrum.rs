@@ -236,14 +236,9 @@ pub fn run(
     let eig_t = t0.elapsed().as_secs_f64();
     progress(0.9, "curve");
     let t0 = Instant::now();
-    let center = Complex::new(ev.iter().map(|z| z.re).sum::<f64>() / ev.len() as f64, 0.0);
     let radius_predicted = predicted_radius(&net)?;
     let fraction_inside = fraction_inside(&net, &ev)?;
-    let curve_pts = if atoms_only(&net) {
-        vec![]
-    } else {
-        curve_points(&net.support()?, center, 720)?
-    };
+    let curve_pts = support_boundary(&net, &ev)?;
     let curve = t0.elapsed().as_secs_f64();
     progress(1.0, "done");
     let radius_empirical = max_modulus(&ev);
@@ -269,6 +264,17 @@ pub fn run(
         eigenvalues: ev,
         curve: curve_pts,
     })
+}
+
+/// The boundary of the predicted support at `net`'s traced state, for a
+/// figure: 720 rays from the mean of the eigenvalues `ev` (empty when the
+/// support is only the diagonal part's atoms, [`atoms_only`]).
+pub fn support_boundary(net: &Net, ev: &[Complex]) -> Result<Vec<Complex>, HostError> {
+    if atoms_only(net) || ev.is_empty() {
+        return Ok(vec![]);
+    }
+    let centre = Complex::new(ev.iter().map(|z| z.re).sum::<f64>() / ev.len() as f64, 0.0);
+    curve_points(&net.support()?, centre, 720)
 }
 
 /// `|predicted − measured| / |measured|` (0 when both are 0).
