@@ -50,6 +50,7 @@ mod error;
 mod gate;
 pub mod gru;
 pub mod init;
+pub mod long_term;
 pub mod lstm;
 pub mod lyapunov;
 mod maximize;

@@ -149,6 +149,22 @@ fn main() -> ! {
         GRU_N, g.sigma_h, g.radius.radius, g.radius.products, g.radius.restarts, g.radius.residual, g.predicted, g.zero_level, g.region
     );
 
+    // ---- chaos monitor: the largest Lyapunov exponent, k = 1
+    let t0 = ticks();
+    let (lambda, lambda_err) =
+        scenario::chaos_monitor(&gru).unwrap_or_else(|_| fail("chaos monitor returned an error"));
+    let t_monitor = ticks() - t0;
+    let monitor_steps = scenario::MONITOR_TRANSIENT + scenario::MONITOR_STEPS;
+    defmt::println!(
+        "LYAPUNOV k=1 GRU N={=usize}: lambda_max={=f64} +- {=f64} per step over {=usize} steps ({=usize} transient); {=f32} instructions per step (step + J v + renormalisation)",
+        GRU_N,
+        lambda,
+        lambda_err,
+        scenario::MONITOR_STEPS,
+        scenario::MONITOR_TRANSIENT,
+        instr(t_monitor) / monitor_steps as f32
+    );
+
     // ---- LSTM scenario
     let mut lstm: Lstm<f32, LSTM_N, 1> = Lstm::zeroed();
     let t0 = ticks();
@@ -238,11 +254,17 @@ fn main() -> ! {
     trained::parity_lines(&tr, |key, bits, value| {
         defmt::println!("PARITY {=str}={=u64:x} ({=f64})", key, bits, value);
     });
+    scenario::monitor_parity_lines(lambda, lambda_err, |key, bits, value| {
+        defmt::println!("PARITY {=str}={=u64:x} ({=f64})", key, bits, value);
+    });
 
     // ---- own checks
     if g.zero_level.is_nan() || l.zero_level.is_nan() || g.zero_level >= 1.0 || l.zero_level >= 1.0
     {
         fail("zero fixed points must be stable at radius 0.95");
+    }
+    if !(lambda < 0.0 && lambda > -0.2) {
+        fail("chaos monitor: the decaying trajectory must give -0.2 < lambda_max < 0");
     }
     if !(g.radius.residual <= 1e-5 && l.radius.residual <= 1e-5 && tr.radius.residual <= 1e-5) {
         fail("spectral radius not converged");

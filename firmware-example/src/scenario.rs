@@ -304,3 +304,53 @@ pub fn parity_lines(g: &GruReport, l: &LstmReport, mut emit: impl FnMut(&str, u6
     emit("lstm.predicted", l.predicted.to_bits(), l.predicted);
     emit("lstm.zero_level", l.zero_level.to_bits(), l.zero_level);
 }
+
+/// Steps the chaos monitor discards.
+pub const MONITOR_TRANSIENT: usize = 100;
+/// Steps the chaos monitor measures.
+pub const MONITOR_STEPS: usize = 400;
+
+/// The chaos monitor (docs/THEORY.md §8): the largest Lyapunov exponent
+/// (`k = 1`) of the GRU's autonomous trajectory from `h = 0.5` at zero
+/// input, with its batch-means error. The scenario's GRU sits at a
+/// zero-fixed-point radius of 0.95, so the trajectory decays and the
+/// exponent tends to `ln ρ(J(0))` (≈ ln 0.95 = −0.051 up to finite-N
+/// deviations): negative, not chaotic.
+pub fn chaos_monitor(net: &Gru<f32, GRU_N, 1>) -> Result<(f64, f64), Error> {
+    use gatedyn::lyapunov::{lyapunov_spectrum, GruTrajectory, LyapunovOptions};
+    let input = [0.0f32];
+    let (mut h, mut prev, mut scratch) = ([0.5f32; GRU_N], [0.0f32; GRU_N], [0.0f32; GRU_N]);
+    let mut trace: GruTrace<f32, GRU_N> = GruTrace::zeroed();
+    let mut traj = GruTrajectory::new(
+        net.view(),
+        &input,
+        &mut h,
+        &mut prev,
+        trace.view_mut(),
+        &mut scratch,
+    )?;
+    let (mut tangent, mut work) = ([0.0f32; GRU_N], [0.0f32; GRU_N]);
+    let (mut batch, mut exponent, mut error) = ([0.0f64; 1], [0.0f64; 1], [0.0f64; 1]);
+    lyapunov_spectrum(
+        &mut traj,
+        &LyapunovOptions {
+            transient: MONITOR_TRANSIENT,
+            steps: MONITOR_STEPS,
+            batches: 4,
+            seed: 0x1234_5678,
+        },
+        &mut tangent,
+        &mut work,
+        &mut batch,
+        &mut exponent,
+        &mut error,
+        |_, _| {},
+    )?;
+    Ok((exponent[0], error[0]))
+}
+
+/// The chaos monitor's parity lines.
+pub fn monitor_parity_lines(lambda: f64, error: f64, mut emit: impl FnMut(&str, u64, f64)) {
+    emit("gru.lyapunov", lambda.to_bits(), lambda);
+    emit("gru.lyapunov_error", error.to_bits(), error);
+}

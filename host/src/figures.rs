@@ -240,3 +240,164 @@ pub fn analyze(dir: &Path, ext: &str, r: &AnalyzeReport) -> Result<Vec<PathBuf>,
     }
     Ok(written)
 }
+
+/// The second file of [`complexity`]: `PATH` with `_lyapunov` before the
+/// extension.
+pub fn complexity_lyapunov_path(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "complexity".into(), |s| s.to_string_lossy().into_owned());
+    let ext = path
+        .extension()
+        .map_or_else(String::new, |e| format!(".{}", e.to_string_lossy()));
+    path.with_file_name(format!("{stem}_lyapunov{ext}"))
+}
+
+/// The complexity sweep in two figures: the mean number of fixed points
+/// (or, without a search, `⟨h²⟩` from the large state) at `path`, and the
+/// mean `λ_max` from the small and the large state at
+/// [`complexity_lyapunov_path`], both against `σ_r` (log axis) or, when
+/// only `σ_h` varies, against `σ_h`; the transition (`σ_r*(σ_h)` of the
+/// mean-field theory, or `σ_h = 2`) as a vertical line.
+pub fn complexity(path: &Path, r: &crate::complexity::ComplexityReport) -> Result<(), HostError> {
+    let mut hs: Vec<f64> = r.summary.iter().map(|s| s.sigma_h).collect();
+    hs.dedup();
+    hs.sort_by(f64::total_cmp);
+    hs.dedup();
+    let mut rs: Vec<f64> = r.summary.iter().map(|s| s.sigma_r).collect();
+    rs.sort_by(f64::total_cmp);
+    rs.dedup();
+    let mut ns: Vec<usize> = r.summary.iter().map(|s| s.n).collect();
+    ns.sort_unstable();
+    ns.dedup();
+    let along_h = rs.len() == 1 && hs.len() > 1;
+    let log_x = !along_h && rs.first().is_some_and(|&x| x > 0.0);
+    let searched = r.summary.iter().any(|s| s.fixed_points_mean.is_some());
+    // one curve per (σ_h, N) (per (σ_r, N) along σ_h)
+    let curves = |y: &dyn Fn(&crate::complexity::SummaryRow) -> f64, tag: &str| -> Vec<Series> {
+        let mut out = vec![];
+        let outer: Vec<f64> = if along_h { rs.clone() } else { hs.clone() };
+        for &o in &outer {
+            for &n in &ns {
+                let mut pts: Vec<(f64, f64)> = r
+                    .summary
+                    .iter()
+                    .filter(|s| {
+                        s.n == n
+                            && if along_h {
+                                s.sigma_r == o
+                            } else {
+                                s.sigma_h == o
+                            }
+                    })
+                    .map(|s| (if along_h { s.sigma_h } else { s.sigma_r }, y(s)))
+                    .collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let name = if along_h { "σ_r" } else { "σ_h" };
+                out.push(Series {
+                    label: format!("{tag}{name}={o}, N={n}"),
+                    points: pts,
+                    thin: false,
+                });
+            }
+        }
+        out
+    };
+    let marks: Vec<(f64, String)> = if along_h {
+        vec![(2.0, "σ_h = 2".into())]
+    } else {
+        r.sigma_r_critical
+            .iter()
+            .filter_map(|&(sh, c)| c.map(|c| (c, format!("σ_r*({sh}) = {c:.3} (mean field)"))))
+            .collect()
+    };
+    let with_marks = |mut s: Vec<Series>| -> Vec<Series> {
+        let ys = s.iter().flat_map(|c| c.points.iter().map(|p| p.1));
+        let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+            (a.min(y), b.max(y))
+        });
+        if lo.is_finite() && hi.is_finite() {
+            for (x, label) in &marks {
+                s.push(Series {
+                    label: label.clone(),
+                    points: vec![(*x, lo), (*x, hi)],
+                    thin: true,
+                });
+            }
+        }
+        s
+    };
+    let x_desc = if along_h { "σ_h" } else { "σ_r" };
+    let draw = |p: &Path, title: &str, y_desc: &str, s: Vec<Series>| {
+        if log_x {
+            plot::log_x_lines(p, title, x_desc, y_desc, &with_marks(s))
+        } else {
+            plot::lines(p, title, x_desc, y_desc, &with_marks(s))
+        }
+    };
+    if searched {
+        draw(
+            path,
+            "fixed points found (mean over networks; a lower bound)",
+            "fixed points",
+            curves(&|s| s.fixed_points_mean.unwrap_or(f64::NAN), ""),
+        )?;
+    } else {
+        draw(
+            path,
+            "⟨h²⟩ at the end of the run from the large state",
+            "⟨h²⟩",
+            curves(&|s| s.activity_large_mean, ""),
+        )?;
+    }
+    let mut lyap = curves(&|s| s.lambda_large_mean, "large start, ");
+    lyap.extend(curves(&|s| s.lambda_small_mean, "small start, "));
+    draw(
+        &complexity_lyapunov_path(path),
+        "largest Lyapunov exponent (mean over networks)",
+        "λ_max per step",
+        lyap,
+    )
+}
+
+/// `m(T)^{1/(2T)}` of the dense products and of the theory against `T`,
+/// with the theory's limit and the measured spectral radius.
+pub fn long_term(path: &Path, r: &crate::long_term::LongTermReport) -> Result<(), HostError> {
+    let t_max = r.rows.last().map_or(1.0, |row| row.t as f64);
+    let flat = |label: String, y: f64| Series {
+        label,
+        points: vec![(1.0, y), (t_max, y)],
+        thin: true,
+    };
+    plot::lines(
+        path,
+        &format!(
+            "long-term Jacobian, {} update gate, N={}, σ_h={}",
+            r.gate, r.n, r.sigma_h
+        ),
+        "T",
+        "m(T)^(1/2T)",
+        &[
+            Series {
+                label: "dense products J^T".into(),
+                points: r
+                    .rows
+                    .iter()
+                    .map(|row| (row.t as f64, row.root_measured))
+                    .collect(),
+                thin: false,
+            },
+            Series {
+                label: "theory m(T)".into(),
+                points: r
+                    .rows
+                    .iter()
+                    .map(|row| (row.t as f64, row.root_predicted))
+                    .collect(),
+                thin: false,
+            },
+            flat(format!("limit {:.4} (Gelfand)", r.limit), r.limit),
+            flat(format!("measured radius {:.4}", r.radius), r.radius),
+        ],
+    )
+}

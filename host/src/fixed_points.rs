@@ -76,7 +76,7 @@ pub struct FixedPointSearch {
 const TOL: f64 = 1e-10;
 
 /// `Φ(h) − h` and `½‖Φ(h) − h‖²`; leaves `net` traced at `h`.
-fn residual(net: &mut Net, h: &[f64]) -> Result<(Vec<f64>, f64), HostError> {
+pub(crate) fn residual(net: &mut Net, h: &[f64]) -> Result<(Vec<f64>, f64), HostError> {
     net.h_mut().copy_from_slice(h);
     net.trace_step()?;
     let r: Vec<f64> = net.next_h().iter().zip(h).map(|(a, b)| a - b).collect();
@@ -85,7 +85,7 @@ fn residual(net: &mut Net, h: &[f64]) -> Result<(Vec<f64>, f64), HostError> {
 }
 
 /// Levenberg–Marquardt from `h0`; `Some((h, iterations))` on convergence.
-fn solve(
+pub(crate) fn solve(
     net: &mut Net,
     h0: &[f64],
     max_iter: usize,

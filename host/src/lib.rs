@@ -8,12 +8,14 @@
 pub mod analyze;
 pub mod arrays;
 pub mod block_arnoldi;
+pub mod complexity;
 pub mod drive;
 pub mod eigen;
 pub mod export;
 pub mod figures;
 pub mod fixed_points;
 pub mod limits;
+pub mod long_term;
 pub mod lyapunov;
 pub mod matfree;
 pub mod model;

@@ -64,6 +64,12 @@ enum Cmd {
     Validate(cli::validate::ValidateArgs),
     /// The critical reset scale σ_r*(σ_h) for √2 < σ_h < 2.
     Bifurcation(cli::bifurcation::BifurcationArgs),
+    /// Phase-space complexity: fixed-point counts and the largest Lyapunov
+    /// exponent from small and large states across σ_r (and σ_h).
+    Complexity(cli::complexity::ComplexityArgs),
+    /// The long-term Jacobian at the zero fixed point: mean squared
+    /// singular value of J^T against the large-N theory.
+    LongTerm(cli::long_term::LongTermArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +102,8 @@ fn main() -> ExitCode {
         Cmd::Export(a) => cli::export::run(a),
         Cmd::Validate(a) => cli::validate::run(a),
         Cmd::Bifurcation(a) => cli::bifurcation::run(a),
+        Cmd::Complexity(a) => cli::complexity::run(a),
+        Cmd::LongTerm(a) => cli::long_term::run(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

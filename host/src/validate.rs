@@ -74,6 +74,17 @@ impl Check {
             pass: measured >= bound,
         }
     }
+    /// `measured < bound` (a quantity that must stay below, e.g. a
+    /// negative Lyapunov exponent).
+    pub fn below(name: &str, bound: f64, measured: f64) -> Check {
+        Check {
+            name: name.into(),
+            predicted: bound,
+            measured,
+            tolerance: format!("< {bound}"),
+            pass: measured < bound,
+        }
+    }
     /// `measured > first` (a quantity that must grow).
     pub fn increasing(name: &str, first: f64, last: f64, pass: bool) -> Check {
         Check {
@@ -139,7 +150,7 @@ pub struct Experiment {
 }
 
 /// The battery, in table order.
-pub const EXPERIMENTS: [Experiment; 10] = [
+pub const EXPERIMENTS: [Experiment; 14] = [
     Experiment {
         name: "GRU zero fixed point",
         run: gru_zero_fixed_point,
@@ -179,6 +190,22 @@ pub const EXPERIMENTS: [Experiment; 10] = [
     Experiment {
         name: "phase diagram",
         run: phase_diagram,
+    },
+    Experiment {
+        name: "Lyapunov spectrum at the zero fixed point",
+        run: lyapunov_zero_fixed_point,
+    },
+    Experiment {
+        name: "complexity transition at σ_r*",
+        run: complexity_transition,
+    },
+    Experiment {
+        name: "σ_h = 2 transition",
+        run: sigma_h_transition,
+    },
+    Experiment {
+        name: "long-term Jacobian",
+        run: long_term_jacobian,
     },
 ];
 
@@ -588,6 +615,216 @@ fn phase_diagram(ctx: &Context) -> Result<Outcome, HostError> {
         "gru_phase_diagram.png",
         "GRU phase diagram (mean-field theory) with the bifurcation curve",
         |p| figures::phase_diagram(p, &phase),
+    )?;
+    Ok(out)
+}
+
+/// docs/THEORY.md §8: at the zero fixed point the map is linear, so the
+/// full Lyapunov spectrum (`k = N = 64`, 6000 steps after 2000) is the
+/// log-moduli of the Jacobian's eigenvalues (the disk's nearly equal
+/// moduli converge slowly: 1.6e-3 after 2000 steps).
+fn lyapunov_zero_fixed_point(_: &Context) -> Result<Outcome, HostError> {
+    let mut out = Outcome::default();
+    let n = 64;
+    let mut net = Net::random(
+        n,
+        Scales::Gru(GruScales::recurrent(1.0, 1.0, 1.8)),
+        Activation::Tanh,
+        70,
+    )?;
+    net.at_zero()?;
+    let mut logs: Vec<f64> = eigen::eigenvalues(&eigen::jacobian(&net)?)?
+        .iter()
+        .map(|z| z.abs().ln())
+        .collect();
+    logs.sort_by(|a, b| b.total_cmp(a));
+    let options = gatedyn::lyapunov::LyapunovOptions {
+        transient: 2000,
+        steps: 6000,
+        batches: 10,
+        ..Default::default()
+    };
+    let r = crate::lyapunov::run_from(net, 70, n, &options, |_, _| {})?;
+    let worst = r
+        .exponents
+        .iter()
+        .zip(&logs)
+        .map(|(l, m)| (l.unwrap_or(f64::NEG_INFINITY) - m).abs())
+        .fold(0.0, f64::max);
+    out.checks.push(Check::absolute(
+        "Lyapunov spectrum at h=0 (k=N=64): max |λ_j − ln|μ_j||",
+        0.0,
+        worst,
+        1e-3,
+    ));
+    Ok(out)
+}
+
+/// The size of the Lyapunov runs of the transition rows: chaos from large
+/// states needs N ≥ 500 at these scales (docs/THEORY.md §10).
+fn transition_n(ctx: &Context) -> usize {
+    ctx.n.max(500)
+}
+
+fn transition_options() -> gatedyn::lyapunov::LyapunovOptions {
+    gatedyn::lyapunov::LyapunovOptions {
+        transient: 300,
+        steps: 700,
+        batches: 10,
+        ..Default::default()
+    }
+}
+
+/// docs/THEORY.md §10 at σ_h = 1.8 (σ_r* = 8.157): below (σ_r = 4) one
+/// stable fixed point and λ_max < 0 from large states; above, more fixed
+/// points (N = 64, three networks, 200 starts each) and, from large
+/// states, chaos coexisting with the stable zero. The row above uses
+/// σ_r = 48: at these sizes chaos sets in well above σ_r* (measured onset
+/// 48 at N = 250, 25 at N = 500, 18 at N = 1000).
+fn complexity_transition(ctx: &Context) -> Result<Outcome, HostError> {
+    use crate::complexity::{measure, ComplexityConfig, SearchBudget};
+    let mut out = Outcome::default();
+    let n = transition_n(ctx);
+    let mut cfg = ComplexityConfig {
+        sigma_h: vec![1.8],
+        sigma_r: vec![4.0, 32.0],
+        sigma_z: 1.0,
+        sizes: vec![64],
+        networks: 3,
+        seed: 80,
+        search: Some(SearchBudget {
+            starts: 200,
+            max_iter: 60,
+        }),
+        lyapunov: transition_options(),
+        small_start: 0.01,
+        large_start: 1.0,
+    };
+    let counts = crate::complexity::run(&cfg, &|_, _| {})?;
+    let below = counts.summary[0].fixed_points_mean.unwrap_or(f64::NAN);
+    let above = counts.summary[1].fixed_points_mean.unwrap_or(f64::NAN);
+    out.checks.push(Check::increasing(
+        "complexity (σ_h=1.8, N=64): mean fixed points found, σ_r=4 → 32",
+        below,
+        above,
+        above > below,
+    ));
+    cfg.search = None;
+    let below = measure(&cfg, 1.8, 4.0, n, 81)?;
+    let above = measure(&cfg, 1.8, 48.0, n, 81)?;
+    out.checks.push(Check::below(
+        &format!("complexity (σ_h=1.8, N={n}): λ_max from a large state, σ_r=4 < σ_r*"),
+        0.0,
+        below.large_start.lambda_max,
+    ));
+    out.checks.push(Check::at_least(
+        &format!("complexity (σ_h=1.8, N={n}): λ_max from a large state, σ_r=48 > σ_r*"),
+        0.0,
+        above.large_start.lambda_max,
+    ));
+    out.checks.push(Check::below(
+        &format!(
+            "complexity (σ_h=1.8, N={n}): λ_max from a small state, σ_r=48 (zero stays stable)"
+        ),
+        0.0,
+        above.small_start.lambda_max,
+    ));
+    Ok(out)
+}
+
+/// docs/THEORY.md §10: across σ_h = 2 at σ_r = 1. Below (σ_h = 1.6) the zero
+/// fixed point is stable: λ_max from a small state is `ln ρ(J(0))` of this
+/// network (eigenvalues; 0.005) and near the theory's `ln(1/2 + σ_h/4)`
+/// (0.03: the finite-N edge of the disk moves by a few per cent); above
+/// (σ_h = 3) a small state leaves it and the dynamics is chaotic. σ_h = 3
+/// rather than just above 2: at N = 500, σ_h = 2.4 still settles on an
+/// orbit with λ_max ≈ 0.
+fn sigma_h_transition(ctx: &Context) -> Result<Outcome, HostError> {
+    use crate::complexity::{measure, ComplexityConfig};
+    let mut out = Outcome::default();
+    let n = transition_n(ctx);
+    let cfg = ComplexityConfig {
+        sigma_h: vec![1.6, 3.0],
+        sigma_r: vec![1.0],
+        sigma_z: 1.0,
+        sizes: vec![n],
+        networks: 1,
+        seed: 90,
+        search: None,
+        lyapunov: transition_options(),
+        small_start: 0.01,
+        large_start: 1.0,
+    };
+    let below = measure(&cfg, 1.6, 1.0, n, 90)?;
+    let above = measure(&cfg, 3.0, 1.0, n, 90)?;
+    let mut zero = Net::random(
+        n,
+        Scales::Gru(GruScales::recurrent(1.0, 1.0, 1.6)),
+        Activation::Tanh,
+        90,
+    )?;
+    zero.at_zero()?;
+    let radius = eigen::max_modulus(&eigen::eigenvalues(&eigen::jacobian(&zero)?)?);
+    out.checks.push(Check::absolute(
+        &format!("σ_h=1.6 (N={n}): λ_max from a small state vs ln ρ(J(0)) (eigenvalues)"),
+        radius.ln(),
+        below.small_start.lambda_max,
+        0.005,
+    ));
+    out.checks.push(Check::absolute(
+        &format!("σ_h=1.6 (N={n}): λ_max from a small state vs ln(1/2 + σ_h/4)"),
+        (0.5f64 + 0.4).ln(),
+        below.small_start.lambda_max,
+        0.03,
+    ));
+    out.checks.push(Check::at_least(
+        &format!("σ_h=3 (N={n}): λ_max from a small state (zero unstable, chaos)"),
+        0.0,
+        above.small_start.lambda_max,
+    ));
+    Ok(out)
+}
+
+/// docs/THEORY.md §11: `m(T)^{1/(2T)}` of dense `J^T` at the zero fixed
+/// point against the theory at T = 20 (1 %), constant and binary update
+/// gate, and the limit against the measured radius (Gelfand).
+fn long_term_jacobian(ctx: &Context) -> Result<Outcome, HostError> {
+    use crate::long_term::{run, LongTermConfig};
+    let mut out = Outcome::default();
+    let mut cfg = LongTermConfig {
+        n: ctx.n,
+        sigma_h: 1.8,
+        sigma_r: 1.0,
+        binary: false,
+        max_t: 20,
+        seed: 100,
+    };
+    let constant = run(&cfg, |_| {})?;
+    cfg.binary = true;
+    let binary = run(&cfg, |_| {})?;
+    for r in [&constant, &binary] {
+        let last = r.rows.last().expect("max_t ≥ 1");
+        out.checks.push(Check::relative(
+            &format!(
+                "long-term Jacobian, {} update gate (σ_h=1.8): m(T)^(1/2T) at T=20",
+                r.gate
+            ),
+            last.root_predicted,
+            last.root_measured,
+            0.01,
+        ));
+    }
+    out.checks.push(Check::relative(
+        "long-term Jacobian, constant gate: limit a + c vs measured radius (Gelfand)",
+        constant.limit,
+        constant.radius,
+        0.03,
+    ));
+    ctx.figure(
+        &mut out,
+        "long_term_jacobian.png",
+        "Long-term Jacobian at the zero fixed point: m(T)^(1/2T) of dense products against the theory and its limit",
+        |p| figures::long_term(p, &constant),
     )?;
     Ok(out)
 }

@@ -714,27 +714,27 @@ fn validate_quick_passes_and_writes_the_report() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is the JSON alone");
     assert_eq!(v["n"], 500);
     let checks = v["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 32);
+    assert_eq!(checks.len(), 43);
     assert!(
         checks.iter().all(|c| c["pass"] == true),
         "every check passes"
     );
     assert_eq!(
         err.lines().filter(|l| l.ends_with("  pass")).count(),
-        32,
+        43,
         "{err}"
     );
     assert!(!err.contains("FAIL"));
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-    assert!(md.contains("32 of 32 checks passed"), "{md}");
+    assert!(md.contains("43 of 43 checks passed"), "{md}");
     let mut linked = vec!["summary.md".to_string(), "summary.json".to_string()];
     for line in md.lines().filter(|l| l.starts_with("![")) {
         let file = line.split('(').nth(1).unwrap().trim_end_matches(')');
         assert!(dir.join(file).exists(), "missing figure {file}");
         linked.push(file.to_string());
     }
-    assert_eq!(linked.len(), 2 + 12, "12 figures: {linked:?}");
-    assert_eq!(v["figures"].as_array().unwrap().len(), 12);
+    assert_eq!(linked.len(), 2 + 13, "13 figures: {linked:?}");
+    assert_eq!(v["figures"].as_array().unwrap().len(), 13);
     let mut present: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -996,6 +996,130 @@ fn lyapunov_json_and_errors() {
         &["lyapunov", "lstm", "--sigma-f", "-1"],
         2,
         "'--sigma-f <SIGMA_F>': must be finite and >= 0, got -1",
+        10.0,
+    );
+}
+
+/// `complexity`: every documented field, the search's counts consistent,
+/// both figures written, σ_r* of the mean-field theory reported, and bad
+/// flags refused with one line.
+#[test]
+fn complexity_json_plot_and_errors() {
+    let dir = tmp("complexity");
+    let png = dir.join("c.png");
+    let v = json(&[
+        "complexity",
+        "--n",
+        "16",
+        "--sigma-r",
+        "2,24",
+        "--networks",
+        "2",
+        "--starts",
+        "16",
+        "--transient",
+        "50",
+        "--steps",
+        "200",
+        "--plot",
+        png.to_str().unwrap(),
+    ]);
+    for key in [
+        "sigma_z",
+        "sigma_r_critical",
+        "search_starts",
+        "search_max_iter",
+        "lyapunov_transient",
+        "lyapunov_steps",
+        "points",
+        "summary",
+        "onsets",
+        "extrapolations",
+        "seconds",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert!((v["sigma_r_critical"][0][1].as_f64().unwrap() - 8.157).abs() < 1e-3);
+    let points = v["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    for p in points {
+        let s = &p["search"];
+        assert_eq!(s["starts"], 16);
+        let (found, stable) = (
+            s["fixed_points"].as_u64().unwrap(),
+            s["stable"].as_u64().unwrap(),
+        );
+        assert!(found >= 1 && stable <= found && s["converged"].as_u64().unwrap() >= found);
+        assert!(
+            s["zero_found"].as_bool().unwrap(),
+            "zero is a fixed point: {s}"
+        );
+        let l = p["small_start"]["lambda_max"].as_f64().unwrap();
+        assert!(l < 0.0, "the zero fixed point is stable at σ_h = 1.8: {l}");
+    }
+    assert_eq!(v["summary"].as_array().unwrap().len(), 2);
+    assert!(png.exists() && dir.join("c_lyapunov.png").exists());
+    fails(
+        &["complexity", "--n", "1"],
+        2,
+        "'--n <SIZES>': must be in 2..=100000, got 1",
+        10.0,
+    );
+    fails(
+        &["complexity", "--sigma-r", "4,-1"],
+        2,
+        "'--sigma-r <SIGMA_R>': must be finite and >= 0, got -1",
+        10.0,
+    );
+    fails(
+        &["complexity", "--large-start", "0"],
+        2,
+        "--large-start must be in (0, 1000], got 0",
+        10.0,
+    );
+}
+
+/// `long-term`: the table against the theory and the refusals.
+#[test]
+fn long_term_json_and_errors() {
+    let v = json(&["long-term", "--n", "200", "--max-t", "5"]);
+    for key in [
+        "gate",
+        "n",
+        "sigma_h",
+        "a",
+        "c",
+        "p",
+        "limit",
+        "radius",
+        "rows",
+        "max_relative_error",
+        "max_root_error",
+        "seconds",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["gate"], "constant");
+    assert_eq!(v["a"].as_f64().unwrap(), 0.5);
+    assert_eq!(v["limit"].as_f64().unwrap(), 0.95);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    // T = 1: a² + c² = 0.25 + 0.2025
+    assert!((rows[0]["predicted"].as_f64().unwrap() - 0.4525).abs() < 1e-12);
+    assert!(v["max_root_error"].as_f64().unwrap() < 0.01);
+    let b = json(&["long-term", "--n", "200", "--max-t", "3", "--binary"]);
+    assert_eq!(b["gate"], "binary");
+    assert!(b["a"].is_null() && b["p"].as_f64().unwrap() > 0.3);
+    fails(
+        &["long-term", "--max-t", "0"],
+        2,
+        "'--max-t <MAX_T>': must be in 1..=1000, got 0",
+        10.0,
+    );
+    fails(
+        &["long-term", "--n", "1"],
+        2,
+        "'--n <N>': must be >= 2, got 1",
         10.0,
     );
 }

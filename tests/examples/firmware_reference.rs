@@ -25,12 +25,16 @@ fn main() -> Result<(), gatedyn::Error> {
     let mut gru: Box<Gru<f32, { scenario::GRU_N }, 1>> = Box::new(Gru::zeroed());
     let mut lstm: Box<Lstm<f32, { scenario::LSTM_N }, 1>> = Box::new(Lstm::zeroed());
     let g = scenario::run_gru(&mft, &mut gru, &mut est)?;
+    let (lambda, lambda_err) = scenario::chaos_monitor(&gru)?;
     let l = scenario::run_lstm(&mft, &mut lstm, &mut est)?;
     let t = trained::run_trained(&mut est)?;
     scenario::parity_lines(&g, &l, |key, bits, value| {
         println!("PARITY {key}={bits:x} ({value})")
     });
     trained::parity_lines(&t, |key, bits, value| {
+        println!("PARITY {key}={bits:x} ({value})")
+    });
+    scenario::monitor_parity_lines(lambda, lambda_err, |key, bits, value| {
         println!("PARITY {key}={bits:x} ({value})")
     });
     Ok(())

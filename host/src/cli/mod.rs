@@ -4,8 +4,10 @@
 
 pub mod analyze;
 pub mod bifurcation;
+pub mod complexity;
 pub mod export;
 pub mod fixed_points;
+pub mod long_term;
 pub mod lyapunov;
 pub mod mft;
 pub mod phase_diagram;
