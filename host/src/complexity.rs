@@ -58,8 +58,9 @@ pub struct ComplexityConfig {
     pub search: Option<SearchBudget>,
     /// The Lyapunov runs (`k = 1`).
     pub lyapunov: LyapunovOptions,
-    /// Standard deviation of the small initial state.
-    pub small_start: f64,
+    /// Standard deviation of the small initial state (`None`: no run from
+    /// a small state; at large N it costs as much as the large one).
+    pub small_start: Option<f64>,
     /// Standard deviation of the large initial state (also of the
     /// trajectories the search starts from).
     pub large_start: f64,
@@ -119,8 +120,8 @@ pub struct ComplexityPoint {
     pub seed: u64,
     /// Fixed points (`None` where not searched).
     pub search: Option<SearchOutcome>,
-    /// From the small initial state.
-    pub small_start: StartOutcome,
+    /// From the small initial state (`None` when not run).
+    pub small_start: Option<StartOutcome>,
     /// From the large initial state.
     pub large_start: StartOutcome,
     /// Seconds spent.
@@ -148,8 +149,8 @@ pub struct SummaryRow {
     pub log_count_per_n_mean: Option<f64>,
     /// Networks whose count saturated.
     pub saturated: Option<usize>,
-    /// Mean `λ_max` from the small state.
-    pub lambda_small_mean: f64,
+    /// Mean `λ_max` from the small state (`None` when not run).
+    pub lambda_small_mean: Option<f64>,
     /// Mean `λ_max` from the large state.
     pub lambda_large_mean: f64,
     /// Smallest and largest `λ_max` from the large state.
@@ -254,7 +255,7 @@ pub fn check(cfg: &ComplexityConfig) -> Result<(), HostError> {
         }
     }
     for (flag, v) in [
-        ("--small-start", cfg.small_start),
+        ("--small-start", cfg.small_start.unwrap_or(1.0)),
         ("--large-start", cfg.large_start),
     ] {
         if !(v > 0.0 && v <= 1e3) {
@@ -445,7 +446,11 @@ pub fn measure(
         _ => None,
     };
     let (small, large) = rayon::join(
-        || lyapunov_from(&net, seed, cfg.small_start, &cfg.lyapunov),
+        || {
+            cfg.small_start
+                .map(|s| lyapunov_from(&net, seed, s, &cfg.lyapunov))
+                .transpose()
+        },
         || lyapunov_from(&net, seed, cfg.large_start, &cfg.lyapunov),
     );
     Ok(ComplexityPoint {
@@ -553,7 +558,11 @@ fn summarise(cfg: &ComplexityConfig, points: &[ComplexityPoint]) -> Vec<SummaryR
                     log_count_per_n_mean: some
                         .then(|| mean(searched.iter().map(|s| s.log_count_per_n))),
                     saturated: some.then(|| searched.iter().filter(|s| s.saturated).count()),
-                    lambda_small_mean: mean(ps.iter().map(|p| p.small_start.lambda_max)),
+                    lambda_small_mean: ps
+                        .iter()
+                        .map(|p| p.small_start.as_ref().map(|s| s.lambda_max))
+                        .collect::<Option<Vec<f64>>>()
+                        .map(|v| mean(v.into_iter())),
                     lambda_large_mean: mean(large.iter().copied()),
                     lambda_large_range: [
                         large.iter().copied().fold(f64::INFINITY, f64::min),
@@ -705,7 +714,7 @@ mod tests {
                 batches: 10,
                 ..LyapunovOptions::default()
             },
-            small_start: 0.01,
+            small_start: Some(0.01),
             large_start: 1.0,
         }
     }
@@ -719,6 +728,7 @@ mod tests {
         let c = cfg(vec![12.0], vec![24]);
         let p = measure(&c, 1.8, 12.0, 24, 5).unwrap();
         let s = p.search.as_ref().unwrap();
+        let small = p.small_start.as_ref().unwrap();
         assert!(s.zero_found);
         assert!(s.fixed_points >= 1 && s.stable >= 1, "{s:?}");
         assert_eq!(s.starts, 24);
@@ -744,11 +754,11 @@ mod tests {
         let rho = max_modulus(&eigenvalues(&jacobian(&zero).unwrap()).unwrap());
         assert!(rho < 1.0);
         assert!(
-            (p.small_start.lambda_max - rho.ln()).abs() < 5e-3,
+            (small.lambda_max - rho.ln()).abs() < 5e-3,
             "{} vs ln {rho}",
-            p.small_start.lambda_max
+            small.lambda_max
         );
-        assert!(!p.small_start.chaotic);
+        assert!(!small.chaotic);
     }
 
     /// The sweep is deterministic: the same settings give the same numbers,
@@ -795,7 +805,7 @@ mod tests {
                     stable_mean: None,
                     log_count_per_n_mean: None,
                     saturated: None,
-                    lambda_small_mean: -0.05,
+                    lambda_small_mean: Some(-0.05),
                     lambda_large_mean: lambda,
                     lambda_large_range: [lambda, lambda],
                     chaotic_large: 0,

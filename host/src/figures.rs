@@ -351,7 +351,12 @@ pub fn complexity(path: &Path, r: &crate::complexity::ComplexityReport) -> Resul
         )?;
     }
     let mut lyap = curves(&|s| s.lambda_large_mean, "large start, ");
-    lyap.extend(curves(&|s| s.lambda_small_mean, "small start, "));
+    if r.summary.iter().all(|s| s.lambda_small_mean.is_some()) {
+        lyap.extend(curves(
+            &|s| s.lambda_small_mean.unwrap_or(f64::NAN),
+            "small start, ",
+        ));
+    }
     draw(
         &complexity_lyapunov_path(path),
         "largest Lyapunov exponent (mean over networks)",

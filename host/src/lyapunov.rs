@@ -2,12 +2,16 @@
 //! trajectory (docs/THEORY.md §8) by the core's QR method
 //! ([`gatedyn::lyapunov`]), the tangent vectors advanced in parallel.
 
+use crate::block_arnoldi::BlockOperator;
 use crate::limits::{check_memory, MAX_STEPS};
+use crate::matfree::{HostJacobian, Precision};
+use crate::network::Factors;
 use crate::network::{weight_bytes, Cell, Net, Scales};
 use crate::spectrum::by_gate;
 use crate::HostError;
+use faer::{MatMut, MatRef};
 use gatedyn::lyapunov::{
-    kaplan_yorke_dimension, lyapunov_spectrum, LyapunovOptions, TangentDynamics,
+    kaplan_yorke_dimension, lyapunov_spectrum, LyapunovOptions, TangentDynamics, ANNIHILATED,
 };
 use gatedyn::{Activation, Error};
 use serde::Serialize;
@@ -101,21 +105,40 @@ pub fn check(cfg: &LyapunovConfig) -> Result<(), HostError> {
             o.batches
         )));
     }
-    let need = weight_bytes(cfg.scales.cell(), cfg.n) + 8 * (cfg.k as u128 + 4) * d as u128;
+    // weights, their copy for the blocked products, and the tangent
+    // vectors with the block's work copies (three of them)
+    let blocked = if cfg.k >= BLOCKED_FROM_K { 3 } else { 1 };
+    let need =
+        2 * weight_bytes(cfg.scales.cell(), cfg.n) + 8 * (blocked * cfg.k as u128 + 4) * d as u128;
     check_memory("--n", cfg.n, need)
 }
 
+/// From this many exponents on, the tangent vectors are advanced as one
+/// block (`J Q` by matrix products of the weights, [`HostJacobian`]) and
+/// re-orthonormalised by faer's blocked Householder QR instead of the
+/// core's column-by-column products and Gram–Schmidt.
+pub const BLOCKED_FROM_K: usize = 16;
+
 /// A network's trajectory for the core's method: one step, then `J v` at
-/// the state before it, the columns in parallel.
+/// the state before it, the columns in parallel (or, with `block`, as one
+/// matrix product and a blocked QR).
 struct HostTrajectory {
     net: Net,
     prev_h: Vec<f64>,
     prev_c: Vec<f64>,
+    block: Option<HostJacobian>,
 }
 
 impl TangentDynamics<f64> for HostTrajectory {
     fn dim(&self) -> usize {
         self.net.dim()
+    }
+    fn orthonormalize(&mut self, columns: &mut [f64], growth: &mut [f64]) -> Result<bool, Error> {
+        if self.block.is_none() {
+            return Ok(false);
+        }
+        self.blocked_qr(columns, growth)?;
+        Ok(true)
     }
     fn advance(&mut self) -> Result<(), Error> {
         match &mut self.net {
@@ -151,6 +174,18 @@ impl TangentDynamics<f64> for HostTrajectory {
     fn tangent_columns(&mut self, columns: &mut [f64], _scratch: &mut [f64]) -> Result<(), Error> {
         use rayon::prelude::*;
         let d = self.dim();
+        if let Some(op) = &mut self.block {
+            op.set_factors(match &self.net {
+                Net::Gru(g) => Factors::Gru(g.factors_from(&self.prev_h)?),
+                Net::Lstm(l) => Factors::Lstm(l.factors_from(&self.prev_h, &self.prev_c)?),
+            });
+            let k = columns.len() / d;
+            let x = MatRef::from_column_major_slice(columns, d, k).to_owned();
+            return op.apply_block(
+                x.as_ref(),
+                MatMut::from_column_major_slice_mut(columns, d, k),
+            );
+        }
         let (prev_h, prev_c) = (&self.prev_h, &self.prev_c);
         match &self.net {
             Net::Gru(g) => {
@@ -181,6 +216,33 @@ impl TangentDynamics<f64> for HostTrajectory {
     }
 }
 
+impl HostTrajectory {
+    /// docs/THEORY.md §8 with a blocked QR: `Q` from faer's Householder
+    /// factorisation, `growth[j] = |R_jj|` (0 below [`ANNIHILATED`] of the
+    /// column's length).
+    fn blocked_qr(&self, columns: &mut [f64], growth: &mut [f64]) -> Result<(), Error> {
+        let d = self.net.dim();
+        let k = growth.len();
+        let a = MatRef::from_column_major_slice(columns, d, k);
+        let lengths: Vec<f64> = (0..k).map(|j| a.col(j).norm_l2()).collect();
+        let qr = a.qr();
+        let r = qr.thin_R();
+        for j in 0..k {
+            let g = r[(j, j)].abs();
+            growth[j] = if !g.is_finite() || !lengths[j].is_finite() {
+                f64::INFINITY
+            } else if g <= ANNIHILATED * lengths[j] {
+                0.0
+            } else {
+                g
+            };
+        }
+        let q = qr.compute_thin_Q();
+        MatMut::from_column_major_slice_mut(columns, d, k).copy_from(&q);
+        Ok(())
+    }
+}
+
 /// Runs the method; `progress(done, total)` after each batch.
 pub fn run(
     cfg: &LyapunovConfig,
@@ -202,10 +264,16 @@ pub fn run_from(
 ) -> Result<LyapunovReport, HostError> {
     let t0 = std::time::Instant::now();
     let (n, d, scales) = (net.n(), net.dim(), net.scales());
+    let block = if k >= BLOCKED_FROM_K {
+        Some(HostJacobian::new(&net, Precision::F64)?)
+    } else {
+        None
+    };
     let mut sys = HostTrajectory {
         net,
         prev_h: vec![0.0; n],
         prev_c: vec![0.0; n],
+        block,
     };
     let (mut q, mut scratch, mut batch) = (vec![0.0; k * d], vec![0.0; d], vec![0.0; k]);
     let (mut exponents, mut errors) = (vec![0.0; k], vec![0.0; k]);

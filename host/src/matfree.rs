@@ -143,6 +143,13 @@ impl HostJacobian {
         Ok(())
     }
 
+    /// Takes given diagonal factors (of the same network, e.g. those of a
+    /// step whose state has moved on: [`crate::network::GruNet::factors_from`]).
+    pub fn set_factors(&mut self, factors: Factors) {
+        debug_assert_eq!(factors.cell(), self.cell());
+        self.factors = factors;
+    }
+
     /// GRU or LSTM.
     pub fn cell(&self) -> Cell {
         match self.factors {

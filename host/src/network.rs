@@ -449,6 +449,11 @@ impl GruNet {
     }
     /// The diagonal factors of the Jacobian at the traced state.
     pub fn factors(&self) -> Result<GruFactors, HostError> {
+        Ok(self.factors_from(&self.h)?)
+    }
+    /// The diagonal factors of the traced step taken from `h` (the state
+    /// before it, when `self.h` has already moved on).
+    pub fn factors_from(&self, h: &[f64]) -> Result<GruFactors, gatedyn::Error> {
         let z = || vec![0.0; self.n];
         let mut f = GruFactors {
             keep: z(),
@@ -458,7 +463,7 @@ impl GruNet {
             update: z(),
         };
         self.view().factors(
-            &self.h,
+            h,
             self.trace.view(),
             GruFactorsMut {
                 keep: &mut f.keep,
@@ -496,6 +501,10 @@ impl LstmNet {
     }
     /// The diagonal factors of the Jacobian at the traced state.
     pub fn factors(&self) -> Result<LstmFactors, HostError> {
+        Ok(self.factors_from(&self.h, &self.c)?)
+    }
+    /// The diagonal factors of the traced step taken from `(h, c)`.
+    pub fn factors_from(&self, h: &[f64], c: &[f64]) -> Result<LstmFactors, gatedyn::Error> {
         let z = || vec![0.0; self.n];
         let mut f = LstmFactors {
             forget: z(),
@@ -506,8 +515,8 @@ impl LstmNet {
             output: z(),
         };
         self.view().factors(
-            &self.h,
-            &self.c,
+            h,
+            c,
             self.trace.view(),
             LstmFactorsMut {
                 forget: &mut f.forget,
@@ -547,6 +556,16 @@ pub enum Factors {
     Gru(GruFactors),
     /// LSTM factors.
     Lstm(LstmFactors),
+}
+
+impl Factors {
+    /// GRU or LSTM.
+    pub fn cell(&self) -> Cell {
+        match self {
+            Factors::Gru(_) => Cell::Gru,
+            Factors::Lstm(_) => Cell::Lstm,
+        }
+    }
 }
 
 /// Bytes of `f64` a network of `n` units holds (weights of every gate).

@@ -697,7 +697,7 @@ fn complexity_transition(ctx: &Context) -> Result<Outcome, HostError> {
             max_iter: 60,
         }),
         lyapunov: transition_options(),
-        small_start: 0.01,
+        small_start: Some(0.01),
         large_start: 1.0,
     };
     let counts = crate::complexity::run(&cfg, &|_, _| {})?;
@@ -727,7 +727,10 @@ fn complexity_transition(ctx: &Context) -> Result<Outcome, HostError> {
             "complexity (σ_h=1.8, N={n}): λ_max from a small state, σ_r=48 (zero stays stable)"
         ),
         0.0,
-        above.small_start.lambda_max,
+        above
+            .small_start
+            .as_ref()
+            .map_or(f64::NAN, |s| s.lambda_max),
     ));
     Ok(out)
 }
@@ -752,7 +755,7 @@ fn sigma_h_transition(ctx: &Context) -> Result<Outcome, HostError> {
         seed: 90,
         search: None,
         lyapunov: transition_options(),
-        small_start: 0.01,
+        small_start: Some(0.01),
         large_start: 1.0,
     };
     let below = measure(&cfg, 1.6, 1.0, n, 90)?;
@@ -768,19 +771,28 @@ fn sigma_h_transition(ctx: &Context) -> Result<Outcome, HostError> {
     out.checks.push(Check::absolute(
         &format!("σ_h=1.6 (N={n}): λ_max from a small state vs ln ρ(J(0)) (eigenvalues)"),
         radius.ln(),
-        below.small_start.lambda_max,
+        below
+            .small_start
+            .as_ref()
+            .map_or(f64::NAN, |s| s.lambda_max),
         0.005,
     ));
     out.checks.push(Check::absolute(
         &format!("σ_h=1.6 (N={n}): λ_max from a small state vs ln(1/2 + σ_h/4)"),
         (0.5f64 + 0.4).ln(),
-        below.small_start.lambda_max,
+        below
+            .small_start
+            .as_ref()
+            .map_or(f64::NAN, |s| s.lambda_max),
         0.03,
     ));
     out.checks.push(Check::at_least(
         &format!("σ_h=3 (N={n}): λ_max from a small state (zero unstable, chaos)"),
         0.0,
-        above.small_start.lambda_max,
+        above
+            .small_start
+            .as_ref()
+            .map_or(f64::NAN, |s| s.lambda_max),
     ));
     Ok(out)
 }
