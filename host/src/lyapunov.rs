@@ -92,19 +92,7 @@ pub fn check(cfg: &LyapunovConfig) -> Result<(), HostError> {
             cfg.k
         )));
     }
-    let o = &cfg.options;
-    if o.batches < 2 {
-        return Err(HostError::Param(format!(
-            "--batches must be at least 2, got {}",
-            o.batches
-        )));
-    }
-    if o.steps < o.batches || o.steps > MAX_STEPS || o.transient > MAX_STEPS {
-        return Err(HostError::Param(format!(
-            "--steps must be in {}..={MAX_STEPS} and --transient at most {MAX_STEPS}",
-            o.batches
-        )));
-    }
+    check_options(&cfg.options)?;
     // weights, their copy for the blocked products, and the tangent
     // vectors with the block's work copies (three of them)
     let blocked = if cfg.k >= BLOCKED_FROM_K { 3 } else { 1 };
@@ -118,6 +106,23 @@ pub fn check(cfg: &LyapunovConfig) -> Result<(), HostError> {
 /// re-orthonormalised by faer's blocked Householder QR instead of the
 /// core's column-by-column products and Gram–Schmidt.
 pub const BLOCKED_FROM_K: usize = 16;
+
+/// Checks the method's settings (batches, steps, transient).
+fn check_options(o: &LyapunovOptions) -> Result<(), HostError> {
+    if o.batches < 2 {
+        return Err(HostError::Param(format!(
+            "--batches must be at least 2, got {}",
+            o.batches
+        )));
+    }
+    if o.steps < o.batches || o.steps > MAX_STEPS || o.transient > MAX_STEPS {
+        return Err(HostError::Param(format!(
+            "--steps must be in {}..={MAX_STEPS} and --transient at most {MAX_STEPS}",
+            o.batches
+        )));
+    }
+    Ok(())
+}
 
 /// A network's trajectory for the core's method: one step, then `J v` at
 /// the state before it, the columns in parallel (or, with `block`, as one
@@ -251,6 +256,31 @@ pub fn run(
     check(cfg)?;
     let net = Net::random(cfg.n, cfg.scales, cfg.activation, cfg.seed)?;
     run_from(net, cfg.seed, cfg.k, &cfg.options, progress)
+}
+
+/// Runs the method on a loaded (trained) network from its current state
+/// and input, after the checks of [`check`] that apply to it (`k` against
+/// the state dimension, steps, batches, memory).
+pub fn run_model(
+    net: Net,
+    k: usize,
+    options: &LyapunovOptions,
+    progress: impl FnMut(usize, usize),
+) -> Result<LyapunovReport, HostError> {
+    let d = net.dim();
+    if !(1..=d).contains(&k) {
+        return Err(HostError::Param(format!(
+            "--k must be in 1..={d} (the state dimension), got {k}"
+        )));
+    }
+    check_options(options)?;
+    let blocked = if k >= BLOCKED_FROM_K { 3 } else { 1 };
+    check_memory(
+        "--model",
+        net.n(),
+        2 * weight_bytes(net.cell(), net.n()) + 8 * (blocked * k as u128 + 4) * d as u128,
+    )?;
+    run_from(net, 0, k, options, progress)
 }
 
 /// Runs the method from the current state of `net` (`seed`: the seed it

@@ -1000,6 +1000,70 @@ fn lyapunov_json_and_errors() {
     );
 }
 
+/// `lyapunov model`: a trained network's exponents at constant input; the
+/// ONNX and the PyTorch (safetensors) files of the same weights give the
+/// same numbers bit for bit, and bad inputs are refused with one line.
+#[test]
+fn lyapunov_of_a_trained_model() {
+    let run = |file: &str| {
+        json(&[
+            "lyapunov",
+            "model",
+            "--model",
+            &fixture(file),
+            "--k",
+            "3",
+            "--steps",
+            "400",
+            "--transient",
+            "100",
+        ])
+    };
+    let onnx = run("gru_after_n32_chaotic.onnx");
+    let torch = run("gru_after_n32_chaotic.safetensors");
+    assert_eq!(onnx["exponents"], torch["exponents"]);
+    assert_eq!(onnx["model"], "gru");
+    assert_eq!(onnx["dim"], 32);
+    let ex: Vec<f64> = onnx["exponents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(ex[0] >= ex[1] - 1e-2 && ex[1] >= ex[2] - 1e-2, "{ex:?}");
+    let stable = run("gru_after_n32_stable.onnx");
+    assert!(stable["largest"].as_f64().unwrap() < 0.0, "{stable}");
+    fails(
+        &[
+            "lyapunov",
+            "model",
+            "--model",
+            &fixture("lstm_n32_stable.onnx"),
+            "--k",
+            "65",
+        ],
+        2,
+        "--k must be in 1..=64 (the state dimension), got 65",
+        10.0,
+    );
+    let dir = tmp("lyapunov_model");
+    let bad = dir.join("x.csv");
+    std::fs::write(&bad, "1,2,3\n").unwrap();
+    fails(
+        &[
+            "lyapunov",
+            "model",
+            "--model",
+            &fixture("gru_after_n32_stable.onnx"),
+            "--input",
+            bad.to_str().unwrap(),
+        ],
+        2,
+        "3 entries, but the model takes 4 inputs",
+        10.0,
+    );
+}
+
 /// `complexity`: every documented field, the search's counts consistent,
 /// both figures written, σ_r* of the mean-field theory reported, and bad
 /// flags refused with one line.

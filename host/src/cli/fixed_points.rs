@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use gatedyn_host::fixed_points::{self, FixedPointConfig};
 use gatedyn_host::limits::check_memory;
 use gatedyn_host::limits::{MAX_LM_ITERATIONS, MAX_STARTS, MAX_STEPS};
-use gatedyn_host::{arrays, HostError};
+use gatedyn_host::HostError;
 use std::path::PathBuf;
 
 /// The cell.
@@ -93,18 +93,7 @@ pub fn run(cmd: FixedPointCmd) -> Result<(), HostError> {
 fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
     a.out.check(None, &[])?;
     let mut m = a.model.load()?;
-    if let Some(p) = &a.input {
-        let x = arrays::read("--input", p)?;
-        if x.data.len() != m.info.inputs {
-            return Err(HostError::Param(format!(
-                "--input {}: {} entries, but the model takes {} inputs",
-                p.display(),
-                x.data.len(),
-                m.info.inputs
-            )));
-        }
-        m.net.x_mut().copy_from_slice(&x.data);
-    }
+    super::run::hold_input(&mut m, a.input.as_ref())?;
     if m.net.as_gru().is_none() {
         return Err(HostError::Param(format!(
             "--model {}: an LSTM; fixed-points searches GRUs",

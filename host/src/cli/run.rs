@@ -27,6 +27,24 @@ pub struct ModelArgs {
     pub h0: Option<PathBuf>,
 }
 
+/// Holds a loaded model's input at the constant in `path` (`--input`,
+/// `I` entries, `.npy` or `.csv`); zero when `None`.
+pub fn hold_input(m: &mut Model, path: Option<&PathBuf>) -> Result<(), HostError> {
+    if let Some(p) = path {
+        let x = arrays::read("--input", p)?;
+        if x.data.len() != m.info.inputs {
+            return Err(HostError::Param(format!(
+                "--input {}: {} entries, but the model takes {} inputs",
+                p.display(),
+                x.data.len(),
+                m.info.inputs
+            )));
+        }
+        m.net.x_mut().copy_from_slice(&x.data);
+    }
+    Ok(())
+}
+
 impl ModelArgs {
     /// Loads `--model` and applies `--h0` when given (checked against the
     /// model's size).
