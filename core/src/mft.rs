@@ -108,8 +108,11 @@ impl GruFixedPoint {
 pub enum GruRegion {
     /// Only the zero fixed point, and it is stable.
     StableZero,
-    /// A stable zero fixed point coexists with non-zero (unstable) fixed
-    /// points and chaotic dynamics (`√2 < σ_h < 2`, `σ_r > σ_r*`).
+    /// A stable zero fixed point and a non-zero mean-field solution
+    /// (`√2 < σ_h < 2`, `σ_r > σ_r*`): the paper's coexistence of the
+    /// stable zero with unstable fixed points and chaos. On finite networks
+    /// (N ≤ 4000) the fixed points multiply above σ_r*, but chaos from
+    /// large states appears only above about 2σ_r* (docs/THEORY.md §10).
     Coexistence,
     /// A stable non-zero fixed point (`ρ_s < 1`; needs biases).
     StableNonZero,

@@ -128,6 +128,13 @@ pub struct ComplexityPoint {
     pub seconds: f64,
 }
 
+impl ComplexityPoint {
+    /// `λ_max` from the small state (NaN when it was not run).
+    pub fn lambda_small(&self) -> f64 {
+        self.small_start.as_ref().map_or(f64::NAN, |s| s.lambda_max)
+    }
+}
+
 /// The networks of one `(σ_h, σ_r, N)` together.
 #[derive(Debug, Clone, Serialize)]
 pub struct SummaryRow {

@@ -107,6 +107,10 @@ pub fn check(cfg: &LyapunovConfig) -> Result<(), HostError> {
 /// core's column-by-column products and Gram–Schmidt.
 pub const BLOCKED_FROM_K: usize = 16;
 
+/// Below this many multiply-adds the blocked products and QR run on one
+/// thread (faer's parallel hand-offs cost more than they save there).
+pub const SERIAL_BELOW: usize = 1 << 26;
+
 /// Checks the method's settings (batches, steps, transient).
 fn check_options(o: &LyapunovOptions) -> Result<(), HostError> {
     if o.batches < 2 {
@@ -132,6 +136,8 @@ struct HostTrajectory {
     prev_h: Vec<f64>,
     prev_c: Vec<f64>,
     block: Option<HostJacobian>,
+    /// A one-thread pool for the small blocked QRs.
+    serial: Option<rayon::ThreadPool>,
 }
 
 impl TangentDynamics<f64> for HostTrajectory {
@@ -142,7 +148,21 @@ impl TangentDynamics<f64> for HostTrajectory {
         if self.block.is_none() {
             return Ok(false);
         }
-        self.blocked_qr(columns, growth)?;
+        // faer's QR runs on all threads of the pool it is called from;
+        // below SERIAL_BELOW multiply-adds the hand-offs cost more than
+        // they save (N = k = 64: 5.1 s on 2 threads, 2.0 s on one)
+        let (d, k) = (self.net.dim(), growth.len());
+        if d * k * k < SERIAL_BELOW {
+            let pool = self.serial.get_or_insert_with(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .expect("a one-thread pool")
+            });
+            pool.install(|| blocked_qr(d, columns, growth))?;
+        } else {
+            blocked_qr(d, columns, growth)?;
+        }
         Ok(true)
     }
     fn advance(&mut self) -> Result<(), Error> {
@@ -221,31 +241,28 @@ impl TangentDynamics<f64> for HostTrajectory {
     }
 }
 
-impl HostTrajectory {
-    /// docs/THEORY.md §8 with a blocked QR: `Q` from faer's Householder
-    /// factorisation, `growth[j] = |R_jj|` (0 below [`ANNIHILATED`] of the
-    /// column's length).
-    fn blocked_qr(&self, columns: &mut [f64], growth: &mut [f64]) -> Result<(), Error> {
-        let d = self.net.dim();
-        let k = growth.len();
-        let a = MatRef::from_column_major_slice(columns, d, k);
-        let lengths: Vec<f64> = (0..k).map(|j| a.col(j).norm_l2()).collect();
-        let qr = a.qr();
-        let r = qr.thin_R();
-        for j in 0..k {
-            let g = r[(j, j)].abs();
-            growth[j] = if !g.is_finite() || !lengths[j].is_finite() {
-                f64::INFINITY
-            } else if g <= ANNIHILATED * lengths[j] {
-                0.0
-            } else {
-                g
-            };
-        }
-        let q = qr.compute_thin_Q();
-        MatMut::from_column_major_slice_mut(columns, d, k).copy_from(&q);
-        Ok(())
+/// docs/THEORY.md §8 with a blocked QR of the `k = growth.len()` columns
+/// of length `d`: `Q` from faer's Householder factorisation,
+/// `growth[j] = |R_jj|` (0 below [`ANNIHILATED`] of the column's length).
+fn blocked_qr(d: usize, columns: &mut [f64], growth: &mut [f64]) -> Result<(), Error> {
+    let k = growth.len();
+    let a = MatRef::from_column_major_slice(columns, d, k);
+    let lengths: Vec<f64> = (0..k).map(|j| a.col(j).norm_l2()).collect();
+    let qr = a.qr();
+    let r = qr.thin_R();
+    for j in 0..k {
+        let g = r[(j, j)].abs();
+        growth[j] = if !g.is_finite() || !lengths[j].is_finite() {
+            f64::INFINITY
+        } else if g <= ANNIHILATED * lengths[j] {
+            0.0
+        } else {
+            g
+        };
     }
+    let q = qr.compute_thin_Q();
+    MatMut::from_column_major_slice_mut(columns, d, k).copy_from(&q);
+    Ok(())
 }
 
 /// Runs the method; `progress(done, total)` after each batch.
@@ -304,6 +321,7 @@ pub fn run_from(
         prev_h: vec![0.0; n],
         prev_c: vec![0.0; n],
         block,
+        serial: None,
     };
     let (mut q, mut scratch, mut batch) = (vec![0.0; k * d], vec![0.0; d], vec![0.0; k]);
     let (mut exponents, mut errors) = (vec![0.0; k], vec![0.0; k]);

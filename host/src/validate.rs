@@ -666,12 +666,32 @@ fn transition_n(ctx: &Context) -> usize {
     ctx.n.max(500)
 }
 
-fn transition_options() -> gatedyn::lyapunov::LyapunovOptions {
-    gatedyn::lyapunov::LyapunovOptions {
-        transient: 300,
-        steps: 700,
-        batches: 10,
-        ..Default::default()
+/// The transition rows' sweep settings: one σ_h and σ_r list, Lyapunov
+/// runs of 200 + 500 steps from `N(0, 0.01²)` and `N(0, 1)` states.
+fn transition_config(
+    sigma_h: Vec<f64>,
+    sigma_r: Vec<f64>,
+    n: usize,
+    networks: usize,
+    seed: u64,
+    search: Option<crate::complexity::SearchBudget>,
+) -> crate::complexity::ComplexityConfig {
+    crate::complexity::ComplexityConfig {
+        sigma_h,
+        sigma_r,
+        sigma_z: 1.0,
+        sizes: vec![n],
+        networks,
+        seed,
+        search,
+        lyapunov: gatedyn::lyapunov::LyapunovOptions {
+            transient: 200,
+            steps: 500,
+            batches: 10,
+            ..Default::default()
+        },
+        small_start: Some(0.01),
+        large_start: 1.0,
     }
 }
 
@@ -682,24 +702,20 @@ fn transition_options() -> gatedyn::lyapunov::LyapunovOptions {
 /// σ_r = 48: at these sizes chaos sets in well above σ_r* (measured onset
 /// 48 at N = 250, 25 at N = 500, 18 at N = 1000).
 fn complexity_transition(ctx: &Context) -> Result<Outcome, HostError> {
-    use crate::complexity::{measure, ComplexityConfig, SearchBudget};
+    use crate::complexity::{measure, SearchBudget};
     let mut out = Outcome::default();
     let n = transition_n(ctx);
-    let mut cfg = ComplexityConfig {
-        sigma_h: vec![1.8],
-        sigma_r: vec![4.0, 32.0],
-        sigma_z: 1.0,
-        sizes: vec![64],
-        networks: 3,
-        seed: 80,
-        search: Some(SearchBudget {
+    let mut cfg = transition_config(
+        vec![1.8],
+        vec![4.0, 32.0],
+        64,
+        3,
+        80,
+        Some(SearchBudget {
             starts: 200,
             max_iter: 60,
         }),
-        lyapunov: transition_options(),
-        small_start: Some(0.01),
-        large_start: 1.0,
-    };
+    );
     let counts = crate::complexity::run(&cfg, &|_, _| {})?;
     let below = counts.summary[0].fixed_points_mean.unwrap_or(f64::NAN);
     let above = counts.summary[1].fixed_points_mean.unwrap_or(f64::NAN);
@@ -710,8 +726,11 @@ fn complexity_transition(ctx: &Context) -> Result<Outcome, HostError> {
         above > below,
     ));
     cfg.search = None;
-    let below = measure(&cfg, 1.8, 4.0, n, 81)?;
-    let above = measure(&cfg, 1.8, 48.0, n, 81)?;
+    let (below, above) = rayon::join(
+        || measure(&cfg, 1.8, 4.0, n, 81),
+        || measure(&cfg, 1.8, 48.0, n, 81),
+    );
+    let (below, above) = (below?, above?);
     out.checks.push(Check::below(
         &format!("complexity (σ_h=1.8, N={n}): λ_max from a large state, σ_r=4 < σ_r*"),
         0.0,
@@ -727,10 +746,7 @@ fn complexity_transition(ctx: &Context) -> Result<Outcome, HostError> {
             "complexity (σ_h=1.8, N={n}): λ_max from a small state, σ_r=48 (zero stays stable)"
         ),
         0.0,
-        above
-            .small_start
-            .as_ref()
-            .map_or(f64::NAN, |s| s.lambda_max),
+        above.lambda_small(),
     ));
     Ok(out)
 }
@@ -743,23 +759,15 @@ fn complexity_transition(ctx: &Context) -> Result<Outcome, HostError> {
 /// rather than just above 2: at N = 500, σ_h = 2.4 still settles on an
 /// orbit with λ_max ≈ 0.
 fn sigma_h_transition(ctx: &Context) -> Result<Outcome, HostError> {
-    use crate::complexity::{measure, ComplexityConfig};
+    use crate::complexity::measure;
     let mut out = Outcome::default();
     let n = transition_n(ctx);
-    let cfg = ComplexityConfig {
-        sigma_h: vec![1.6, 3.0],
-        sigma_r: vec![1.0],
-        sigma_z: 1.0,
-        sizes: vec![n],
-        networks: 1,
-        seed: 90,
-        search: None,
-        lyapunov: transition_options(),
-        small_start: Some(0.01),
-        large_start: 1.0,
-    };
-    let below = measure(&cfg, 1.6, 1.0, n, 90)?;
-    let above = measure(&cfg, 3.0, 1.0, n, 90)?;
+    let cfg = transition_config(vec![1.6, 3.0], vec![1.0], n, 1, 90, None);
+    let (below, above) = rayon::join(
+        || measure(&cfg, 1.6, 1.0, n, 90),
+        || measure(&cfg, 3.0, 1.0, n, 90),
+    );
+    let (below, above) = (below?, above?);
     let mut zero = Net::random(
         n,
         Scales::Gru(GruScales::recurrent(1.0, 1.0, 1.6)),
@@ -771,28 +779,19 @@ fn sigma_h_transition(ctx: &Context) -> Result<Outcome, HostError> {
     out.checks.push(Check::absolute(
         &format!("σ_h=1.6 (N={n}): λ_max from a small state vs ln ρ(J(0)) (eigenvalues)"),
         radius.ln(),
-        below
-            .small_start
-            .as_ref()
-            .map_or(f64::NAN, |s| s.lambda_max),
+        below.lambda_small(),
         0.005,
     ));
     out.checks.push(Check::absolute(
         &format!("σ_h=1.6 (N={n}): λ_max from a small state vs ln(1/2 + σ_h/4)"),
         (0.5f64 + 0.4).ln(),
-        below
-            .small_start
-            .as_ref()
-            .map_or(f64::NAN, |s| s.lambda_max),
+        below.lambda_small(),
         0.03,
     ));
     out.checks.push(Check::at_least(
         &format!("σ_h=3 (N={n}): λ_max from a small state (zero unstable, chaos)"),
         0.0,
-        above
-            .small_start
-            .as_ref()
-            .map_or(f64::NAN, |s| s.lambda_max),
+        above.lambda_small(),
     ));
     Ok(out)
 }
