@@ -128,6 +128,25 @@ pub struct ComplexityPoint {
     pub seconds: f64,
 }
 
+impl SummaryRow {
+    /// `(fixed, varying)`: `(σ_h, σ_r)`, or `(σ_r, σ_h)` when the sweep
+    /// varies `σ_h` only (`along_sigma_h`).
+    pub fn axis(&self, along_sigma_h: bool) -> (f64, f64) {
+        if along_sigma_h {
+            (self.sigma_r, self.sigma_h)
+        } else {
+            (self.sigma_h, self.sigma_r)
+        }
+    }
+}
+
+impl ComplexityReport {
+    /// Whether the sweep varied `σ_h` only (its onsets run along `σ_h`).
+    pub fn along_sigma_h(&self) -> bool {
+        self.onsets.first().is_some_and(|o| o.along == "sigma_h")
+    }
+}
+
 impl ComplexityPoint {
     /// `λ_max` from the small state (NaN when it was not run).
     pub fn lambda_small(&self) -> f64 {
@@ -605,20 +624,8 @@ fn onsets(cfg: &ComplexityConfig, rows: &[SummaryRow]) -> Vec<Onset> {
         for &n in &cfg.sizes {
             let mut line: Vec<(f64, f64)> = rows
                 .iter()
-                .filter(|r| {
-                    r.n == n
-                        && if along_h {
-                            r.sigma_r == fixed
-                        } else {
-                            r.sigma_h == fixed
-                        }
-                })
-                .map(|r| {
-                    (
-                        if along_h { r.sigma_h } else { r.sigma_r },
-                        r.lambda_large_mean,
-                    )
-                })
+                .filter(|r| r.n == n && r.axis(along_h).0 == fixed)
+                .map(|r| (r.axis(along_h).1, r.lambda_large_mean))
                 .collect();
             line.sort_by(|a, b| a.0.total_cmp(&b.0));
             let mut onset = Onset {

@@ -261,7 +261,6 @@ pub fn complexity_lyapunov_path(path: &Path) -> PathBuf {
 /// mean-field theory, or `σ_h = 2`) as a vertical line.
 pub fn complexity(path: &Path, r: &crate::complexity::ComplexityReport) -> Result<(), HostError> {
     let mut hs: Vec<f64> = r.summary.iter().map(|s| s.sigma_h).collect();
-    hs.dedup();
     hs.sort_by(f64::total_cmp);
     hs.dedup();
     let mut rs: Vec<f64> = r.summary.iter().map(|s| s.sigma_r).collect();
@@ -270,7 +269,7 @@ pub fn complexity(path: &Path, r: &crate::complexity::ComplexityReport) -> Resul
     let mut ns: Vec<usize> = r.summary.iter().map(|s| s.n).collect();
     ns.sort_unstable();
     ns.dedup();
-    let along_h = rs.len() == 1 && hs.len() > 1;
+    let along_h = r.along_sigma_h();
     let log_x = !along_h && rs.first().is_some_and(|&x| x > 0.0);
     let searched = r.summary.iter().any(|s| s.fixed_points_mean.is_some());
     // one curve per (σ_h, N) (per (σ_r, N) along σ_h)
@@ -282,15 +281,8 @@ pub fn complexity(path: &Path, r: &crate::complexity::ComplexityReport) -> Resul
                 let mut pts: Vec<(f64, f64)> = r
                     .summary
                     .iter()
-                    .filter(|s| {
-                        s.n == n
-                            && if along_h {
-                                s.sigma_r == o
-                            } else {
-                                s.sigma_h == o
-                            }
-                    })
-                    .map(|s| (if along_h { s.sigma_h } else { s.sigma_r }, y(s)))
+                    .filter(|s| s.n == n && s.axis(along_h).0 == o)
+                    .map(|s| (s.axis(along_h).1, y(s)))
                     .collect();
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
                 let name = if along_h { "σ_r" } else { "σ_h" };
