@@ -83,35 +83,23 @@ pub fn constant_gate_log_msv(a: f64, c: f64, t: u32) -> Result<f64, Error> {
     check(t, &[("a", a), ("c", c)])?;
     let (la, lc) = (ln0(a), ln0(c));
     let tf = t as f64;
-    // ln C(T, k) carried along k (no O(T²) binomials)
-    let mut max_term = f64::NEG_INFINITY;
-    let mut lb = 0.0;
-    let term = |k: u32, lb: f64| {
-        let pa = if t == k {
-            0.0
-        } else {
-            2.0 * (tf - k as f64) * la
-        };
-        let pc = if k == 0 { 0.0 } else { 2.0 * k as f64 * lc };
-        2.0 * lb + pa + pc
-    };
-    for k in 0..=t {
-        if k > 0 {
-            lb += ln((tf - k as f64 + 1.0) / k as f64);
-        }
-        max_term = max_term.max(term(k, lb));
+    // ln C(T, k) = ln T! − ln k! − ln (T − k)!
+    let ln_binomial =
+        |k: f64| libm::lgamma(tf + 1.0) - libm::lgamma(k + 1.0) - libm::lgamma(tf - k + 1.0);
+    Ok(log_sum_exp(t + 1, |k| {
+        let k = k as f64;
+        2.0 * ln_binomial(k) + times(2.0 * (tf - k), la) + times(2.0 * k, lc)
+    }))
+}
+
+/// `n · ln x` with `0 · (−∞) = 0` (the term `a⁰` or `c⁰` when `a` or `c`
+/// is zero).
+fn times(n: f64, log: f64) -> f64 {
+    if n == 0.0 {
+        0.0
+    } else {
+        n * log
     }
-    if max_term == f64::NEG_INFINITY {
-        return Ok(max_term);
-    }
-    let (mut s, mut lb2) = (0.0, 0.0);
-    for k in 0..=t {
-        if k > 0 {
-            lb2 += ln((tf - k as f64 + 1.0) / k as f64);
-        }
-        s += exp(term(k, lb2) - max_term);
-    }
-    Ok(max_term + ln(s))
 }
 
 /// `ln m(T)` for the binary update gate: a fraction `p` of units with
@@ -132,8 +120,8 @@ pub fn binary_gate_log_msv(p: f64, c: f64, t: u32) -> Result<f64, Error> {
         return Err(Error::InvalidParameter { name: "p" });
     }
     let lq = ln0(c * c) + ln0(p);
-    let head = ln0(1.0 - p) + log_sum_exp(t, |k| if k == 0 { 0.0 } else { k as f64 * lq });
-    let tail = if t == 0 { 0.0 } else { t as f64 * lq };
+    let head = ln0(1.0 - p) + log_sum_exp(t, |k| times(k as f64, lq));
+    let tail = times(t as f64, lq);
     let hi = head.max(tail);
     if hi == f64::NEG_INFINITY {
         return Ok(hi);

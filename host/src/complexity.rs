@@ -8,7 +8,7 @@
 //! `σ_r` grid, and its extrapolation to `N → ∞`.
 
 use crate::eigen::{eigenvalues, jacobian, max_modulus};
-use crate::fixed_points::{residual, solve};
+use crate::fixed_points::{residual, rms, rms_distance, solve, DISTINCT};
 use crate::limits::check_memory;
 use crate::lyapunov::run_from;
 use crate::network::{weight_bytes, Cell, Net, Scales};
@@ -363,10 +363,6 @@ fn start(net: &mut Net, seed: u64, k: usize, large: f64) -> Result<Vec<f64>, Hos
     }
 }
 
-fn rms_distance(a: &[f64], b: &[f64]) -> f64 {
-    (a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>() / a.len() as f64).sqrt()
-}
-
 /// The fixed points of `net` from `budget.starts` starts (in parallel),
 /// deduplicated in start order.
 pub fn count_fixed_points(
@@ -391,7 +387,7 @@ pub fn count_fixed_points(
     let mut last_new_at = 0;
     for (k, h) in results.into_iter().enumerate() {
         let Some(h) = h else { continue };
-        if !distinct.iter().any(|d| rms_distance(d, &h) < 1e-6) {
+        if !distinct.iter().any(|d| rms_distance(d, &h) < DISTINCT) {
             distinct.push(h);
             last_new_at = k + 1;
         }
@@ -399,13 +395,13 @@ pub fn count_fixed_points(
     let mut net = net.clone();
     let (mut stable, mut zero_found, mut max_rms, mut max_radius) = (0, false, 0.0f64, 0.0f64);
     for h in &distinct {
-        let rms = (h.iter().map(|x| x * x).sum::<f64>() / n as f64).sqrt();
+        let rms = rms(h);
         residual(&mut net, h)?;
         let radius = max_modulus(&eigenvalues(&jacobian(&net)?)?);
         if radius < 1.0 {
             stable += 1;
         }
-        if rms < 1e-6 {
+        if rms < DISTINCT {
             zero_found = true;
         } else {
             max_radius = max_radius.max(radius);
@@ -757,7 +753,10 @@ mod tests {
             if let Some((h, _)) = solve(&mut probe, &st, 60).unwrap() {
                 let (r, _) = residual(&mut probe, &h).unwrap();
                 assert!(r.iter().all(|x| x.abs() < 1e-9));
-                if !found.iter().any(|f: &Vec<f64>| rms_distance(f, &h) < 1e-6) {
+                if !found
+                    .iter()
+                    .any(|f: &Vec<f64>| rms_distance(f, &h) < DISTINCT)
+                {
                     found.push(h);
                 }
             }

@@ -75,6 +75,20 @@ pub struct FixedPointSearch {
 
 const TOL: f64 = 1e-10;
 
+/// Two fixed points closer than this (rms distance) are the same one; a
+/// point this close to zero is `h = 0`.
+pub(crate) const DISTINCT: f64 = 1e-6;
+
+/// `√⟨x²⟩`.
+pub(crate) fn rms(x: &[f64]) -> f64 {
+    (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64).sqrt()
+}
+
+/// `√⟨(a − b)²⟩`.
+pub(crate) fn rms_distance(a: &[f64], b: &[f64]) -> f64 {
+    (a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>() / a.len() as f64).sqrt()
+}
+
 /// `Φ(h) − h` and `½‖Φ(h) − h‖²`; leaves `net` traced at `h`.
 pub(crate) fn residual(net: &mut Net, h: &[f64]) -> Result<(Vec<f64>, f64), HostError> {
     net.h_mut().copy_from_slice(h);
@@ -207,27 +221,17 @@ pub fn search(
         starts.push(net.h().to_vec());
         net.run(gap, || {})?;
     }
-    let n = n_units as f64;
     let (mut converged, mut zero_hits) = (0, 0);
     let mut found: Vec<FixedPoint> = vec![];
     for (k, s) in starts.iter().enumerate() {
         if let Some((h, iterations)) = solve(&mut net, s, max_iter)? {
             converged += 1;
-            let rms = (h.iter().map(|x| x * x).sum::<f64>() / n).sqrt();
-            if rms < 1e-6 {
+            let rms = rms(&h);
+            if rms < DISTINCT {
                 zero_hits += 1;
-            } else if !found.iter().any(|f| {
-                (f.state
-                    .iter()
-                    .zip(&h)
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum::<f64>()
-                    / n)
-                    .sqrt()
-                    < 1e-6
-            }) {
+            } else if !found.iter().any(|f| rms_distance(&f.state, &h) < DISTINCT) {
                 let (res_r, _) = residual(&mut net, &h)?;
-                let residual_rms = (res_r.iter().map(|x| x * x).sum::<f64>() / n).sqrt();
+                let residual_rms = self::rms(&res_r);
                 let ev = eigenvalues(&jacobian(&net)?)?;
                 let radius_empirical = max_modulus(&ev);
                 let radius_predicted = if reset_after {

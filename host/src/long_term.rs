@@ -119,6 +119,15 @@ fn scales(cfg: &LongTermConfig) -> GruScales {
     }
 }
 
+/// The update gate at `h = 0` with the parameter the theory takes.
+#[derive(Clone, Copy)]
+enum Gate {
+    /// `z = z₀` everywhere, `a = 1 − z₀`.
+    Constant { a: f64 },
+    /// `z ∈ {0, 1}`, a share `p` of ones.
+    Binary { p: f64 },
+}
+
 /// Runs the comparison; `progress(t)` after each product.
 pub fn run(
     cfg: &LongTermConfig,
@@ -129,37 +138,35 @@ pub fn run(
     let n = cfg.n;
     let mut net = Net::random(n, Scales::Gru(scales(cfg)), Activation::Tanh, cfg.seed)?;
     net.at_zero()?;
-    let z: Vec<f64> = match &net {
-        Net::Gru(g) => g.trace.z.clone(),
+    let z = match &net {
+        Net::Gru(g) => &g.trace.z,
         Net::Lstm(_) => unreachable!("drawn as a GRU"),
+    };
+    // the theory's parameters from the network's own gate values: the
+    // share p of z = 1 (binary gate) or a = 1 − ⟨z⟩ (constant gate)
+    let (gate, c) = if cfg.binary {
+        let p = z.iter().filter(|&&zi| zi > 0.5).count() as f64 / n as f64;
+        (Gate::Binary { p }, cfg.sigma_h / 2.0)
+    } else {
+        let z0 = z.iter().sum::<f64>() / n as f64;
+        (Gate::Constant { a: 1.0 - z0 }, z0 * 0.5 * cfg.sigma_h)
     };
     let j = crate::eigen::jacobian(&net)?;
     let radius = max_modulus(&eigenvalues(&j)?);
     let numerical = HostError::numerical("long-term Jacobian theory");
-    // the theory's parameters from the network's own gate values
-    let (a, p, c) = if cfg.binary {
-        let p = z.iter().filter(|&&zi| zi > 0.5).count() as f64 / n as f64;
-        (None, Some(p), cfg.sigma_h / 2.0)
-    } else {
-        let z0 = z.iter().sum::<f64>() / n as f64;
-        (Some(1.0 - z0), None, z0 * 0.5 * cfg.sigma_h)
-    };
-    let limit = match (a, p) {
-        (Some(a), _) => constant_gate_limit(a, c),
-        (None, p) => binary_gate_limit(p.unwrap_or(0.0), c),
-    };
-    let log_m = |t: u32| match (a, p) {
-        (Some(a), _) => constant_gate_log_msv(a, c, t),
-        (None, p) => binary_gate_log_msv(p.unwrap_or(0.0), c, t),
+    let (limit, log_m): (f64, &dyn Fn(u32) -> Result<f64, gatedyn::Error>) = match gate {
+        Gate::Constant { a } => (constant_gate_limit(a, c), &move |t| {
+            constant_gate_log_msv(a, c, t)
+        }),
+        Gate::Binary { p } => (binary_gate_limit(p, c), &move |t| {
+            binary_gate_log_msv(p, c, t)
+        }),
     };
     let mut product = Mat::<f64>::identity(n, n);
     let mut rows = vec![];
     for t in 1..=cfg.max_t {
         product = &j * &product;
-        let frob2: f64 = (0..n)
-            .map(|col| product.col(col).iter().map(|x| x * x).sum::<f64>())
-            .sum();
-        let measured = frob2 / n as f64;
+        let measured = product.squared_norm_l2() / n as f64;
         if !measured.is_finite() {
             return Err(HostError::Param(format!(
                 "--max-t {}: ‖J^T‖ overflows at T = {t}; use a smaller --max-t",
@@ -179,12 +186,21 @@ pub fn run(
         progress(t);
     }
     Ok(LongTermReport {
-        gate: if cfg.binary { "binary" } else { "constant" },
+        gate: match gate {
+            Gate::Constant { .. } => "constant",
+            Gate::Binary { .. } => "binary",
+        },
         n,
         sigma_h: cfg.sigma_h,
-        a,
+        a: match gate {
+            Gate::Constant { a } => Some(a),
+            Gate::Binary { .. } => None,
+        },
         c,
-        p,
+        p: match gate {
+            Gate::Binary { p } => Some(p),
+            Gate::Constant { .. } => None,
+        },
         limit,
         radius,
         max_relative_error: rows

@@ -4,7 +4,7 @@
 
 use crate::block_arnoldi::BlockOperator;
 use crate::limits::{check_memory, MAX_STEPS};
-use crate::matfree::{HostJacobian, Precision};
+use crate::matfree::{HostJacobian, Precision, SERIAL_BELOW};
 use crate::network::Factors;
 use crate::network::{weight_bytes, Cell, Net, Scales};
 use crate::spectrum::by_gate;
@@ -85,20 +85,33 @@ pub fn check(cfg: &LyapunovConfig) -> Result<(), HostError> {
         return Err(HostError::Param("--n must be at least 1".into()));
     }
     cfg.scales.check()?;
-    let d = cfg.scales.cell().state_dim(cfg.n);
-    if !(1..=d).contains(&cfg.k) {
+    check_method("--n", cfg.scales.cell(), cfg.n, cfg.k, &cfg.options)
+}
+
+/// The checks every run shares: `k` against the state dimension, the
+/// method's settings, and the memory (the weights, their copy for the
+/// blocked products, and the tangent vectors with the block's work copies,
+/// three of them), named after `flag`.
+fn check_method(
+    flag: &str,
+    cell: Cell,
+    n: usize,
+    k: usize,
+    options: &LyapunovOptions,
+) -> Result<(), HostError> {
+    let d = cell.state_dim(n);
+    if !(1..=d).contains(&k) {
         return Err(HostError::Param(format!(
-            "--k must be in 1..={d} (the state dimension), got {}",
-            cfg.k
+            "--k must be in 1..={d} (the state dimension), got {k}"
         )));
     }
-    check_options(&cfg.options)?;
-    // weights, their copy for the blocked products, and the tangent
-    // vectors with the block's work copies (three of them)
-    let blocked = if cfg.k >= BLOCKED_FROM_K { 3 } else { 1 };
-    let need =
-        2 * weight_bytes(cfg.scales.cell(), cfg.n) + 8 * (blocked * cfg.k as u128 + 4) * d as u128;
-    check_memory("--n", cfg.n, need)
+    check_options(options)?;
+    let blocked = if k >= BLOCKED_FROM_K { 3 } else { 1 };
+    check_memory(
+        flag,
+        n,
+        2 * weight_bytes(cell, n) + 8 * (blocked * k as u128 + 4) * d as u128,
+    )
 }
 
 /// From this many exponents on, the tangent vectors are advanced as one
@@ -106,10 +119,6 @@ pub fn check(cfg: &LyapunovConfig) -> Result<(), HostError> {
 /// re-orthonormalised by faer's blocked Householder QR instead of the
 /// core's column-by-column products and Gram–Schmidt.
 pub const BLOCKED_FROM_K: usize = 16;
-
-/// Below this many multiply-adds the blocked products and QR run on one
-/// thread (faer's parallel hand-offs cost more than they save there).
-pub const SERIAL_BELOW: usize = 1 << 26;
 
 /// Checks the method's settings (batches, steps, transient).
 fn check_options(o: &LyapunovOptions) -> Result<(), HostError> {
@@ -284,19 +293,7 @@ pub fn run_model(
     options: &LyapunovOptions,
     progress: impl FnMut(usize, usize),
 ) -> Result<LyapunovReport, HostError> {
-    let d = net.dim();
-    if !(1..=d).contains(&k) {
-        return Err(HostError::Param(format!(
-            "--k must be in 1..={d} (the state dimension), got {k}"
-        )));
-    }
-    check_options(options)?;
-    let blocked = if k >= BLOCKED_FROM_K { 3 } else { 1 };
-    check_memory(
-        "--model",
-        net.n(),
-        2 * weight_bytes(net.cell(), net.n()) + 8 * (blocked * k as u128 + 4) * d as u128,
-    )?;
+    check_method("--model", net.cell(), net.n(), k, options)?;
     run_from(net, 0, k, options, progress)
 }
 

@@ -334,6 +334,12 @@ fn gemm_block<T: Weight>(at: &Mat<T>, x: MatRef<'_, f64>) -> Mat<f64> {
     }
 }
 
+/// Below this many multiply-adds a block product (and the blocked
+/// Lyapunov method's QR) runs on one thread: faer's parallel hand-offs
+/// cost more than they save there (measured 2× slower on 2 threads at
+/// N = k = 64).
+pub const SERIAL_BELOW: usize = 1 << 26;
+
 /// `A x` for a block `x` (`f64`), with `A` given transposed in `T`.
 fn gemm_block_faer<T: faer::traits::ComplexField + Copy>(
     at: &Mat<T>,
@@ -349,10 +355,7 @@ fn gemm_block_faer<T: faer::traits::ComplexField + Copy>(
         at.transpose(),
         xt.as_ref(),
         T::one_impl(),
-        // small products (the blocked Lyapunov method at small N) lose
-        // more to thread hand-offs than they gain: measured 2× slower on
-        // 2 threads at N = k = 64
-        if at.nrows() * at.ncols() * x.ncols() < crate::lyapunov::SERIAL_BELOW {
+        if at.nrows() * at.ncols() * x.ncols() < SERIAL_BELOW {
             Par::Seq
         } else {
             Par::rayon(0)

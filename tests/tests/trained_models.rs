@@ -328,7 +328,7 @@ fn analyze_matrix_free_agrees_with_dense() {
 /// changed: each is refused with its own reason.
 #[test]
 fn malformed_onnx_models_are_refused_with_their_reason() {
-    use gatedyn_host::model::onnx::{AttributeProto, ModelProto};
+    use gatedyn_host::model::onnx::{AttributeProto, ModelProto, TensorProto};
     use prost::Message;
     let d = dir();
     let good =
@@ -341,6 +341,14 @@ fn malformed_onnx_models_are_refused_with_their_reason() {
         r#type: 3,
         ..Default::default()
     };
+    fn initializer<'a>(m: &'a mut ModelProto, name: &str) -> &'a mut TensorProto {
+        let graph = m.graph.as_mut().unwrap();
+        graph
+            .initializer
+            .iter_mut()
+            .find(|t| t.name == name)
+            .unwrap()
+    }
     type Change = Box<dyn Fn(&mut ModelProto)>;
     let cases: Vec<(&str, Change, &str)> = vec![
         (
@@ -383,29 +391,14 @@ fn malformed_onnx_models_are_refused_with_their_reason() {
         (
             "nan",
             Box::new(|m| {
-                let w = m
-                    .graph
-                    .as_mut()
-                    .unwrap()
-                    .initializer
-                    .iter_mut()
-                    .find(|t| t.name == "W")
-                    .unwrap();
-                w.raw_data[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
+                initializer(m, "W").raw_data[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
             }),
             "input weights entry 2 is NaN",
         ),
         (
             "shape",
             Box::new(|m| {
-                let r = m
-                    .graph
-                    .as_mut()
-                    .unwrap()
-                    .initializer
-                    .iter_mut()
-                    .find(|t| t.name == "R")
-                    .unwrap();
+                let r = initializer(m, "R");
                 r.dims = vec![1, 96, 16];
                 r.raw_data.truncate(96 * 16 * 4);
             }),
@@ -428,15 +421,7 @@ fn malformed_onnx_models_are_refused_with_their_reason() {
         (
             "float16",
             Box::new(|m| {
-                let w = m
-                    .graph
-                    .as_mut()
-                    .unwrap()
-                    .initializer
-                    .iter_mut()
-                    .find(|t| t.name == "W")
-                    .unwrap();
-                w.data_type = 10;
+                initializer(m, "W").data_type = 10;
             }),
             "ONNX data type 10",
         ),

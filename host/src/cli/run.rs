@@ -27,20 +27,32 @@ pub struct ModelArgs {
     pub h0: Option<PathBuf>,
 }
 
+/// The `expected` entries of the vector in `path` (`.npy` or `.csv`),
+/// given by `flag`; a wrong count names `what` the model has.
+fn read_vector(
+    flag: &str,
+    path: &Path,
+    expected: usize,
+    what: &str,
+) -> Result<Vec<f64>, HostError> {
+    let x = arrays::read(flag, path)?;
+    if x.data.len() != expected {
+        return Err(HostError::Param(format!(
+            "{flag} {}: {} entries, but the model {what}",
+            path.display(),
+            x.data.len(),
+        )));
+    }
+    Ok(x.data)
+}
+
 /// Holds a loaded model's input at the constant in `path` (`--input`,
 /// `I` entries, `.npy` or `.csv`); zero when `None`.
 pub fn hold_input(m: &mut Model, path: Option<&PathBuf>) -> Result<(), HostError> {
     if let Some(p) = path {
-        let x = arrays::read("--input", p)?;
-        if x.data.len() != m.info.inputs {
-            return Err(HostError::Param(format!(
-                "--input {}: {} entries, but the model takes {} inputs",
-                p.display(),
-                x.data.len(),
-                m.info.inputs
-            )));
-        }
-        m.net.x_mut().copy_from_slice(&x.data);
+        let what = format!("takes {} inputs", m.info.inputs);
+        let x = read_vector("--input", p, m.info.inputs, &what)?;
+        m.net.x_mut().copy_from_slice(&x);
     }
     Ok(())
 }
@@ -51,16 +63,9 @@ impl ModelArgs {
     pub fn load(&self) -> Result<Model, HostError> {
         let mut m = model::load(&self.model)?;
         if let Some(p) = &self.h0 {
-            let h = arrays::read("--h0", p)?;
-            if h.data.len() != m.info.n {
-                return Err(HostError::Param(format!(
-                    "--h0 {}: {} entries, but the model has {} hidden units",
-                    p.display(),
-                    h.data.len(),
-                    m.info.n
-                )));
-            }
-            m.net.h_mut().copy_from_slice(&h.data);
+            let what = format!("has {} hidden units", m.info.n);
+            let h = read_vector("--h0", p, m.info.n, &what)?;
+            m.net.h_mut().copy_from_slice(&h);
         }
         Ok(m)
     }
@@ -121,12 +126,8 @@ struct RunReport {
 
 /// Runs `gatedyn run`.
 pub fn run(a: RunArgs) -> Result<(), HostError> {
-    let format = arrays::format_of(
-        "--output",
-        &a.output,
-        &[ArrayFormat::Npy, ArrayFormat::Csv, ArrayFormat::Json],
-    )?;
     let formats = [ArrayFormat::Npy, ArrayFormat::Csv, ArrayFormat::Json];
+    let format = arrays::format_of("--output", &a.output, &formats)?;
     let readout_format = match &a.readout_output {
         Some(p) => Some(arrays::format_of("--readout-output", p, &formats)?),
         None => None,
