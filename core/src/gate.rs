@@ -120,13 +120,13 @@ impl<'a, F: Real> GateRef<'a, F> {
     pub(crate) fn preactivation(&self, h: &[F], x: &[F], out: &mut [F]) {
         let n = out.len();
         let ni = x.len();
-        for i in 0..n {
-            let mut acc = self.b[i];
-            acc += dot(&self.u[i * n..(i + 1) * n], h);
+        matvec(&self.u[..n * n], &h[..n], out);
+        for (i, o) in out.iter_mut().enumerate() {
+            let mut acc = self.b[i] + *o;
             if ni > 0 {
                 acc += dot(&self.w[i * ni..(i + 1) * ni], x);
             }
-            out[i] = acc;
+            *o = acc;
         }
     }
 }
@@ -202,47 +202,142 @@ pub(crate) fn check_source<S: Copy + Into<f64>>(
 }
 
 /// `Σ a_k b_k`, four independent accumulators (same order on every target,
-/// so results are reproducible bit for bit).
+/// so results are reproducible bit for bit): accumulator `j` sums the terms
+/// `k ≡ j (mod 4)` in order, the four are added as `(s₀ + s₁) + (s₂ + s₃)`,
+/// and the `n mod 4` trailing terms follow in order.
 #[inline(always)]
 pub(crate) fn dot<F: Real>(a: &[F], b: &[F]) -> F {
     let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
+    let (ac, at) = a[..n].as_chunks::<4>();
+    let (bc, bt) = b[..n].as_chunks::<4>();
     let mut s = [F::ZERO; 4];
-    let chunks = n / 4;
-    for c in 0..chunks {
-        let k = 4 * c;
-        s[0] += a[k] * b[k];
-        s[1] += a[k + 1] * b[k + 1];
-        s[2] += a[k + 2] * b[k + 2];
-        s[3] += a[k + 3] * b[k + 3];
+    for (a, b) in ac.iter().zip(bc) {
+        s[0] += a[0] * b[0];
+        s[1] += a[1] * b[1];
+        s[2] += a[2] * b[2];
+        s[3] += a[3] * b[3];
     }
+    finish(s, at, bt)
+}
+
+/// `(s₀ + s₁) + (s₂ + s₃)`, then the trailing terms in order.
+#[inline(always)]
+fn finish<F: Real>(s: [F; 4], at: &[F], bt: &[F]) -> F {
     let mut acc = (s[0] + s[1]) + (s[2] + s[3]);
-    for k in 4 * chunks..n {
-        acc += a[k] * b[k];
+    for (&a, &b) in at.iter().zip(bt) {
+        acc += a * b;
     }
     acc
+}
+
+/// Rows processed together by the products (see [`dot4`]).
+pub(crate) const ROWS: usize = 4;
+
+/// `[dot(u₀, x), dot(u₁, x), dot(u₂, x), dot(u₃, x)]` for the four
+/// consecutive rows of `block` (row-major, rows of length `x.len()`) in one
+/// pass over `x`, each with exactly [`dot`]'s summation order, so the
+/// results are the same bits as four calls. Sharing the loads of `x`
+/// between rows is what brings a product near one load and one
+/// multiply-add per multiply-accumulate on a Cortex-M4F.
+#[inline(never)]
+fn dot4<F: Real>(block: &[F], x: &[F]) -> [F; ROWS] {
+    let n = x.len();
+    let (r0, rest) = block.split_at(n);
+    let (r1, rest) = rest.split_at(n);
+    let (r2, r3) = rest.split_at(n);
+    let (xc, xt) = x.as_chunks::<4>();
+    let (c0, t0) = r0.as_chunks::<4>();
+    let (c1, t1) = r1.as_chunks::<4>();
+    let (c2, t2) = r2.as_chunks::<4>();
+    let (c3, t3) = r3[..n].as_chunks::<4>();
+    let mut s = [[F::ZERO; 4]; ROWS];
+    for ((((xs, a0), a1), a2), a3) in xc.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
+        for (acc, a) in s.iter_mut().zip([a0, a1, a2, a3]) {
+            acc[0] += a[0] * xs[0];
+            acc[1] += a[1] * xs[1];
+            acc[2] += a[2] * xs[2];
+            acc[3] += a[3] * xs[3];
+        }
+    }
+    [
+        finish(s[0], t0, xt),
+        finish(s[1], t1, xt),
+        finish(s[2], t2, xt),
+        finish(s[3], t3, xt),
+    ]
+}
+
+/// Calls `each(i, [A₀_i · x₀, …, A_{M-1,i} · x_{M-1}])` for the `m` rows of
+/// the `M` row-major matrices `products[k] = (A_k, x_k)` (rows of length
+/// `x_k.len()`), [`ROWS`] rows of a matrix per pass over its `x`, then the
+/// last `m mod ROWS` rows one by one; every dot product has [`dot`]'s order,
+/// so the values are the same bits as row-by-row calls of [`dot`].
+#[inline(always)]
+pub(crate) fn for_rows<F: Real, const M: usize>(
+    products: [(&[F], &[F]); M],
+    m: usize,
+    mut each: impl FnMut(usize, [F; M]),
+) {
+    let groups = m / ROWS;
+    for g in 0..groups {
+        let mut dots = [[F::ZERO; ROWS]; M];
+        for (d, (a, x)) in dots.iter_mut().zip(&products) {
+            let n = x.len();
+            *d = dot4(&a[g * ROWS * n..(g + 1) * ROWS * n], x);
+        }
+        for r in 0..ROWS {
+            let mut row = [F::ZERO; M];
+            for (o, d) in row.iter_mut().zip(&dots) {
+                *o = d[r];
+            }
+            each(g * ROWS + r, row);
+        }
+    }
+    for i in groups * ROWS..m {
+        let mut row = [F::ZERO; M];
+        for (o, (a, x)) in row.iter_mut().zip(&products) {
+            let n = x.len();
+            *o = dot(&a[i * n..(i + 1) * n], x);
+        }
+        each(i, row);
+    }
 }
 
 /// `out = U v` for row-major n×n `U`.
 #[inline(always)]
 pub(crate) fn matvec<F: Real>(u: &[F], v: &[F], out: &mut [F]) {
-    let n = out.len();
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = dot(&u[i * n..(i + 1) * n], v);
-    }
+    for_rows([(u, v)], out.len(), |i, [d]| out[i] = d);
 }
 
 /// `out += Uᵀ v` for row-major n×n `U` (row-oriented axpy, cache friendly).
+/// Each `out_j` receives `v_i U_ij` in the order of `i`, rows with `v_i = 0`
+/// skipped, whether rows are taken [`ROWS`] at a time (when none of their
+/// `v_i` is zero) or one by one: the same bits either way.
 #[inline(always)]
 pub(crate) fn matvec_t_acc<F: Real>(u: &[F], v: &[F], out: &mut [F]) {
     let n = out.len();
-    for (i, &vi) in v.iter().enumerate() {
-        if vi == F::ZERO {
+    let mut i = 0;
+    while i < v.len() {
+        if i + ROWS <= v.len() && v[i..i + ROWS].iter().all(|&x| x != F::ZERO) {
+            let vs: [F; ROWS] = core::array::from_fn(|r| v[i + r]);
+            let rows: [&[F]; ROWS] = core::array::from_fn(|r| &u[(i + r) * n..(i + r + 1) * n]);
+            for (j, o) in out.iter_mut().enumerate() {
+                let mut acc = *o;
+                for r in 0..ROWS {
+                    acc += vs[r] * rows[r][j];
+                }
+                *o = acc;
+            }
+            i += ROWS;
             continue;
         }
-        let row = &u[i * n..(i + 1) * n];
-        for (o, &uij) in out.iter_mut().zip(row) {
-            *o += vi * uij;
+        let vi = v[i];
+        if vi != F::ZERO {
+            let row = &u[i * n..(i + 1) * n];
+            for (o, &uij) in out.iter_mut().zip(row) {
+                *o += vi * uij;
+            }
         }
+        i += 1;
     }
 }

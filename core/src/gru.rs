@@ -49,7 +49,7 @@
 
 use crate::activation::{sigmoid, sigmoid_derivative, Activation};
 use crate::error::{check_finite, check_len, Error, Quantity};
-use crate::gate::{check_source, dot, matvec, matvec_t_acc, Gate, GateRef};
+use crate::gate::{check_source, for_rows, matvec, matvec_t_acc, Gate, GateRef};
 use crate::real::Real;
 
 /// Where the reset gate acts in the candidate: the two GRU forms in use
@@ -495,38 +495,36 @@ impl<'a, F: Real> GruRef<'a, F> {
         matvec(self.r.u, v, scratch);
         if self.form.is_reset_after() {
             // docs/THEORY.md §9: c (r ⊙ U_h v + s ⊙ U_r v)
-            for i in 0..n {
+            for_rows([(self.h.u, v), (self.z.u, v)], n, |i, [uh_v, uz_v]| {
                 let mut acc = (F::ONE - trace.z[i]) * v[i];
                 let c = self.coef_a(&trace, i);
                 if c != F::ZERO {
-                    acc += c
-                        * (trace.r[i] * dot(&self.h.u[i * n..(i + 1) * n], v)
-                            + reset_slope(&trace, i) * scratch[i]);
+                    acc += c * (trace.r[i] * uh_v + reset_slope(&trace, i) * scratch[i]);
                 }
                 let fz = self.coef_f(h, &trace, i);
                 if fz != F::ZERO {
-                    acc += fz * dot(&self.z.u[i * n..(i + 1) * n], v);
+                    acc += fz * uz_v;
                 }
                 out[i] = acc;
-            }
+            });
         } else {
             // scratch = r ⊙ v + s ⊙ (U_r v), then c U_h scratch
             for k in 0..n {
                 scratch[k] = trace.r[k] * v[k] + reset_slope(&trace, k) * scratch[k];
             }
-            for i in 0..n {
-                let row = i * n..(i + 1) * n;
+            let scratch = &*scratch;
+            for_rows([(self.h.u, scratch), (self.z.u, v)], n, |i, [uh_s, uz_v]| {
                 let mut acc = (F::ONE - trace.z[i]) * v[i];
                 let c = self.coef_a(&trace, i);
                 if c != F::ZERO {
-                    acc += c * dot(&self.h.u[row.clone()], scratch);
+                    acc += c * uh_s;
                 }
                 let fz = self.coef_f(h, &trace, i);
                 if fz != F::ZERO {
-                    acc += fz * dot(&self.z.u[row], v);
+                    acc += fz * uz_v;
                 }
                 out[i] = acc;
-            }
+            });
         }
         check_finite(out, Quantity::Result)
     }

@@ -21,7 +21,7 @@
 
 use crate::activation::{sigmoid, sigmoid_derivative, Activation};
 use crate::error::{check_finite, check_len, Error, Quantity};
-use crate::gate::{check_source, dot, matvec_t_acc, Gate, GateRef};
+use crate::gate::{check_source, for_rows, matvec_t_acc, Gate, GateRef};
 use crate::gru::offset_weight_error;
 use crate::real::Real;
 
@@ -356,22 +356,27 @@ impl<'a, F: Real> LstmRef<'a, F> {
         check_len(out.len(), 2 * n)?;
         check_finite(v, Quantity::Vector)?;
         let (vh, vc) = v.split_at(n);
-        for k in 0..n {
+        let products = [
+            (self.f.u, vh),
+            (self.i.u, vh),
+            (self.c.u, vh),
+            (self.o.u, vh),
+        ];
+        for_rows(products, n, |k, [f_v, i_v, c_v, o_v]| {
             let q = self.coefs(c, &trace, k);
-            let row = k * n..(k + 1) * n;
             let mut dc = q.f * vc[k];
-            for (coef, u) in [(q.rf, self.f.u), (q.ri, self.i.u), (q.rc, self.c.u)] {
+            for (coef, u_v) in [(q.rf, f_v), (q.ri, i_v), (q.rc, c_v)] {
                 if coef != F::ZERO {
-                    dc += coef * dot(&u[row.clone()], vh);
+                    dc += coef * u_v;
                 }
             }
             let mut dh = q.hc * dc;
             if q.ho != F::ZERO {
-                dh += q.ho * dot(&self.o.u[row], vh);
+                dh += q.ho * o_v;
             }
             out[k] = dh;
             out[n + k] = dc;
-        }
+        });
         check_finite(out, Quantity::Result)
     }
 

@@ -11,6 +11,7 @@
 #![no_main]
 
 mod scenario;
+mod speed;
 mod trained;
 #[rustfmt::skip]
 mod trained_model;
@@ -111,7 +112,9 @@ fn main() -> ! {
     cp.SYST.enable_interrupt();
     cp.SYST.enable_counter();
 
-    let variant = if cfg!(feature = "micromath") {
+    let variant = if cfg!(feature = "fast-activations") {
+        "fast"
+    } else if cfg!(feature = "micromath") {
         "micromath"
     } else {
         "libm"
@@ -278,8 +281,61 @@ fn main() -> ! {
         }
     }
     defmt::println!("STACK high-water mark {=usize} bytes", stack_high_water());
+    speed_table(variant, &instr);
     defmt::println!("ALL CHECKS PASSED");
     semihosting::process::exit(0)
+}
+
+/// The networks of the speed table, in `.bss` (all-zero until randomised).
+static mut GRU_16: Gru<f32, 16, 1> = Gru::zeroed();
+static mut GRU_32: Gru<f32, 32, 1> = Gru::zeroed();
+static mut GRU_64: Gru<f32, 64, 1> = Gru::zeroed();
+static mut GRU_128: Gru<f32, 128, 1> = Gru::zeroed();
+static mut LSTM_16: Lstm<f32, 16, 1> = Lstm::zeroed();
+static mut LSTM_32: Lstm<f32, 32, 1> = Lstm::zeroed();
+static mut LSTM_64: Lstm<f32, 64, 1> = Lstm::zeroed();
+static mut LSTM_128: Lstm<f32, 128, 1> = Lstm::zeroed();
+
+/// Prints one `SPEED` line per cell and size (see `speed.rs`).
+fn speed_table(variant: &str, instr: &impl Fn(u64) -> f32) {
+    let mut count = |f: &mut dyn FnMut() -> Result<(), gatedyn::Error>| {
+        let t0 = ticks();
+        for _ in 0..speed::REPS {
+            f()?;
+        }
+        Ok(instr(ticks() - t0) / speed::REPS as f32)
+    };
+    // SAFETY: each static is borrowed once, here, on the only thread.
+    let rows = unsafe {
+        use core::ptr::addr_of_mut;
+        [
+            speed::gru(&mut *addr_of_mut!(GRU_16), false, &mut count),
+            speed::gru(&mut *addr_of_mut!(GRU_32), false, &mut count),
+            speed::gru(&mut *addr_of_mut!(GRU_64), false, &mut count),
+            speed::gru(&mut *addr_of_mut!(GRU_128), false, &mut count),
+            speed::gru(&mut *addr_of_mut!(GRU_16), true, &mut count),
+            speed::gru(&mut *addr_of_mut!(GRU_32), true, &mut count),
+            speed::gru(&mut *addr_of_mut!(GRU_64), true, &mut count),
+            speed::gru(&mut *addr_of_mut!(GRU_128), true, &mut count),
+            speed::lstm(&mut *addr_of_mut!(LSTM_16), &mut count),
+            speed::lstm(&mut *addr_of_mut!(LSTM_32), &mut count),
+            speed::lstm(&mut *addr_of_mut!(LSTM_64), &mut count),
+            speed::lstm(&mut *addr_of_mut!(LSTM_128), &mut count),
+        ]
+    };
+    for row in rows {
+        let r = row.unwrap_or_else(|_| fail("speed table"));
+        defmt::println!(
+            "SPEED variant={=str} cell={=str} n={=usize} step={=f32} step_per_mac={=f32} jvp_per_mac={=f32} vjp_per_mac={=f32}",
+            variant,
+            r.cell,
+            r.n,
+            r.step,
+            r.step / r.step_macs as f32,
+            r.jvp / r.product_macs as f32,
+            r.vjp / r.product_macs as f32
+        );
+    }
 }
 
 #[panic_handler]

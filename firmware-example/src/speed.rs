@@ -1,0 +1,156 @@
+//! The speed table: instructions per step, per `J v` and per `Jᵀ v` of the
+//! GRU (both forms) and the LSTM at N = 16, 32, 64, 128 (one input), on
+//! random weights at the scenario's scales. The networks live in `.bss`
+//! (an N = 128 LSTM is 266 KB); each is measured over [`REPS`] calls.
+//!
+//! Multiply-accumulates per call (I = 1): a GRU step does `3 (N² + N)`, its
+//! `J v` and `Jᵀ v` `3 N²`; an LSTM step `4 (N² + N)`, its products `4 N²`.
+
+use gatedyn::init::GateScale;
+use gatedyn::{Error, Gru, GruForm, GruTrace, Lstm, LstmTrace};
+use rand_core::SeedableRng;
+use rand_xorshift::XorShiftRng;
+
+/// Calls per measurement.
+pub const REPS: u32 = 20;
+
+/// One row of the table.
+pub struct Row {
+    /// `"gru"`, `"gru-after"` (PyTorch's reset-after form) or `"lstm"`.
+    pub cell: &'static str,
+    /// Hidden size.
+    pub n: usize,
+    /// Instructions per step.
+    pub step: f32,
+    /// Instructions per `J v`.
+    pub jvp: f32,
+    /// Instructions per `Jᵀ v`.
+    pub vjp: f32,
+    /// Multiply-accumulates of a step.
+    pub step_macs: usize,
+    /// Multiply-accumulates of a product.
+    pub product_macs: usize,
+}
+
+fn scale(sigma: f64) -> GateScale {
+    GateScale {
+        sigma,
+        bias: 0.0,
+        input: 1.0,
+    }
+}
+
+/// A GRU row, measured by `count` (instructions of one call of the closure
+/// it is given).
+pub fn gru<const N: usize>(
+    net: &mut Gru<f32, N, 1>,
+    reset_after: bool,
+    count: &mut impl FnMut(&mut dyn FnMut() -> Result<(), Error>) -> Result<f32, Error>,
+) -> Result<Row, Error> {
+    let mut rng = XorShiftRng::seed_from_u64(7);
+    net.randomize(&mut rng, [scale(1.0), scale(1.0), scale(1.8)])?;
+    if reset_after {
+        net.form = GruForm::ResetAfter {
+            recurrent_bias: [0.1; N],
+        };
+    }
+    let mut h = [0.3f32; N];
+    let mut t = GruTrace::zeroed();
+    let mut k = 0u32;
+    let step = count(&mut || {
+        gru_step(net, &h, &[crate::scenario::drive(k as usize)], &mut t)?;
+        h = t.next;
+        k += 1;
+        Ok(())
+    })?;
+    let view = net.view();
+    let (mut v, mut out, mut scratch) = ([0.5f32; N], [0.0f32; N], [0.0f32; N]);
+    let jvp = count(&mut || {
+        gru_jvp(&view, &h, &t, &v, &mut out, &mut scratch)?;
+        v[0] = out[0] * 0.5;
+        Ok(())
+    })?;
+    let vjp = count(&mut || {
+        view.vjp(&h, t.view(), &v, &mut out, &mut scratch)?;
+        v[0] = out[0] * 0.5;
+        Ok(())
+    })?;
+    Ok(Row {
+        cell: if reset_after { "gru-after" } else { "gru" },
+        n: N,
+        step,
+        jvp,
+        vjp,
+        step_macs: 3 * (N * N + N),
+        product_macs: 3 * N * N,
+    })
+}
+
+/// The LSTM row.
+pub fn lstm<const N: usize>(
+    net: &mut Lstm<f32, N, 1>,
+    count: &mut impl FnMut(&mut dyn FnMut() -> Result<(), Error>) -> Result<f32, Error>,
+) -> Result<Row, Error> {
+    let mut rng = XorShiftRng::seed_from_u64(8);
+    net.randomize(&mut rng, [scale(1.0), scale(1.0), scale(1.0), scale(1.8)])?;
+    let (mut h, mut c) = ([0.3f32; N], [0.0f32; N]);
+    let mut t = LstmTrace::zeroed();
+    let mut k = 0u32;
+    let step = count(&mut || {
+        net.step_traced(&h, &c, &[crate::scenario::drive(k as usize)], &mut t)?;
+        h = t.h_next;
+        c = t.c_next;
+        k += 1;
+        Ok(())
+    })?;
+    let view = net.view();
+    let (mut v, mut out, mut scratch) = ([[0.5f32; N]; 2], [[0.0f32; N]; 2], [0.0f32; N]);
+    let jvp = count(&mut || {
+        view.jvp(&h, &c, t.view(), v.as_flattened(), out.as_flattened_mut())?;
+        v[0][0] = out[0][0] * 0.5;
+        Ok(())
+    })?;
+    let vjp = count(&mut || {
+        view.vjp(
+            &h,
+            &c,
+            t.view(),
+            v.as_flattened(),
+            out.as_flattened_mut(),
+            &mut scratch,
+        )?;
+        v[0][0] = out[0][0] * 0.5;
+        Ok(())
+    })?;
+    Ok(Row {
+        cell: "lstm",
+        n: N,
+        step,
+        jvp,
+        vjp,
+        step_macs: 4 * (N * N + N),
+        product_macs: 4 * N * N,
+    })
+}
+
+#[inline(never)]
+fn gru_jvp<const N: usize>(
+    view: &gatedyn::GruRef<'_, f32>,
+    h: &[f32; N],
+    t: &GruTrace<f32, N>,
+    v: &[f32; N],
+    out: &mut [f32; N],
+    scratch: &mut [f32; N],
+) -> Result<(), Error> {
+    view.jvp(h, t.view(), v, out, scratch)
+}
+
+#[inline(never)]
+fn gru_step<const N: usize>(
+    net: &Gru<f32, N, 1>,
+    h: &[f32; N],
+    x: &[f32; 1],
+    t: &mut GruTrace<f32, N>,
+) -> Result<(), Error> {
+    net.step_traced(h, x, t)
+}
