@@ -208,16 +208,17 @@ pub(crate) fn check_source<S: Copy + Into<f64>>(
 #[inline(always)]
 pub(crate) fn dot<F: Real>(a: &[F], b: &[F]) -> F {
     let n = a.len().min(b.len());
-    let (ac, at) = a[..n].as_chunks::<4>();
-    let (bc, bt) = b[..n].as_chunks::<4>();
+    let (a, b) = (&a[..n], &b[..n]);
     let mut s = [F::ZERO; 4];
-    for (a, b) in ac.iter().zip(bc) {
-        s[0] += a[0] * b[0];
-        s[1] += a[1] * b[1];
-        s[2] += a[2] * b[2];
-        s[3] += a[3] * b[3];
+    let chunks = n / 4;
+    for c in 0..chunks {
+        let k = 4 * c;
+        s[0] += a[k] * b[k];
+        s[1] += a[k + 1] * b[k + 1];
+        s[2] += a[k + 2] * b[k + 2];
+        s[3] += a[k + 3] * b[k + 3];
     }
-    finish(s, at, bt)
+    finish(s, &a[4 * chunks..], &b[4 * chunks..])
 }
 
 /// `(s₀ + s₁) + (s₂ + s₃)`, then the trailing terms in order.
@@ -228,6 +229,14 @@ fn finish<F: Real>(s: [F; 4], at: &[F], bt: &[F]) -> F {
         acc += a * b;
     }
     acc
+}
+
+/// `s` as exact chunks of 4 and the trailing `len mod 4` values.
+#[inline(always)]
+fn quads<F>(s: &[F]) -> (core::slice::ChunksExact<'_, F>, &[F]) {
+    let c = s.chunks_exact(4);
+    let tail = c.remainder();
+    (c, tail)
 }
 
 /// Rows processed together by the products (see [`dot4`]).
@@ -245,13 +254,11 @@ fn dot4<F: Real>(block: &[F], x: &[F]) -> [F; ROWS] {
     let (r0, rest) = block.split_at(n);
     let (r1, rest) = rest.split_at(n);
     let (r2, r3) = rest.split_at(n);
-    let (xc, xt) = x.as_chunks::<4>();
-    let (c0, t0) = r0.as_chunks::<4>();
-    let (c1, t1) = r1.as_chunks::<4>();
-    let (c2, t2) = r2.as_chunks::<4>();
-    let (c3, t3) = r3[..n].as_chunks::<4>();
+    let r3 = &r3[..n];
+    let ((xc, xt), (c0, t0), (c1, t1)) = (quads(x), quads(r0), quads(r1));
+    let ((c2, t2), (c3, t3)) = (quads(r2), quads(r3));
     let mut s = [[F::ZERO; 4]; ROWS];
-    for ((((xs, a0), a1), a2), a3) in xc.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
+    for ((((xs, a0), a1), a2), a3) in xc.zip(c0).zip(c1).zip(c2).zip(c3) {
         for (acc, a) in s.iter_mut().zip([a0, a1, a2, a3]) {
             acc[0] += a[0] * xs[0];
             acc[1] += a[1] * xs[1];

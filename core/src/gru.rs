@@ -513,18 +513,22 @@ impl<'a, F: Real> GruRef<'a, F> {
                 scratch[k] = trace.r[k] * v[k] + reset_slope(&trace, k) * scratch[k];
             }
             let scratch = &*scratch;
-            for_rows([(self.h.u, scratch), (self.z.u, v)], n, |i, [uh_s, uz_v]| {
-                let mut acc = (F::ONE - trace.z[i]) * v[i];
-                let c = self.coef_a(&trace, i);
-                if c != F::ZERO {
-                    acc += c * uh_s;
-                }
-                let fz = self.coef_f(h, &trace, i);
-                if fz != F::ZERO {
-                    acc += fz * uz_v;
-                }
-                out[i] = acc;
-            });
+            for_rows(
+                [(self.h.u, scratch), (self.z.u, v)],
+                n,
+                |i, [uh_s, uz_v]| {
+                    let mut acc = (F::ONE - trace.z[i]) * v[i];
+                    let c = self.coef_a(&trace, i);
+                    if c != F::ZERO {
+                        acc += c * uh_s;
+                    }
+                    let fz = self.coef_f(h, &trace, i);
+                    if fz != F::ZERO {
+                        acc += fz * uz_v;
+                    }
+                    out[i] = acc;
+                },
+            );
         }
         check_finite(out, Quantity::Result)
     }

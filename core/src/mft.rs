@@ -500,6 +500,34 @@ impl Mft {
     }
 }
 
+/// The principled initialisation at zero gate biases without the
+/// quadrature tables of [`Mft`]: the `σ_h` whose zero-fixed-point radius is
+/// `target`, `σ_h = 1/√(E[r²] E[z²/(R−1+z)²]) = 4 (R − 1/2)` with
+/// `r = z = 1/2` (docs/THEORY.md §4). The same bits as
+/// [`Mft::gru_sigma_h_for_zero_radius`] with zero biases, for firmware that
+/// should not carry the quadrature (the minimal example). `Infeasible` for
+/// `R ≤ 1/2`; `InvalidParameter` for a non-finite, negative or huge target.
+///
+/// ```
+/// use gatedyn::mft::{gru_sigma_h_for_zero_radius_unbiased, Mft};
+/// use gatedyn::init::GruScales;
+/// let s = gru_sigma_h_for_zero_radius_unbiased(0.95)?;
+/// assert!((s - 1.8).abs() < 1e-15);
+/// assert_eq!(s, Mft::new().gru_sigma_h_for_zero_radius(0.95, &GruScales::default())?);
+/// # Ok::<(), gatedyn::Error>(())
+/// ```
+pub fn gru_sigma_h_for_zero_radius_unbiased(target: f64) -> Result<f64, Error> {
+    check_scale(target, "target radius")?;
+    if target <= 0.5 {
+        return Err(Error::Infeasible {
+            what: "radius must exceed 1 - z = 1/2",
+        });
+    }
+    let d = target - 0.5;
+    let r2 = 0.25; // σ(0)², what `mean_sigmoid_sq(0)` returns
+    Ok(1.0 / libm::sqrt(r2 * (0.25 / (d * d))))
+}
+
 /// A fixed point whose averages are all finite, or `NonFinite(Result)`.
 fn finite(fp: GruFixedPoint) -> Result<GruFixedPoint, Error> {
     let values = [

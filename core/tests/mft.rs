@@ -398,3 +398,33 @@ fn gaussian_average_at_extreme_scales() {
     let v = avg.mean(f64::from_bits(1), |x: f64| x.cos());
     assert!((v - 1.0).abs() < 1e-12, "{v}");
 }
+
+/// The quadrature-free initialisation equals the Mft one bit for bit at
+/// zero biases over a range of targets, and rejects what it must.
+#[test]
+fn unbiased_initialisation_matches_the_mft() {
+    use gatedyn::mft::gru_sigma_h_for_zero_radius_unbiased as unbiased;
+    let mft = Mft::new();
+    for k in 1..200 {
+        let target = 0.5 + 0.01 * k as f64;
+        let want = mft
+            .gru_sigma_h_for_zero_radius(target, &gru_biases(0.0, 0.0))
+            .unwrap();
+        assert_eq!(
+            unbiased(target).unwrap().to_bits(),
+            want.to_bits(),
+            "R = {target}"
+        );
+        assert!((want - 4.0 * (target - 0.5)).abs() < 1e-13);
+    }
+    assert_eq!(
+        unbiased(0.5),
+        Err(gatedyn::Error::Infeasible {
+            what: "radius must exceed 1 - z = 1/2"
+        })
+    );
+    assert!(matches!(
+        unbiased(f64::NAN),
+        Err(gatedyn::Error::InvalidParameter { .. })
+    ));
+}

@@ -22,6 +22,8 @@ use cortex_m_rt::{entry, exception};
 use defmt_semihosting as _;
 use gatedyn::mft::Mft;
 use gatedyn::spectral_radius::SpectralRadius;
+#[cfg(feature = "c-baseline")]
+use gatedyn::GruForm;
 use gatedyn::{Gru, GruTrace, Lstm, LstmTrace};
 use scenario::{GRU_N, KRYLOV, LSTM_N};
 
@@ -323,6 +325,34 @@ fn speed_table(variant: &str, instr: &impl Fn(u64) -> f32) {
             speed::lstm(&mut *addr_of_mut!(LSTM_128), &mut count),
         ]
     };
+    #[cfg(feature = "c-baseline")]
+    {
+        // SAFETY: the GRU statics were last borrowed above (reset-after
+        // form); put them back to the reset-before form the C code computes.
+        let c = unsafe {
+            use core::ptr::addr_of_mut;
+            (*addr_of_mut!(GRU_16)).form = GruForm::ResetBefore;
+            (*addr_of_mut!(GRU_32)).form = GruForm::ResetBefore;
+            (*addr_of_mut!(GRU_64)).form = GruForm::ResetBefore;
+            (*addr_of_mut!(GRU_128)).form = GruForm::ResetBefore;
+            [
+                (16, speed::c_baseline(&*addr_of_mut!(GRU_16), &mut count)),
+                (32, speed::c_baseline(&*addr_of_mut!(GRU_32), &mut count)),
+                (64, speed::c_baseline(&*addr_of_mut!(GRU_64), &mut count)),
+                (128, speed::c_baseline(&*addr_of_mut!(GRU_128), &mut count)),
+            ]
+        };
+        for (n, r) in c {
+            let (step, diff) = r.unwrap_or_else(|_| fail("C baseline"));
+            defmt::println!(
+                "SPEED variant=c cell=gru n={=usize} step={=f32} step_per_mac={=f32} max_diff_from_gatedyn={=f32}",
+                n,
+                step,
+                step / (3 * (n * n + n)) as f32,
+                diff
+            );
+        }
+    }
     for row in rows {
         let r = row.unwrap_or_else(|_| fail("speed table"));
         defmt::println!(

@@ -154,3 +154,83 @@ fn gru_step<const N: usize>(
 ) -> Result<(), Error> {
     net.step_traced(h, x, t)
 }
+
+/// The plain-C GRU step (`c-baseline/gru_step.c`) on the same weights as
+/// [`gru`]'s reset-before network: instructions per step, and the largest
+/// difference of its next state from gatedyn's (the same function, so only
+/// rounding and the libm differ).
+#[cfg(feature = "c-baseline")]
+pub fn c_baseline<const N: usize>(
+    net: &Gru<f32, N, 1>,
+    count: &mut impl FnMut(&mut dyn FnMut() -> Result<(), Error>) -> Result<f32, Error>,
+) -> Result<(f32, f32), Error> {
+    #[repr(C)]
+    struct CGate {
+        u: *const f32,
+        w: *const f32,
+        b: *const f32,
+    }
+    extern "C" {
+        fn gru_step_c(
+            n: i32,
+            gz: *const CGate,
+            gr: *const CGate,
+            gh: *const CGate,
+            h: *const f32,
+            x: f32,
+            z: *mut f32,
+            rh: *mut f32,
+            out: *mut f32,
+        );
+    }
+    let gate = |g: &gatedyn::Gate<f32, N, 1>| CGate {
+        u: g.u.as_flattened().as_ptr(),
+        w: g.w.as_flattened().as_ptr(),
+        b: g.b.as_ptr(),
+    };
+    let (gz, gr, gh) = (gate(&net.z), gate(&net.r), gate(&net.h));
+    let (mut h, mut z, mut rh, mut out) = ([0.3f32; N], [0.0f32; N], [0.0f32; N], [0.0f32; N]);
+    let mut k = 0u32;
+    let step = count(&mut || {
+        // SAFETY: every pointer is to N (or N·N) live floats, as the C
+        // function reads and writes them; no aliasing between outputs.
+        unsafe {
+            gru_step_c(
+                N as i32,
+                &gz,
+                &gr,
+                &gh,
+                h.as_ptr(),
+                crate::scenario::drive(k as usize),
+                z.as_mut_ptr(),
+                rh.as_mut_ptr(),
+                out.as_mut_ptr(),
+            );
+        }
+        h = out;
+        k += 1;
+        Ok(())
+    })?;
+    // one step from the same state on both sides
+    let mut t = GruTrace::zeroed();
+    net.step_traced(&h, &[0.5], &mut t)?;
+    // SAFETY: as above.
+    unsafe {
+        gru_step_c(
+            N as i32,
+            &gz,
+            &gr,
+            &gh,
+            h.as_ptr(),
+            0.5,
+            z.as_mut_ptr(),
+            rh.as_mut_ptr(),
+            out.as_mut_ptr(),
+        );
+    }
+    let diff = out
+        .iter()
+        .zip(&t.next)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    Ok((step, diff))
+}

@@ -4,8 +4,12 @@
 //! host in f32 and prints the `PARITY key=bits (value)` lines the firmware
 //! prints. `cargo xtask firmware` compares the two.
 //!
-//! Run with `--features gatedyn/micromath` for the micromath firmware.
+//! Run with `--features gatedyn/micromath` (or `gatedyn/fast-activations`)
+//! for the firmware built with those activations, and with `-- --minimal N`
+//! for the minimal firmware's lines at hidden size N (16 or 32).
 
+#[path = "../../firmware-example/src/minimal_scenario.rs"]
+mod minimal_scenario;
 #[path = "../../firmware-example/src/scenario.rs"]
 #[allow(dead_code)]
 mod scenario;
@@ -20,6 +24,16 @@ use gatedyn::spectral_radius::SpectralRadius;
 use gatedyn::{Gru, Lstm};
 
 fn main() -> Result<(), gatedyn::Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, n] = args.as_slice() {
+        if flag == "--minimal" {
+            return minimal(n);
+        }
+    }
+    if !args.is_empty() {
+        eprintln!("usage: firmware_reference [--minimal 16|32]");
+        std::process::exit(2);
+    }
     let mft = Mft::new();
     let mut est: Box<SpectralRadius<{ scenario::KRYLOV }>> = Box::default();
     let mut gru: Box<Gru<f32, { scenario::GRU_N }, 1>> = Box::new(Gru::zeroed());
@@ -36,6 +50,22 @@ fn main() -> Result<(), gatedyn::Error> {
     });
     scenario::monitor_parity_lines(lambda, lambda_err, |key, bits, value| {
         println!("PARITY {key}={bits:x} ({value})")
+    });
+    Ok(())
+}
+
+/// The minimal firmware's parity lines at hidden size `n`.
+fn minimal(n: &str) -> Result<(), gatedyn::Error> {
+    let report = match n {
+        "16" => minimal_scenario::run_minimal::<16>(&mut Box::new(Gru::zeroed()))?,
+        "32" => minimal_scenario::run_minimal::<32>(&mut Box::new(Gru::zeroed()))?,
+        _ => {
+            eprintln!("--minimal: the firmware is built for N = 16 or 32, not {n}");
+            std::process::exit(2);
+        }
+    };
+    minimal_scenario::minimal_parity_lines(&report, |name, bits, value| {
+        println!("PARITY minimal{n}.{name}={bits:x} ({value})")
     });
     Ok(())
 }

@@ -8,6 +8,14 @@ use std::process::{Command, Stdio};
 
 const QEMU: &str = "qemu-system-arm";
 const ELF: &str = "target/firmware/thumbv7em-none-eabihf/release/gatedyn-firmware-example";
+/// QEMU's machine arguments for a target.
+fn machine(target: &str) -> [&'static str; 4] {
+    if target.starts_with("thumbv6m") {
+        ["-cpu", "cortex-m0", "-machine", "microbit"]
+    } else {
+        ["-cpu", "cortex-m4", "-machine", "mps2-an386"]
+    }
+}
 /// Relative tolerance where the arithmetic differs (not needed so far: every
 /// value has been bit-identical).
 const PARITY_REL_TOL: f64 = 1e-6;
@@ -77,36 +85,22 @@ fn parity(text: &str) -> BTreeMap<String, (String, f64)> {
     m
 }
 
-fn run_variant(variant: &str) -> Result<(), String> {
-    let root = root();
-    let fw = root.join("firmware-example");
-    let mut build = cargo();
-    build.current_dir(&fw).args(["build", "--release"]);
-    if variant == "micromath" {
-        build.args(["--features", "micromath"]);
-    }
-    run(&format!("build firmware ({variant})"), &mut build)?;
-    let elf = root.join(ELF);
-
-    eprintln!("\n==> run firmware ({variant}) under QEMU, -icount shift=0");
+/// Runs `elf` under QEMU (`-icount shift=0`) and decodes its defmt log;
+/// the log's lines, or the exit status when the firmware's own checks
+/// failed.
+fn run_elf(target: &str, elf: &Path, label: &str) -> Result<String, String> {
+    eprintln!("\n==> run {label} under QEMU, -icount shift=0");
     let out = Command::new(QEMU)
-        .args([
-            "-cpu",
-            "cortex-m4",
-            "-machine",
-            "mps2-an386",
-            "-nographic",
-            "-icount",
-            "shift=0",
-        ])
+        .args(machine(target))
+        .args(["-nographic", "-icount", "shift=0"])
         .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
-        .arg(&elf)
+        .arg(elf)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot start {QEMU}: {e}"))?;
     let mut decode = Command::new("defmt-print")
         .arg("-e")
-        .arg(&elf)
+        .arg(elf)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -122,16 +116,25 @@ fn run_variant(variant: &str) -> Result<(), String> {
         .wait_with_output()
         .map_err(|e| format!("defmt-print: {e}"))?;
     let log = String::from_utf8_lossy(&decoded.stdout).into_owned();
-    for line in log.lines().filter(|l| !l.starts_with("PARITY")) {
+    for line in log
+        .lines()
+        .filter(|l| !l.starts_with("PARITY") && !l.starts_with("SPEED"))
+    {
         println!("  [device] {line}");
     }
     if !out.status.success() {
         return Err(format!(
-            "firmware ({variant}) exited with {} (its own checks failed)",
+            "{label} exited with {} (its own checks failed)",
             out.status
         ));
     }
+    Ok(log)
+}
 
+/// Compares the device's `PARITY` lines with the host reference run with
+/// `features` and `args`.
+fn check_parity(label: &str, log: &str, features: &[&str], args: &[&str]) -> Result<(), String> {
+    let root = root();
     let mut host = cargo();
     host.args([
         "run",
@@ -142,9 +145,10 @@ fn run_variant(variant: &str) -> Result<(), String> {
         "--example",
         "firmware_reference",
     ]);
-    if variant == "micromath" {
-        host.args(["--features", "gatedyn/micromath"]);
+    for f in features {
+        host.args(["--features", &format!("gatedyn/{f}")]);
     }
+    host.arg("--").args(args);
     let host_out = host
         .current_dir(&root)
         .output()
@@ -156,12 +160,12 @@ fn run_variant(variant: &str) -> Result<(), String> {
         ));
     }
     let (dev, hst) = (
-        parity(&log),
+        parity(log),
         parity(&String::from_utf8_lossy(&host_out.stdout)),
     );
     if dev.is_empty() || dev.len() != hst.len() {
         return Err(format!(
-            "parity: device printed {} values, host {}",
+            "parity ({label}): device printed {} values, host {}",
             dev.len(),
             hst.len()
         ));
@@ -182,12 +186,111 @@ fn run_variant(variant: &str) -> Result<(), String> {
             ));
             "MISMATCH".to_string()
         };
-        println!("  parity {variant:9} {key:24} {dval:<22} {verdict}");
+        println!("  parity {label:14} {key:24} {dval:<22} {verdict}");
     }
     if !bad.is_empty() {
         return Err(format!("device and host differ: {}", bad.join("; ")));
     }
-    footprint(&elf)
+    Ok(())
+}
+
+/// One build of the example: `variant` names the activations (`libm`,
+/// `micromath`, `fast`) or `c-baseline` (libm plus the C step).
+fn run_variant(variant: &str) -> Result<String, String> {
+    let root = root();
+    let fw = root.join("firmware-example");
+    let features: &[&str] = match variant {
+        "micromath" => &["micromath"],
+        "fast" => &["fast-activations"],
+        "c-baseline" => &["c-baseline"],
+        _ => &[],
+    };
+    let mut build = cargo();
+    build
+        .current_dir(&fw)
+        .args(["build", "--release", "--bin", "gatedyn-firmware-example"]);
+    for f in features {
+        build.args(["--features", f]);
+    }
+    run(&format!("build firmware ({variant})"), &mut build)?;
+    let elf = root.join(ELF);
+    let log = run_elf(
+        "thumbv7em-none-eabihf",
+        &elf,
+        &format!("firmware ({variant})"),
+    )?;
+    let host_features: &[&str] = match variant {
+        "micromath" => &["micromath"],
+        "fast" => &["fast-activations"],
+        _ => &[],
+    };
+    check_parity(variant, &log, host_features, &[])?;
+    footprint(&elf)?;
+    Ok(log)
+}
+
+/// The minimal firmware for `target` with `profile` (`release` or `size`):
+/// build, run, parity with the host at its N, footprint.
+fn run_minimal(target: &str, profile: &str) -> Result<String, String> {
+    let root = root();
+    let label = format!("minimal ({target}, {profile})");
+    run(
+        &format!("build {label}"),
+        cargo().current_dir(root.join("firmware-example")).args([
+            "build",
+            "--profile",
+            profile,
+            "--target",
+            target,
+            "--bin",
+            "minimal",
+        ]),
+    )?;
+    let elf = root.join(format!("target/firmware/{target}/{profile}/minimal"));
+    let log = run_elf(target, &elf, &label)?;
+    let n = if target.starts_with("thumbv6m") {
+        "16"
+    } else {
+        "32"
+    };
+    check_parity(&format!("minimal{n}"), &log, &[], &["--minimal", n])?;
+    footprint(&elf)?;
+    Ok(log)
+}
+
+/// The `SPEED` lines of all runs as one table.
+fn speed_table(logs: &[String]) {
+    println!("\n  speed (instructions per call; per multiply-accumulate)");
+    println!(
+        "  {:10} {:10} {:>4} {:>10} {:>9} {:>11} {:>11}",
+        "variant", "cell", "N", "step", "step/MAC", "J v/MAC", "Jᵀ v/MAC"
+    );
+    for line in logs.iter().flat_map(|l| l.lines()) {
+        let Some(rest) = line.trim().strip_prefix("SPEED ") else {
+            continue;
+        };
+        let field = |k: &str| {
+            rest.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(k).and_then(|v| v.strip_prefix('=')))
+                .unwrap_or("-")
+                .to_string()
+        };
+        let num = |k: &str| match field(k).parse::<f64>() {
+            Ok(x) if x >= 100.0 => format!("{x:.0}"),
+            Ok(x) => format!("{x:.2}"),
+            Err(_) => "-".into(),
+        };
+        println!(
+            "  {:10} {:10} {:>4} {:>10} {:>9} {:>11} {:>11}",
+            field("variant"),
+            field("cell"),
+            field("n"),
+            num("step"),
+            num("step_per_mac"),
+            num("jvp_per_mac"),
+            num("vjp_per_mac")
+        );
+    }
 }
 
 /// Flash and static RAM from the ELF section headers (ELF32, little endian).
@@ -223,11 +326,41 @@ fn footprint(elf: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `cargo xtask firmware`.
-pub fn firmware() -> Result<(), String> {
+/// `cargo xtask firmware [--c-baseline]`: the example with each
+/// activation variant, the minimal firmware on the Cortex-M4F (release and
+/// size builds) and the Cortex-M0, and with `--c-baseline` the plain-C step
+/// beside gatedyn's (needs `arm-none-eabi-gcc`, installed here through
+/// apt-get when missing).
+pub fn firmware(c_baseline: bool) -> Result<(), String> {
     ensure_tools()?;
-    for variant in ["libm", "micromath"] {
-        run_variant(variant)?;
+    let mut logs = vec![];
+    for variant in ["libm", "micromath", "fast"] {
+        logs.push(run_variant(variant)?);
     }
+    if c_baseline {
+        ensure_gcc()?;
+        logs.push(run_variant("c-baseline")?);
+    }
+    for (target, profile) in [
+        ("thumbv7em-none-eabihf", "release"),
+        ("thumbv7em-none-eabihf", "size"),
+        ("thumbv6m-none-eabi", "release"),
+    ] {
+        run_minimal(target, profile)?;
+    }
+    speed_table(&logs);
     Ok(())
+}
+
+/// `arm-none-eabi-gcc` (Debian's `gcc-arm-none-eabi`) for the C baseline.
+fn ensure_gcc() -> Result<(), String> {
+    if have("arm-none-eabi-gcc", "--version") {
+        return Ok(());
+    }
+    run(
+        "install gcc-arm-none-eabi (C baseline)",
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "gcc-arm-none-eabi"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
 }

@@ -5,9 +5,12 @@
 //! * `cargo xtask validate`: theory against numerics at large N (the
 //!   `#[ignore]`d checks), with their tables printed.
 //! * `cargo xtask thumb`: the cross-compile checks of the core only.
-//! * `cargo xtask firmware`: builds the Cortex-M4F example (libm and
-//!   micromath), runs it under QEMU, decodes its defmt log, checks parity
-//!   with the host and prints instruction counts and the footprint.
+//! * `cargo xtask firmware [--c-baseline]`: builds the Cortex-M4F example
+//!   (libm, micromath and fast activations) and the minimal firmware
+//!   (Cortex-M4F release and size builds, Cortex-M0), runs them under QEMU,
+//!   decodes their defmt logs, checks parity with the host and prints the
+//!   speed table and the footprints; `--c-baseline` adds the plain-C GRU
+//!   step (arm-none-eabi-gcc) to the table.
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -18,7 +21,13 @@ const THUMB_TARGETS: [&str; 2] = [
     "thumbv6m-none-eabi",    // Cortex-M0/M0+ (no FPU)
 ];
 /// Feature combinations of the core that must cross-compile.
-const FEATURE_SETS: [&str; 4] = ["", "micromath", "defmt", "micromath,defmt"];
+const FEATURE_SETS: [&str; 5] = [
+    "",
+    "micromath",
+    "defmt",
+    "micromath,defmt",
+    "fast-activations",
+];
 
 fn main() -> ExitCode {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -26,10 +35,13 @@ fn main() -> ExitCode {
         "ci" => ci(),
         "validate" => validate(),
         "thumb" => ensure_targets().and_then(|_| thumb()),
-        "firmware" => ensure_targets().and_then(|_| firmware()),
+        "firmware" => {
+            let c_baseline = std::env::args().nth(2).as_deref() == Some("--c-baseline");
+            ensure_targets().and_then(|_| firmware(c_baseline))
+        }
         "fixtures" => reference_fixtures(),
         _ => {
-            eprintln!("usage: cargo xtask <ci|validate|thumb|firmware|fixtures>");
+            eprintln!("usage: cargo xtask <ci|validate|thumb|firmware [--c-baseline]|fixtures>");
             return ExitCode::from(2);
         }
     };
@@ -236,7 +248,7 @@ fn ci() -> Result<(), String> {
             .current_dir(root_dir().join("firmware-example"))
             .args(["clippy", "--release", "--", "-D", "warnings"]),
     )?;
-    firmware()?;
+    firmware(false)?;
     eprintln!("\nfull suite passed in {:.0} s", t.elapsed().as_secs_f64());
     Ok(())
 }

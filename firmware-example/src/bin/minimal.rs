@@ -1,0 +1,205 @@
+//! The minimal gatedyn firmware: principled initialisation, GRU steps and
+//! the on-device spectral radius, nothing else (no mean-field
+//! classification, no spectral curve, no LSTM). Built for two targets:
+//!
+//! * Cortex-M4F (`thumbv7em-none-eabihf`, MPS2-AN386 under QEMU): N = 32;
+//!   its flash and stack are the footprint a firmware engineer pays for
+//!   "run a GRU and watch its stability".
+//! * Cortex-M0 (`thumbv6m-none-eabi`, BBC micro:bit under QEMU, 16 KB RAM,
+//!   soft-float `f32`): N = 16.
+//!
+//! It prints instructions per step and per `J v` (SysTick, calibrated
+//! against a loop of known length), its stack high-water mark, and
+//! `PARITY` lines that `cargo xtask firmware` compares with the host.
+#![no_std]
+#![no_main]
+
+#[path = "../minimal_scenario.rs"]
+mod minimal_scenario;
+
+use core::sync::atomic::{AtomicU32, Ordering};
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m_rt::{entry, exception};
+use defmt_semihosting as _;
+use gatedyn::{Gru, GruTrace};
+use minimal_scenario::{drive, run_minimal};
+
+/// Hidden size: 32 on the Cortex-M4F, 16 on the Cortex-M0 (16 KB of RAM).
+#[cfg(target_has_atomic = "32")]
+const N: usize = 32;
+#[cfg(not(target_has_atomic = "32"))]
+const N: usize = 16;
+
+/// The core's name, for the report.
+#[cfg(target_has_atomic = "32")]
+const CORE: &str = "cortex-m4f";
+#[cfg(not(target_has_atomic = "32"))]
+const CORE: &str = "cortex-m0";
+
+/// SysTick wraps (only the exception handler writes it: plain load and
+/// store, which the Cortex-M0 has).
+static WRAPS: AtomicU32 = AtomicU32::new(0);
+
+#[exception]
+fn SysTick() {
+    WRAPS.store(WRAPS.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+fn ticks() -> u64 {
+    loop {
+        let w = WRAPS.load(Ordering::Relaxed);
+        let cur = cortex_m::peripheral::SYST::get_current();
+        if WRAPS.load(Ordering::Relaxed) == w {
+            return ((w as u64) << 24) + (0x00FF_FFFF - cur) as u64;
+        }
+    }
+}
+
+/// A loop of exactly `2 n` instructions (`subs`, `bne`), for calibration.
+fn spin(n: u32) {
+    if n == 0 {
+        return;
+    }
+    // SAFETY: a register-only countdown loop; no memory is touched.
+    unsafe {
+        core::arch::asm!(
+            "1:",
+            "subs r0, r0, #1",
+            "bne 1b",
+            inout("r0") n => _,
+            options(nomem, nostack)
+        );
+    }
+}
+
+extern "C" {
+    static mut __ebss: u32;
+    static _stack_start: u32;
+}
+
+const PAINT: u32 = 0x5AFE_C0DE;
+
+fn paint_stack() {
+    let sp = cortex_m::register::msp::read() as usize;
+    // SAFETY: the RAM from the end of .bss to 256 bytes below the live
+    // stack pointer is unused at this point (no heap exists).
+    unsafe {
+        let mut p = core::ptr::addr_of_mut!(__ebss) as usize;
+        while p + 4 <= sp - 256 {
+            core::ptr::write_volatile(p as *mut u32, PAINT);
+            p += 4;
+        }
+    }
+}
+
+fn stack_high_water() -> usize {
+    // SAFETY: reads of RAM words between .bss and the stack top.
+    unsafe {
+        let top = core::ptr::addr_of!(_stack_start) as usize;
+        let mut p = core::ptr::addr_of_mut!(__ebss) as usize;
+        while p < top && core::ptr::read_volatile(p as *const u32) == PAINT {
+            p += 4;
+        }
+        top - p
+    }
+}
+
+fn fail(what: &str) -> ! {
+    defmt::error!("CHECK FAILED: {=str}", what);
+    semihosting::process::exit(1)
+}
+
+/// The network, in `.bss`.
+static mut NET: Gru<f32, N, 1> = Gru::zeroed();
+
+#[entry]
+fn main() -> ! {
+    paint_stack();
+    let mut cp = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals"));
+    cp.SYST.set_clock_source(SystClkSource::Core);
+    cp.SYST.set_reload(0x00FF_FFFF);
+    cp.SYST.clear_current();
+    cp.SYST.enable_interrupt();
+    cp.SYST.enable_counter();
+
+    // the first tick reloads the counter from 0: let it pass
+    spin(1000);
+    let n = 200_000u32;
+    let t0 = ticks();
+    spin(n);
+    let dt = ticks() - t0;
+    if dt == 0 {
+        fail("SysTick does not count");
+    }
+    let per_tick = (2 * n) as f32 / dt as f32;
+    let instr = |t: u64| t as f32 * per_tick;
+    defmt::println!(
+        "MINIMAL core={=str} N={=usize}: calibration {=f32} instructions per SysTick tick",
+        CORE,
+        N,
+        per_tick
+    );
+
+    // SAFETY: the only borrow of NET, on the only thread.
+    let net = unsafe { &mut *core::ptr::addr_of_mut!(NET) };
+    let t0 = ticks();
+    let report = run_minimal(net).unwrap_or_else(|_| fail("minimal scenario returned an error"));
+    let t_all = instr(ticks() - t0);
+
+    let reps = 50u32;
+    let mut h = [0.1f32; N];
+    let mut t = GruTrace::zeroed();
+    let t0 = ticks();
+    for k in 0..reps {
+        if net.step_traced(&h, &[drive(k as usize)], &mut t).is_err() {
+            fail("GRU step");
+        }
+        h = t.next;
+    }
+    let step = instr(ticks() - t0) / reps as f32;
+    let (mut v, mut out) = ([0.5f32; N], [0.0f32; N]);
+    let t0 = ticks();
+    for _ in 0..reps {
+        if net.jvp(&h, &t, &v, &mut out).is_err() {
+            fail("GRU jvp");
+        }
+        v[0] = out[0] * 0.5;
+    }
+    let jvp = instr(ticks() - t0) / reps as f32;
+    defmt::println!(
+        "MINIMAL core={=str} N={=usize}: sigma_h={=f64} radius={=f64} (products {=usize}, err {=f64}); scenario {=f32} instructions; step {=f32} ({=f32} per MAC); J v {=f32} ({=f32} per MAC)",
+        CORE,
+        N,
+        report.sigma_h,
+        report.radius.radius,
+        report.radius.products,
+        report.radius.residual,
+        t_all,
+        step,
+        step / (3 * (N * N + N)) as f32,
+        jvp,
+        jvp / (3 * N * N) as f32
+    );
+    minimal_scenario::minimal_parity_lines(&report, |name, bits, value| {
+        defmt::println!(
+            "PARITY minimal{=usize}.{=str}={=u64:x} ({=f64})",
+            N,
+            name,
+            bits,
+            value
+        );
+    });
+    if !(report.radius.residual <= 1e-5 && report.radius.radius > 0.3 && report.radius.radius < 2.0)
+    {
+        fail("spectral radius not converged or implausible");
+    }
+    defmt::println!("STACK high-water mark {=usize} bytes", stack_high_water());
+    defmt::println!("ALL CHECKS PASSED");
+    semihosting::process::exit(0)
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    defmt::error!("panic");
+    semihosting::process::exit(101)
+}
