@@ -10,15 +10,16 @@
 #![no_std]
 #![no_main]
 
+mod board;
 mod scenario;
 mod speed;
 mod trained;
 #[rustfmt::skip]
 mod trained_model;
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use board::{fail, paint_stack, spin, stack_high_water, ticks};
 use cortex_m::peripheral::syst::SystClkSource;
-use cortex_m_rt::{entry, exception};
+use cortex_m_rt::entry;
 use defmt_semihosting as _;
 use gatedyn::mft::Mft;
 use gatedyn::spectral_radius::SpectralRadius;
@@ -26,83 +27,6 @@ use gatedyn::spectral_radius::SpectralRadius;
 use gatedyn::GruForm;
 use gatedyn::{Gru, GruTrace, Lstm, LstmTrace};
 use scenario::{GRU_N, KRYLOV, LSTM_N};
-
-/// SysTick wraps (24-bit counter).
-static WRAPS: AtomicU32 = AtomicU32::new(0);
-
-#[exception]
-fn SysTick() {
-    WRAPS.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Free-running tick count.
-fn ticks() -> u64 {
-    loop {
-        let w = WRAPS.load(Ordering::Relaxed);
-        let cur = cortex_m::peripheral::SYST::get_current();
-        if WRAPS.load(Ordering::Relaxed) == w {
-            return ((w as u64) << 24) + (0x00FF_FFFF - cur) as u64;
-        }
-    }
-}
-
-/// A loop of exactly `2 n` instructions (`subs`, `bne`), for calibration.
-fn spin(n: u32) {
-    if n == 0 {
-        return;
-    }
-    // SAFETY: a register-only countdown loop; no memory is touched.
-    unsafe {
-        core::arch::asm!(
-            "1:",
-            "subs {0}, {0}, #1",
-            "bne 1b",
-            inout(reg) n => _,
-            options(nomem, nostack)
-        );
-    }
-}
-
-extern "C" {
-    static mut __ebss: u32;
-    static _stack_start: u32;
-}
-
-const PAINT: u32 = 0x5AFE_C0DE;
-
-/// Fills the free RAM between the end of `.bss` and just below the current
-/// stack pointer with a pattern, to measure the stack high-water mark.
-fn paint_stack() {
-    let sp = cortex_m::register::msp::read() as usize;
-    // SAFETY: the region from the end of .bss up to 256 bytes below the
-    // live stack pointer is unused RAM at this point (no heap exists).
-    unsafe {
-        let mut p = core::ptr::addr_of_mut!(__ebss) as usize;
-        while p + 4 <= sp - 256 {
-            core::ptr::write_volatile(p as *mut u32, PAINT);
-            p += 4;
-        }
-    }
-}
-
-/// Bytes of stack ever used: from the top of RAM down to the deepest word
-/// that no longer holds the pattern.
-fn stack_high_water() -> usize {
-    // SAFETY: reads of RAM words between .bss and the stack top.
-    unsafe {
-        let top = core::ptr::addr_of!(_stack_start) as usize;
-        let mut p = core::ptr::addr_of_mut!(__ebss) as usize;
-        while p < top && core::ptr::read_volatile(p as *const u32) == PAINT {
-            p += 4;
-        }
-        top - p
-    }
-}
-
-fn fail(what: &str) -> ! {
-    defmt::error!("CHECK FAILED: {=str}", what);
-    semihosting::process::exit(1)
-}
 
 #[entry]
 fn main() -> ! {

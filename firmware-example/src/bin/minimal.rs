@@ -14,12 +14,14 @@
 #![no_std]
 #![no_main]
 
+#[path = "../board.rs"]
+mod board;
 #[path = "../minimal_scenario.rs"]
 mod minimal_scenario;
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use board::{fail, paint_stack, spin, stack_high_water, ticks};
 use cortex_m::peripheral::syst::SystClkSource;
-use cortex_m_rt::{entry, exception};
+use cortex_m_rt::entry;
 use defmt_semihosting as _;
 use gatedyn::{Gru, GruTrace};
 use minimal_scenario::{drive, run_minimal};
@@ -35,79 +37,6 @@ const N: usize = 16;
 const CORE: &str = "cortex-m4f";
 #[cfg(not(target_has_atomic = "32"))]
 const CORE: &str = "cortex-m0";
-
-/// SysTick wraps (only the exception handler writes it: plain load and
-/// store, which the Cortex-M0 has).
-static WRAPS: AtomicU32 = AtomicU32::new(0);
-
-#[exception]
-fn SysTick() {
-    WRAPS.store(WRAPS.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-}
-
-fn ticks() -> u64 {
-    loop {
-        let w = WRAPS.load(Ordering::Relaxed);
-        let cur = cortex_m::peripheral::SYST::get_current();
-        if WRAPS.load(Ordering::Relaxed) == w {
-            return ((w as u64) << 24) + (0x00FF_FFFF - cur) as u64;
-        }
-    }
-}
-
-/// A loop of exactly `2 n` instructions (`subs`, `bne`), for calibration.
-fn spin(n: u32) {
-    if n == 0 {
-        return;
-    }
-    // SAFETY: a register-only countdown loop; no memory is touched.
-    unsafe {
-        core::arch::asm!(
-            "1:",
-            "subs r0, r0, #1",
-            "bne 1b",
-            inout("r0") n => _,
-            options(nomem, nostack)
-        );
-    }
-}
-
-extern "C" {
-    static mut __ebss: u32;
-    static _stack_start: u32;
-}
-
-const PAINT: u32 = 0x5AFE_C0DE;
-
-fn paint_stack() {
-    let sp = cortex_m::register::msp::read() as usize;
-    // SAFETY: the RAM from the end of .bss to 256 bytes below the live
-    // stack pointer is unused at this point (no heap exists).
-    unsafe {
-        let mut p = core::ptr::addr_of_mut!(__ebss) as usize;
-        while p + 4 <= sp - 256 {
-            core::ptr::write_volatile(p as *mut u32, PAINT);
-            p += 4;
-        }
-    }
-}
-
-fn stack_high_water() -> usize {
-    // SAFETY: reads of RAM words between .bss and the stack top.
-    unsafe {
-        let top = core::ptr::addr_of!(_stack_start) as usize;
-        let mut p = core::ptr::addr_of_mut!(__ebss) as usize;
-        while p < top && core::ptr::read_volatile(p as *const u32) == PAINT {
-            p += 4;
-        }
-        top - p
-    }
-}
-
-fn fail(what: &str) -> ! {
-    defmt::error!("CHECK FAILED: {=str}", what);
-    semihosting::process::exit(1)
-}
 
 /// The network, in `.bss`.
 static mut NET: Gru<f32, N, 1> = Gru::zeroed();
