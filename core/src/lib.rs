@@ -47,6 +47,7 @@
 pub mod activation;
 mod complex;
 mod error;
+pub mod field_table;
 mod gate;
 pub mod gru;
 pub mod init;

@@ -428,3 +428,45 @@ fn unbiased_initialisation_matches_the_mft() {
         Err(gatedyn::Error::InvalidParameter { .. })
     ));
 }
+
+/// The device path of the bifurcation (Illinois, coarse maximisation, flash
+/// tables) agrees with the accurate bisection over the quadrature.
+#[test]
+fn device_bifurcation_agrees() {
+    use gatedyn::field_table::TableAverages;
+    use gatedyn::mft::BifurcationOptions;
+    let (exact, table) = (Mft::new(), Mft::with_averages(TableAverages::new()));
+    for sigma_h in [1.5, 1.8, 1.95] {
+        let want = exact.bifurcation_sigma_r(sigma_h).unwrap();
+        let fast = table
+            .bifurcation_sigma_r_with(sigma_h, &BifurcationOptions::device())
+            .unwrap();
+        let same_path = exact
+            .bifurcation_sigma_r_with(sigma_h, &BifurcationOptions::accurate())
+            .unwrap();
+        // the device algorithm on exact averages: to 1e-8 (measured 7e-9);
+        // with the tables, their 4.2e-7 error grows where the gain is flat
+        // in σ_r (measured 1.1e-6 at σ_h = 1.5, 2.3e-7 at 1.8)
+        let algorithm_only = exact
+            .bifurcation_sigma_r_with(sigma_h, &BifurcationOptions::device())
+            .unwrap();
+        assert!(
+            (algorithm_only / want - 1.0).abs() < 1e-8,
+            "σ_h = {sigma_h}"
+        );
+        assert!(
+            (fast / want - 1.0).abs() < 3e-6,
+            "σ_h = {sigma_h}: {fast} vs {want}"
+        );
+        assert!(
+            (same_path / want - 1.0).abs() < 1e-9,
+            "σ_h = {sigma_h}: {same_path} vs {want}"
+        );
+    }
+    assert_eq!(
+        table.bifurcation_sigma_r_with(2.5, &BifurcationOptions::device()),
+        Err(gatedyn::Error::InvalidParameter {
+            name: "sigma_h (needs sqrt(2) < sigma_h < 2)"
+        })
+    );
+}

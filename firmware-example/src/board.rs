@@ -79,4 +79,3 @@ pub fn fail(what: &str) -> ! {
     defmt::error!("CHECK FAILED: {=str}", what);
     semihosting::process::exit(1)
 }
-

@@ -21,7 +21,6 @@ use board::{fail, paint_stack, spin, stack_high_water, ticks};
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::entry;
 use defmt_semihosting as _;
-use gatedyn::mft::Mft;
 use gatedyn::spectral_radius::SpectralRadius;
 #[cfg(feature = "c-baseline")]
 use gatedyn::GruForm;
@@ -64,7 +63,9 @@ fn main() -> ! {
     }
     let instr = |t: u64| t as f32 * per_tick;
 
-    let mft = Mft::new();
+    let t0 = ticks();
+    let mft = scenario::DeviceMft::with_averages(gatedyn::field_table::TableAverages::new());
+    let t_mft = ticks() - t0;
     let mut est: SpectralRadius<KRYLOV> = SpectralRadius::new();
 
     // ---- GRU scenario
@@ -74,8 +75,8 @@ fn main() -> ! {
         .unwrap_or_else(|_| fail("GRU scenario returned an error"));
     let t_gru = ticks() - t0;
     defmt::println!(
-        "GRU N={=usize}: sigma_h={=f64} radius={=f64} (products {=usize}, restarts {=usize}, err {=f64}) predicted={=f64} zero_level={=f64} region={}",
-        GRU_N, g.sigma_h, g.radius.radius, g.radius.products, g.radius.restarts, g.radius.residual, g.predicted, g.zero_level, g.region
+        "GRU N={=usize}: sigma_h={=f64} radius={=f64} (products {=usize}, restarts {=usize}, err {=f64}) predicted={=f64} zero_level={=f64} region={} bifurcation sigma_r*={=f64}",
+        GRU_N, g.sigma_h, g.radius.radius, g.radius.products, g.radius.restarts, g.radius.residual, g.predicted, g.zero_level, g.region, g.bifurcation
     );
 
     // ---- chaos monitor: the largest Lyapunov exponent, k = 1
@@ -104,6 +105,9 @@ fn main() -> ! {
         "LSTM N={=usize}: sigma_c={=f64} radius={=f64} (products {=usize}) predicted={=f64} zero_level={=f64}",
         LSTM_N, l.sigma_c, l.radius.radius, l.radius.products, l.predicted, l.zero_level
     );
+
+    // ---- the theory's parts, one by one (the scenarios ran them above)
+    theory_counts(&mft, &gru, &lstm, instr(t_mft), &instr);
 
     // ---- an exported trained model (weights in flash)
     let t0 = ticks();
@@ -210,6 +214,72 @@ fn main() -> ! {
     speed_table(variant, &instr);
     defmt::println!("ALL CHECKS PASSED");
     semihosting::process::exit(0)
+}
+
+/// Instructions of each part of the on-device theory, recomputed on the
+/// scenarios' networks and states (the values are the scenarios' own).
+fn theory_counts(
+    mft: &scenario::DeviceMft,
+    gru: &Gru<f32, GRU_N, 1>,
+    lstm: &Lstm<f32, LSTM_N, 1>,
+    tables: f32,
+    instr: &impl Fn(u64) -> f32,
+) {
+    use gatedyn::init::{GruScales, LstmScales};
+    use gatedyn::mft::{BifurcationOptions, GruMftParams};
+    use gatedyn::spectral_curve::{
+        predicted_radius, CurveOptions, GruSigmas, GruSupport, LstmSigmas, LstmSupport,
+    };
+    let time = |f: &mut dyn FnMut() -> Result<(), gatedyn::Error>| {
+        let t0 = ticks();
+        f().unwrap_or_else(|_| fail("theory counts"));
+        instr(ticks() - t0)
+    };
+    let mut sigma_h = 0.0;
+    let init = time(&mut || {
+        sigma_h =
+            mft.gru_sigma_h_for_zero_radius(scenario::TARGET_RADIUS, &GruScales::default())?;
+        Ok(())
+    });
+    let p = GruMftParams::new(sigma_h, scenario::FIXED_SIGMA);
+    let classify = time(&mut || mft.classify(&p).map(|_| ()));
+    let bifurcation = time(&mut || {
+        mft.bifurcation_sigma_r_with(sigma_h, &BifurcationOptions::device())
+            .map(|_| ())
+    });
+    let (mut h, mut trace) = ([0.0f32; GRU_N], GruTrace::zeroed());
+    scenario::drive_gru(gru, &mut h, &mut trace).unwrap_or_else(|_| fail("drive"));
+    let sig = GruSigmas {
+        z: scenario::FIXED_SIGMA,
+        r: scenario::FIXED_SIGMA,
+        h: sigma_h,
+    };
+    let gru_curve = time(&mut || {
+        let s = GruSupport::<f32, f32>::with_precision(sig, gru.activation, &h, trace.view())?;
+        predicted_radius(&s, &CurveOptions::device()).map(|_| ())
+    });
+    let (mut lh, mut lc, mut lt) = ([0.0f32; LSTM_N], [0.0f32; LSTM_N], LstmTrace::zeroed());
+    scenario::drive_lstm(lstm, &mut lh, &mut lc, &mut lt).unwrap_or_else(|_| fail("drive"));
+    let mut sigma_c = 0.0;
+    let lstm_init = time(&mut || {
+        sigma_c =
+            mft.lstm_sigma_c_for_zero_radius(scenario::TARGET_RADIUS, &LstmScales::default())?;
+        Ok(())
+    });
+    let lsig = LstmSigmas {
+        f: scenario::FIXED_SIGMA,
+        i: scenario::FIXED_SIGMA,
+        o: scenario::FIXED_SIGMA,
+        c: sigma_c,
+    };
+    let lstm_curve = time(&mut || {
+        let s = LstmSupport::<f32, f32>::with_precision(lsig, lstm.activation, &lc, lt.view())?;
+        predicted_radius(&s, &CurveOptions::device()).map(|_| ())
+    });
+    defmt::println!(
+        "THEORY instructions: tables {=f32}, GRU init {=f32}, classification {=f32}, bifurcation {=f32}, predicted radius {=f32}; LSTM init {=f32}, predicted radius {=f32}",
+        tables, init, classify, bifurcation, gru_curve, lstm_init, lstm_curve
+    );
 }
 
 /// The networks of the speed table, in `.bss` (all-zero until randomised).

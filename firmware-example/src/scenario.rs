@@ -7,10 +7,17 @@
 //! the mean-field theory (zero-fixed-point radius 0.95), driven by a sine
 //! for 200 steps; then the matrix-free spectral radius of the Jacobian at
 //! the state reached, the radius predicted from that state, and the MFT
-//! values.
+//! values: the phase-diagram region and the bifurcation `σ_r*(σ_h)`.
+//!
+//! The theory runs on the device paths of the core: the Gaussian averages
+//! from the flash tables (`gatedyn::field_table`), the supports summed in
+//! `f32`, `CurveOptions::device()` and `BifurcationOptions::device()`
+//! (each within its stated error of the accurate host values, which
+//! `tests/examples/firmware_reference.rs` checks on these very states).
 
+use gatedyn::field_table::TableAverages;
 use gatedyn::init::{GateScale, GruScales, LstmScales};
-use gatedyn::mft::{GruMftParams, GruRegion, Mft};
+use gatedyn::mft::{BifurcationOptions, GruMftParams, GruRegion, Mft};
 use gatedyn::operator::{GruJacobian, LstmJacobian};
 use gatedyn::spectral_curve::{
     predicted_radius, CurveOptions, GruSigmas, GruSupport, LstmSigmas, LstmSupport,
@@ -34,6 +41,9 @@ pub const TARGET_RADIUS: f64 = 0.95;
 pub const KRYLOV: usize = 16;
 /// Fixed gate scales (σ_z, σ_r for the GRU; σ_f, σ_i, σ_o for the LSTM).
 pub const FIXED_SIGMA: f64 = 1.0;
+
+/// The mean-field solver the device uses: the flash tables.
+pub type DeviceMft = Mft<TableAverages>;
 
 /// The drive: `x_k = sin(0.2 k)`.
 pub fn drive(k: usize) -> f32 {
@@ -93,6 +103,8 @@ pub struct GruReport {
     pub zero_level: f64,
     /// Phase-diagram region of `(σ_h, σ_r)`.
     pub region: GruRegion,
+    /// The bifurcation `σ_r*(σ_h)` at the chosen `σ_h`.
+    pub bifurcation: f64,
 }
 
 /// What the LSTM scenario reports.
@@ -113,7 +125,7 @@ pub struct LstmReport {
 }
 
 /// Builds the GRU reservoir in place (the caller owns the memory).
-pub fn build_gru(mft: &Mft, net: &mut Gru<f32, GRU_N, 1>) -> Result<f64, Error> {
+pub fn build_gru(mft: &DeviceMft, net: &mut Gru<f32, GRU_N, 1>) -> Result<f64, Error> {
     let sigma_h = mft.gru_sigma_h_for_zero_radius(TARGET_RADIUS, &GruScales::default())?;
     let mut rng = XorShiftRng::seed_from_u64(SEED);
     let gate = |s: f64| GateScale {
@@ -145,7 +157,7 @@ pub fn drive_gru(
 
 /// The whole GRU scenario.
 pub fn run_gru(
-    mft: &Mft,
+    mft: &DeviceMft,
     net: &mut Gru<f32, GRU_N, 1>,
     est: &mut SpectralRadius<KRYLOV>,
 ) -> Result<GruReport, Error> {
@@ -162,11 +174,12 @@ pub fn run_gru(
         r: FIXED_SIGMA,
         h: sigma_h,
     };
-    let support = GruSupport::new(sig, net.activation, &h, trace.view())?;
-    let (predicted, _) = predicted_radius(&support, &CurveOptions::coarse())?;
+    let support = GruSupport::<f32, f32>::with_precision(sig, net.activation, &h, trace.view())?;
+    let (predicted, _) = predicted_radius(&support, &CurveOptions::device())?;
     let p = GruMftParams::new(sigma_h, FIXED_SIGMA);
     let zero_level = sigma_h * sigma_h * mft.mean_sigmoid_sq(0.0);
     let region = mft.classify(&p)?;
+    let bifurcation = mft.bifurcation_sigma_r_with(sigma_h, &BifurcationOptions::device())?;
     let wsum = gates_checksum(&[&net.z, &net.r, &net.h]);
     let mean_square = h.iter().map(|x| x * x).sum::<f32>() / GRU_N as f32;
     Ok(GruReport {
@@ -178,11 +191,12 @@ pub fn run_gru(
         predicted,
         zero_level,
         region,
+        bifurcation,
     })
 }
 
 /// Builds the LSTM in place.
-pub fn build_lstm(mft: &Mft, net: &mut Lstm<f32, LSTM_N, 1>) -> Result<f64, Error> {
+pub fn build_lstm(mft: &DeviceMft, net: &mut Lstm<f32, LSTM_N, 1>) -> Result<f64, Error> {
     let sigma_c = mft.lstm_sigma_c_for_zero_radius(TARGET_RADIUS, &LstmScales::default())?;
     let mut rng = XorShiftRng::seed_from_u64(SEED + 1);
     let gate = |s: f64| GateScale {
@@ -222,7 +236,7 @@ pub fn drive_lstm(
 
 /// The whole LSTM scenario.
 pub fn run_lstm(
-    mft: &Mft,
+    mft: &DeviceMft,
     net: &mut Lstm<f32, LSTM_N, 1>,
     est: &mut SpectralRadius<KRYLOV>,
 ) -> Result<LstmReport, Error> {
@@ -239,8 +253,8 @@ pub fn run_lstm(
         o: FIXED_SIGMA,
         c: sigma_c,
     };
-    let support = LstmSupport::new(sig, net.activation, &c, trace.view())?;
-    let (predicted, _) = predicted_radius(&support, &CurveOptions::coarse())?;
+    let support = LstmSupport::<f32, f32>::with_precision(sig, net.activation, &c, trace.view())?;
+    let (predicted, _) = predicted_radius(&support, &CurveOptions::device())?;
     let zero_level = mft.lstm_zero_level(&LstmScales::recurrent(0.0, 0.0, 0.0, sigma_c))?;
     let wsum = gates_checksum(&[&net.f, &net.i, &net.o, &net.c]);
     let mut state = [0.0f32; 2 * LSTM_N];
@@ -284,6 +298,7 @@ pub fn parity_lines(g: &GruReport, l: &LstmReport, mut emit: impl FnMut(&str, u6
     emit("gru.predicted", g.predicted.to_bits(), g.predicted);
     emit("gru.zero_level", g.zero_level.to_bits(), g.zero_level);
     emit("gru.region", g.region as u64, g.region as u64 as f64);
+    emit("gru.bifurcation", g.bifurcation.to_bits(), g.bifurcation);
     emit("lstm.sigma_c", l.sigma_c.to_bits(), l.sigma_c);
     emit(
         "lstm.weights_checksum",

@@ -81,6 +81,9 @@ impl TabulatedAverages {
 }
 
 impl FieldAverages for TabulatedAverages {
+    fn quadrature(&self) -> &GaussianAverage {
+        &self.exact
+    }
     fn sigmoid_sq(&self, s: f64) -> f64 {
         match s {
             s if s < S_MIN => 0.25 + s * s / 16.0,

@@ -4,6 +4,11 @@
 //! host in f32 and prints the `PARITY key=bits (value)` lines the firmware
 //! prints. `cargo xtask firmware` compares the two.
 //!
+//! It also checks the device's theory (flash tables, `f32` supports,
+//! coarse searches) against the accurate host paths on the scenario's own
+//! states and prints `ACCURACY key device accurate relative` lines; it
+//! fails when a value is outside the error the core documents.
+//!
 //! Run with `--features gatedyn/micromath` (or `gatedyn/fast-activations`)
 //! for the firmware built with those activations, and with `-- --minimal N`
 //! for the minimal firmware's lines at hidden size N (16 or 32).
@@ -19,7 +24,7 @@ mod trained;
 #[rustfmt::skip]
 mod trained_model;
 
-use gatedyn::mft::Mft;
+use gatedyn::field_table::TableAverages;
 use gatedyn::spectral_radius::SpectralRadius;
 use gatedyn::{Gru, Lstm};
 
@@ -34,7 +39,7 @@ fn main() -> Result<(), gatedyn::Error> {
         eprintln!("usage: firmware_reference [--minimal 16|32]");
         std::process::exit(2);
     }
-    let mft = Mft::new();
+    let mft = scenario::DeviceMft::with_averages(TableAverages::new());
     let mut est: Box<SpectralRadius<{ scenario::KRYLOV }>> = Box::default();
     let mut gru: Box<Gru<f32, { scenario::GRU_N }, 1>> = Box::new(Gru::zeroed());
     let mut lstm: Box<Lstm<f32, { scenario::LSTM_N }, 1>> = Box::new(Lstm::zeroed());
@@ -51,6 +56,74 @@ fn main() -> Result<(), gatedyn::Error> {
     scenario::monitor_parity_lines(lambda, lambda_err, |key, bits, value| {
         println!("PARITY {key}={bits:x} ({value})")
     });
+    accuracy(&gru, &lstm, &g, &l)
+}
+
+/// The device theory's values against the accurate host paths, on the
+/// scenario's states, within the documented errors.
+fn accuracy(
+    gru: &Gru<f32, { scenario::GRU_N }, 1>,
+    lstm: &Lstm<f32, { scenario::LSTM_N }, 1>,
+    g: &scenario::GruReport,
+    l: &scenario::LstmReport,
+) -> Result<(), gatedyn::Error> {
+    use gatedyn::mft::{GruMftParams, Mft};
+    use gatedyn::spectral_curve::{
+        predicted_radius, CurveOptions, GruSigmas, GruSupport, LstmSigmas, LstmSupport,
+    };
+    use gatedyn::{GruTrace, LstmTrace};
+    let exact = Mft::new();
+    let mut bad = vec![];
+    let mut check = |key: &str, device: f64, accurate: f64, tol: f64| {
+        let rel = (device / accurate - 1.0).abs();
+        println!("ACCURACY {key} device {device} accurate {accurate} relative {rel:.2e} (tolerance {tol:e})");
+        if rel.is_nan() || rel > tol {
+            bad.push(key.to_string());
+        }
+    };
+    let (mut h, mut t) = ([0.0f32; scenario::GRU_N], GruTrace::zeroed());
+    scenario::drive_gru(gru, &mut h, &mut t)?;
+    let sig = GruSigmas {
+        z: scenario::FIXED_SIGMA,
+        r: scenario::FIXED_SIGMA,
+        h: g.sigma_h,
+    };
+    let support = GruSupport::new(sig, gru.activation, &h, t.view())?;
+    let (want, _) = predicted_radius(&support, &CurveOptions::default())?;
+    check("gru.predicted", g.predicted, want, 1e-6);
+    check(
+        "gru.bifurcation",
+        g.bifurcation,
+        exact.bifurcation_sigma_r(g.sigma_h)?,
+        3e-6,
+    );
+    let region = exact.classify(&GruMftParams::new(g.sigma_h, scenario::FIXED_SIGMA))?;
+    println!(
+        "ACCURACY gru.region device {:?} accurate {region:?}",
+        g.region
+    );
+    let (mut lh, mut lc, mut lt) = (
+        [0.0f32; scenario::LSTM_N],
+        [0.0f32; scenario::LSTM_N],
+        LstmTrace::zeroed(),
+    );
+    scenario::drive_lstm(lstm, &mut lh, &mut lc, &mut lt)?;
+    let lsig = LstmSigmas {
+        f: scenario::FIXED_SIGMA,
+        i: scenario::FIXED_SIGMA,
+        o: scenario::FIXED_SIGMA,
+        c: l.sigma_c,
+    };
+    let support = LstmSupport::new(lsig, lstm.activation, &lc, lt.view())?;
+    let (want, _) = predicted_radius(&support, &CurveOptions::default())?;
+    check("lstm.predicted", l.predicted, want, 1e-6);
+    if region != g.region {
+        bad.push("gru.region".into());
+    }
+    if !bad.is_empty() {
+        eprintln!("device theory outside its stated error: {}", bad.join(", "));
+        std::process::exit(1);
+    }
     Ok(())
 }
 

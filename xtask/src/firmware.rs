@@ -159,10 +159,11 @@ fn check_parity(label: &str, log: &str, features: &[&str], args: &[&str]) -> Res
             String::from_utf8_lossy(&host_out.stderr)
         ));
     }
-    let (dev, hst) = (
-        parity(log),
-        parity(&String::from_utf8_lossy(&host_out.stdout)),
-    );
+    let host_text = String::from_utf8_lossy(&host_out.stdout);
+    for line in host_text.lines().filter(|l| l.starts_with("ACCURACY")) {
+        println!("  [host] {line}");
+    }
+    let (dev, hst) = (parity(log), parity(&host_text));
     if dev.is_empty() || dev.len() != hst.len() {
         return Err(format!(
             "parity ({label}): device printed {} values, host {}",
