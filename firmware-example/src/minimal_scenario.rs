@@ -1,5 +1,5 @@
 //! The minimal firmware's scenario, shared bit for bit with the host
-//! (`tests/examples/firmware_reference.rs --minimal N` includes this file):
+//! (`firmware-reference/src/main.rs`, run with `--minimal N`, includes this file):
 //! the principled initialisation at a zero-fixed-point radius of 0.95 (the
 //! zero-bias closed form of docs/THEORY.md §4, without the quadrature
 //! tables), a GRU driven by a triangle wave for 200 steps (no trigonometry

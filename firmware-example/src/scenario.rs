@@ -1,5 +1,5 @@
 //! The reference scenario, shared bit for bit by the firmware and by the
-//! host (`tests/examples/firmware_reference.rs` includes this file): pure
+//! host (`firmware-reference/src/main.rs` includes this file): pure
 //! `no_std` code over `gatedyn`, no I/O.
 //!
 //! A GRU reservoir (N = 32, one input) and an LSTM (N = 16, one input) are
@@ -13,7 +13,7 @@
 //! from the flash tables (`gatedyn::field_table`), the supports summed in
 //! `f32`, `CurveOptions::device()` and `BifurcationOptions::device()`
 //! (each within its stated error of the accurate host values, which
-//! `tests/examples/firmware_reference.rs` checks on these very states).
+//! `firmware-reference/src/main.rs` checks on these very states).
 
 use gatedyn::field_table::TableAverages;
 use gatedyn::init::{GateScale, GruScales, LstmScales};

@@ -1,5 +1,5 @@
 //! The exported-model scenario, shared bit for bit by the firmware and the
-//! host (`tests/examples/firmware_reference.rs` includes this file): the
+//! host (`firmware-reference/src/main.rs` includes this file): the
 //! reset-after GRU of `tests/fixtures/trained/gru_after_n32_stable.onnx`,
 //! written by `gatedyn export` into `trained_model.rs` as a `static` (its
 //! weights in flash), driven by four sines for [`TRAINED_STEPS`] steps from

@@ -136,15 +136,7 @@ fn run_elf(target: &str, elf: &Path, label: &str) -> Result<String, String> {
 fn check_parity(label: &str, log: &str, features: &[&str], args: &[&str]) -> Result<(), String> {
     let root = root();
     let mut host = cargo();
-    host.args([
-        "run",
-        "--release",
-        "-q",
-        "-p",
-        "gatedyn-tests",
-        "--example",
-        "firmware_reference",
-    ]);
+    host.args(["run", "--release", "-q", "-p", "gatedyn-firmware-reference"]);
     for f in features {
         host.args(["--features", &format!("gatedyn/{f}")]);
     }

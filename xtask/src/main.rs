@@ -239,6 +239,10 @@ fn ci() -> Result<(), String> {
         cargo().args(["test", "-p", "gatedyn", "--features", "micromath"]),
     )?;
     run(
+        "tests (fast-activations)",
+        cargo().args(["test", "-p", "gatedyn", "--features", "fast-activations"]),
+    )?;
+    run(
         "tests (large N, ignored in cargo test)",
         cargo().args(["test", "--workspace", "--", "--ignored"]),
     )?;

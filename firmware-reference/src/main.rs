@@ -36,7 +36,7 @@ fn main() -> Result<(), gatedyn::Error> {
         }
     }
     if !args.is_empty() {
-        eprintln!("usage: firmware_reference [--minimal 16|32]");
+        eprintln!("usage: gatedyn-firmware-reference [--minimal 16|32]");
         std::process::exit(2);
     }
     let mft = scenario::DeviceMft::with_averages(TableAverages::new());
