@@ -30,7 +30,14 @@ fn dsigmoid(x: f64) -> f64 {
     s * (1.0 - s)
 }
 
-/// Precision and cost of [`Mft::bifurcation_sigma_r_with`].
+/// The largest `grid` of [`BifurcationOptions`].
+pub const MAX_GRID: usize = 10_000;
+/// The largest `golden` of [`BifurcationOptions`].
+pub const MAX_GOLDEN: usize = 200;
+
+/// Precision and cost of [`Mft::bifurcation_sigma_r_with`]; `rel_tol` in
+/// `(0, 1)`, `grid` in `2..=`[`MAX_GRID`], `golden` up to [`MAX_GOLDEN`]
+/// (else `InvalidParameter` naming the field).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BifurcationOptions {
@@ -401,6 +408,12 @@ impl<A: FieldAverages> Mft<A> {
         }
         if !(opts.rel_tol > 0.0 && opts.rel_tol < 1.0) {
             return Err(Error::InvalidParameter { name: "rel_tol" });
+        }
+        if !(2..=MAX_GRID).contains(&opts.grid) {
+            return Err(Error::InvalidParameter { name: "grid" });
+        }
+        if opts.golden > MAX_GOLDEN {
+            return Err(Error::InvalidParameter { name: "golden" });
         }
         let g = |sr: f64| {
             self.max_gain_with(&GruMftParams::new(sigma_h, sr), opts.grid, opts.golden) - 1.0

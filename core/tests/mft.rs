@@ -463,6 +463,41 @@ fn device_bifurcation_agrees() {
             "σ_h = {sigma_h}: {same_path} vs {want}"
         );
     }
+    let bad = |opts: BifurcationOptions| table.bifurcation_sigma_r_with(1.8, &opts);
+    let device = BifurcationOptions::device();
+    for (opts, name) in [
+        (
+            BifurcationOptions {
+                rel_tol: f64::NAN,
+                ..device
+            },
+            "rel_tol",
+        ),
+        (
+            BifurcationOptions {
+                rel_tol: 1.0,
+                ..device
+            },
+            "rel_tol",
+        ),
+        (BifurcationOptions { grid: 1, ..device }, "grid"),
+        (
+            BifurcationOptions {
+                grid: usize::MAX,
+                ..device
+            },
+            "grid",
+        ),
+        (
+            BifurcationOptions {
+                golden: 1_000_000,
+                ..device
+            },
+            "golden",
+        ),
+    ] {
+        assert_eq!(bad(opts), Err(gatedyn::Error::InvalidParameter { name }));
+    }
     assert_eq!(
         table.bifurcation_sigma_r_with(2.5, &BifurcationOptions::device()),
         Err(gatedyn::Error::InvalidParameter {
