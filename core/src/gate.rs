@@ -316,26 +316,48 @@ pub(crate) fn matvec<F: Real>(u: &[F], v: &[F], out: &mut [F]) {
     for_rows([(u, v)], out.len(), |i, [d]| out[i] = d);
 }
 
+/// Rows of `U` added together by [`matvec_t_acc`] (each `out_j` loaded and
+/// stored once per group).
+const ROWS_T: usize = 8;
+
 /// `out += Uᵀ v` for row-major n×n `U` (row-oriented axpy, cache friendly).
 /// Each `out_j` receives `v_i U_ij` in the order of `i`, rows with `v_i = 0`
-/// skipped, whether rows are taken [`ROWS`] at a time (when none of their
+/// skipped, whether rows are taken [`ROWS_T`] at a time (when none of their
 /// `v_i` is zero) or one by one: the same bits either way.
 #[inline(always)]
 pub(crate) fn matvec_t_acc<F: Real>(u: &[F], v: &[F], out: &mut [F]) {
     let n = out.len();
     let mut i = 0;
     while i < v.len() {
-        if i + ROWS <= v.len() && v[i..i + ROWS].iter().all(|&x| x != F::ZERO) {
-            let vs: [F; ROWS] = core::array::from_fn(|r| v[i + r]);
-            let rows: [&[F]; ROWS] = core::array::from_fn(|r| &u[(i + r) * n..(i + r + 1) * n]);
-            for (j, o) in out.iter_mut().enumerate() {
+        if i + ROWS_T <= v.len() && v[i..i + ROWS_T].iter().all(|&x| x != F::ZERO) {
+            let vs = &v[i..i + ROWS_T];
+            let (v0, v1, v2, v3, v4, v5, v6, v7) =
+                (vs[0], vs[1], vs[2], vs[3], vs[4], vs[5], vs[6], vs[7]);
+            let block = &u[i * n..(i + ROWS_T) * n];
+            let (r0, rest) = block.split_at(n);
+            let (r1, rest) = rest.split_at(n);
+            let (r2, rest) = rest.split_at(n);
+            let (r3, rest) = rest.split_at(n);
+            let (r4, rest) = rest.split_at(n);
+            let (r5, rest) = rest.split_at(n);
+            let (r6, r7) = rest.split_at(n);
+            let lo = r0.iter().zip(r1).zip(r2).zip(r3);
+            let hi = r4.iter().zip(r5).zip(r6).zip(&r7[..n]);
+            for (o, ((((&a0, &a1), &a2), &a3), (((&a4, &a5), &a6), &a7))) in
+                out.iter_mut().zip(lo.zip(hi))
+            {
                 let mut acc = *o;
-                for r in 0..ROWS {
-                    acc += vs[r] * rows[r][j];
-                }
+                acc += v0 * a0;
+                acc += v1 * a1;
+                acc += v2 * a2;
+                acc += v3 * a3;
+                acc += v4 * a4;
+                acc += v5 * a5;
+                acc += v6 * a6;
+                acc += v7 * a7;
                 *o = acc;
             }
-            i += ROWS;
+            i += ROWS_T;
             continue;
         }
         let vi = v[i];
