@@ -5,6 +5,7 @@
 //! (plain atomic loads and stores only).
 
 use core::sync::atomic::{AtomicU32, Ordering};
+use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::exception;
 
 /// SysTick wraps (only the exception handler writes it: plain load and
@@ -16,6 +17,18 @@ fn SysTick() {
     WRAPS.store(WRAPS.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
+/// Starts SysTick on the core clock, free running over its 24 bits, its
+/// wraps counted by the exception handler.
+pub fn start_clock() {
+    let mut cp = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals"));
+    cp.SYST.set_clock_source(SystClkSource::Core);
+    cp.SYST.set_reload(0x00FF_FFFF);
+    cp.SYST.clear_current();
+    cp.SYST.enable_interrupt();
+    cp.SYST.enable_counter();
+}
+
+/// Free-running tick count.
 pub fn ticks() -> u64 {
     loop {
         let w = WRAPS.load(Ordering::Relaxed);

@@ -17,8 +17,7 @@ mod trained;
 #[rustfmt::skip]
 mod trained_model;
 
-use board::{fail, paint_stack, spin, stack_high_water, ticks};
-use cortex_m::peripheral::syst::SystClkSource;
+use board::{fail, paint_stack, spin, stack_high_water, start_clock, ticks};
 use cortex_m_rt::entry;
 use defmt_semihosting as _;
 use gatedyn::spectral_radius::SpectralRadius;
@@ -30,12 +29,7 @@ use scenario::{GRU_N, KRYLOV, LSTM_N};
 #[entry]
 fn main() -> ! {
     paint_stack();
-    let mut cp = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals"));
-    cp.SYST.set_clock_source(SystClkSource::Core);
-    cp.SYST.set_reload(0x00FF_FFFF);
-    cp.SYST.clear_current();
-    cp.SYST.enable_interrupt();
-    cp.SYST.enable_counter();
+    start_clock();
 
     let variant = if cfg!(feature = "fast-activations") {
         "fast"

@@ -143,13 +143,19 @@ impl FieldAverages for TableAverages {
 /// The exact averages of the table's rows at scale `s`, in row order (what
 /// `data.rs` holds, rounded to `f32`).
 pub fn exact_row_values(q: &GaussianAverage, s: f64) -> [f64; 6] {
+    row_values(q, s)
+}
+
+/// The six averages of any [`FieldAverages`] at `s`, in the table's row
+/// order.
+fn row_values(a: &impl FieldAverages, s: f64) -> [f64; 6] {
     [
-        q.sigmoid_sq(s),
-        q.dsigmoid_sq(s),
-        q.phi_sq(Activation::Tanh, s),
-        q.dphi_sq(Activation::Tanh, s),
-        q.phi_sq(Activation::HardTanh, s),
-        q.dphi_sq(Activation::HardTanh, s),
+        a.sigmoid_sq(s),
+        a.dsigmoid_sq(s),
+        a.phi_sq(Activation::Tanh, s),
+        a.dphi_sq(Activation::Tanh, s),
+        a.phi_sq(Activation::HardTanh, s),
+        a.dphi_sq(Activation::HardTanh, s),
     ]
 }
 
@@ -185,14 +191,7 @@ mod tests {
                 let (a, b) = (libm::log(table_scale(k)), libm::log(table_scale(k + 1)));
                 let s = libm::exp(a + (b - a) * j as f64 / 20.0);
                 let exact = exact_row_values(&q, s);
-                let table = [
-                    t.sigmoid_sq(s),
-                    t.dsigmoid_sq(s),
-                    t.phi_sq(Activation::Tanh, s),
-                    t.dphi_sq(Activation::Tanh, s),
-                    t.phi_sq(Activation::HardTanh, s),
-                    t.dphi_sq(Activation::HardTanh, s),
-                ];
+                let table = row_values(&t, s);
                 for (e, v) in exact.iter().zip(table) {
                     let rel = (v - e).abs() / e.abs();
                     worst = worst.max(rel);
@@ -217,14 +216,7 @@ mod tests {
         let (q, t) = (GaussianAverage::new(), TableAverages::new());
         for s in [1e-6, 0.5 * S_MIN, table_scale(1) * 0.999] {
             let exact = exact_row_values(&q, s);
-            let series = [
-                t.sigmoid_sq(s),
-                t.dsigmoid_sq(s),
-                t.phi_sq(Activation::Tanh, s),
-                t.dphi_sq(Activation::Tanh, s),
-                t.phi_sq(Activation::HardTanh, s),
-                t.dphi_sq(Activation::HardTanh, s),
-            ];
+            let series = row_values(&t, s);
             for (row, (e, v)) in exact.iter().zip(series).enumerate() {
                 assert!((v / e - 1.0).abs() < 1e-9, "row {row}, s = {s}: {v} vs {e}");
             }

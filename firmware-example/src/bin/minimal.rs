@@ -19,8 +19,7 @@ mod board;
 #[path = "../minimal_scenario.rs"]
 mod minimal_scenario;
 
-use board::{fail, paint_stack, spin, stack_high_water, ticks};
-use cortex_m::peripheral::syst::SystClkSource;
+use board::{fail, paint_stack, spin, stack_high_water, start_clock, ticks};
 use cortex_m_rt::entry;
 use defmt_semihosting as _;
 use gatedyn::{Gru, GruTrace};
@@ -44,12 +43,7 @@ static mut NET: Gru<f32, N, 1> = Gru::zeroed();
 #[entry]
 fn main() -> ! {
     paint_stack();
-    let mut cp = cortex_m::Peripherals::take().unwrap_or_else(|| fail("peripherals"));
-    cp.SYST.set_clock_source(SystClkSource::Core);
-    cp.SYST.set_reload(0x00FF_FFFF);
-    cp.SYST.clear_current();
-    cp.SYST.enable_interrupt();
-    cp.SYST.enable_counter();
+    start_clock();
 
     // the first tick reloads the counter from 0: let it pass
     spin(1000);
