@@ -12,7 +12,8 @@
 //! * [`Readout`]: a linear readout `y = W h + b` (an exported model's
 //!   output layer).
 //! * [`init`]: seeded initialisation, bit-identical across targets.
-//! * [`activation`]: `tanh` / hard-tanh, libm or micromath.
+//! * [`activation`]: `tanh` / hard-tanh, libm, the `fast-activations`
+//!   feature (within 2.5e-7) or micromath.
 //! * [`spectral_radius`]: matrix-free spectral radius (thick-restart Arnoldi)
 //!   of any [`operator::LinearOperator`], e.g. [`operator::GruJacobian`].
 //! * [`spectral_curve`]: the predicted large-N support of the Jacobian from a
@@ -22,6 +23,11 @@
 //! * [`quadrature`], [`mft`]: Gaussian averages (accurate for steep gates),
 //!   the GRU mean-field fixed point, zero-fixed-point stability, the
 //!   bifurcation curve and phase diagram, and principled initialisation.
+//! * [`field_table`]: the same averages from flash tables, for running the
+//!   theory on a microcontroller (with `f32` supports and the `device()`
+//!   options of [`spectral_curve::CurveOptions`] and
+//!   [`mft::BifurcationOptions`]: about 10⁷ instructions per result on a
+//!   Cortex-M4F instead of 10⁸-10⁹).
 //!
 //! All numbers follow `docs/THEORY.md` of the repository (the mathematical
 //! contract); every formula cites its section.
