@@ -8,6 +8,7 @@
 pub mod analyze;
 pub mod arrays;
 pub mod block_arnoldi;
+pub mod bptt;
 pub mod complexity;
 pub mod drive;
 pub mod eigen;

@@ -232,7 +232,7 @@ pub struct Model {
 /// output through shape-only nodes (`Squeeze`, `Reshape`, `Transpose`,
 /// `Flatten`, `Unsqueeze`, `Identity`), optionally followed by an `Add` of
 /// a stored bias. `Gemm`'s `alpha`, `beta` and `transB` are applied.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReadoutWeights {
     /// Outputs `K`.
     pub outputs: usize,

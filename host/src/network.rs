@@ -202,7 +202,7 @@ impl Scales {
 }
 
 /// Owned weights of one gate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GateWeights {
     /// Recurrent weights, row-major `n×n` (`u[i·n + k]` couples unit `k`
     /// into unit `i`).
