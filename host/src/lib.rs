@@ -26,6 +26,8 @@ pub mod phase;
 pub mod plot;
 pub mod spectrum;
 pub mod sweep;
+pub mod tasks;
+pub mod train;
 pub mod validate;
 
 use std::fmt;

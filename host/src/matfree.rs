@@ -4,7 +4,7 @@
 //! and faer's parallel matrix-vector products, fed to the core's
 //! thick-restart Arnoldi estimator or, on blocks of vectors through a SIMD
 //! kernel, to the host's block Arnoldi ([`crate::block_arnoldi`]);
-//! [`radius`] picks by size.
+//! `radius` picks by size.
 //!
 //! A product costs one pass over the recurrent weights (`3N²` scalars for
 //! a GRU, `4N²` for an LSTM), stacked so that the products that share a

@@ -231,7 +231,8 @@ impl GateWeights {
             b: &self.b,
         }
     }
-    fn view_mut(&mut self) -> GateMut<'_, f64> {
+    /// The core's mutable view (for initialisation).
+    pub fn view_mut(&mut self) -> GateMut<'_, f64> {
         GateMut {
             u: &mut self.u,
             w: &mut self.w,
@@ -241,7 +242,7 @@ impl GateWeights {
 }
 
 /// The weights of a GRU by gate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GruWeights {
     /// Update gate `z`.
     pub z: GateWeights,
@@ -252,7 +253,7 @@ pub struct GruWeights {
 }
 
 /// The weights of an LSTM by gate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LstmWeights {
     /// Forget gate `f`.
     pub f: GateWeights,
