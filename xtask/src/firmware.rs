@@ -273,15 +273,21 @@ fn speed_table(logs: &[String]) {
             Ok(x) => format!("{x:.2}"),
             Err(_) => "-".into(),
         };
+        let diff = field("max_diff_from_gatedyn");
         println!(
-            "  {:10} {:10} {:>4} {:>10} {:>9} {:>11} {:>11}",
+            "  {:10} {:10} {:>4} {:>10} {:>9} {:>11} {:>11}{}",
             field("variant"),
             field("cell"),
             field("n"),
             num("step"),
             num("step_per_mac"),
             num("jvp_per_mac"),
-            num("vjp_per_mac")
+            num("vjp_per_mac"),
+            if diff == "-" {
+                String::new()
+            } else {
+                format!("   (next state within {diff} of gatedyn's)")
+            }
         );
     }
 }
