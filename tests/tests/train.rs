@@ -135,3 +135,60 @@ fn bad_settings_are_named_errors() {
     let net = Trainable::random(4, 2, 1, &gru_scales(), false, Activation::Tanh, 1).unwrap();
     assert!(msg(net.batch_gradient(&[]).map(|_| ())).contains("empty batch"));
 }
+
+#[test]
+fn copy_sequences_are_what_they_claim() {
+    use gatedyn_host::tasks::{copy, CopyTask};
+    let task = CopyTask {
+        symbols: 4,
+        alphabet: 6,
+        delay: 5,
+    };
+    assert_eq!((task.length(), task.inputs()), (14, 8));
+    let data = copy(task, 500, 9).unwrap();
+    let mut seen = [0usize; 6];
+    for ex in &data {
+        // one hot per step
+        for t in 0..14 {
+            let row = &ex.inputs[t * 8..(t + 1) * 8];
+            assert_eq!(row.iter().sum::<f64>(), 1.0);
+        }
+        let channel = |t: usize| (0..8).find(|&c| ex.inputs[t * 8 + c] == 1.0).unwrap();
+        let shown: Vec<usize> = (0..4).map(channel).collect();
+        assert!((4..9).all(|t| channel(t) == 6), "blanks during the delay");
+        assert_eq!(channel(9), 7, "the delimiter");
+        assert!((10..14).all(|t| channel(t) == 6), "blanks while recalling");
+        assert_eq!(ex.supervision.at, vec![10, 11, 12, 13]);
+        assert_eq!(
+            ex.supervision.objective,
+            Objective::CrossEntropy {
+                classes: shown.clone()
+            }
+        );
+        for s in shown {
+            seen[s] += 1;
+        }
+    }
+    // 2000 symbols over 6: each about 333 (binomial sd 17)
+    assert!(seen.iter().all(|&c| (250..420).contains(&c)), "{seen:?}");
+    // a network that cannot tell the symbols apart scores ln K
+    let mut net = Trainable::random(8, 8, 6, &gru_scales(), false, Activation::Tanh, 3).unwrap();
+    net.readout.w.fill(0.0);
+    let loss = net.batch_gradient(&data[..16]).unwrap().loss;
+    assert!((loss - 6f64.ln()).abs() < 1e-12, "{loss}");
+    let bad = |t: CopyTask| match copy(t, 1, 0) {
+        Err(HostError::Param(m)) => m,
+        _ => panic!("expected a Param error"),
+    };
+    assert!(bad(CopyTask { symbols: 0, ..task }).contains("symbols to remember"));
+    assert!(bad(CopyTask {
+        alphabet: 1,
+        ..task
+    })
+    .contains("alphabet"));
+    assert!(bad(CopyTask {
+        delay: 2_000_000,
+        ..task
+    })
+    .contains("--length"));
+}
