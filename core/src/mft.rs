@@ -336,25 +336,11 @@ impl<A: FieldAverages> Mft<A> {
     /// `F'(C) = 1`). Bisection on `σ_r ∈ [0, 1000]` to 1e-10, each step
     /// maximising `F(C)/C` over a log grid of `C` refined by golden section.
     pub fn bifurcation_sigma_r(&self, sigma_h: f64) -> Result<f64, Error> {
-        let lo_bound = core::f64::consts::SQRT_2;
-        if !(sigma_h > lo_bound && sigma_h < 2.0) {
-            return Err(Error::InvalidParameter {
-                name: "sigma_h (needs sqrt(2) < sigma_h < 2)",
-            });
-        }
-        let exists = |sr: f64| self.max_gain(&GruMftParams::new(sigma_h, sr)) >= 1.0;
-        // σ_r* grows without bound as σ_h → √2⁺: widen the bracket by
-        // factors of 10 up to 1e12 (σ_r*(1.42) ≈ 1e4 … see the tests)
-        let (mut a, mut b) = (0.0, 1000.0);
-        while !exists(b) {
-            if b >= 1e12 {
-                return Err(Error::Infeasible {
-                    what: "no bifurcation below sigma_r = 1e12 (sigma_h too close to sqrt(2))",
-                });
-            }
-            a = b;
-            b *= 10.0;
-        }
+        check_bifurcation_sigma_h(sigma_h)?;
+        // g ≥ 0 exactly when the gain reaches 1 (x − 1 is exact near 1)
+        let g = |sr: f64| self.max_gain(&GruMftParams::new(sigma_h, sr)) - 1.0;
+        let exists = |sr: f64| g(sr) >= 0.0;
+        let (mut a, mut b, _) = bracket_bifurcation(g)?;
         // bisection to 1e-10 relative: at most 64 halvings of [0, b]
         for _ in 0..200 {
             if b - a <= 1e-10 * b {
@@ -400,12 +386,7 @@ impl<A: FieldAverages> Mft<A> {
         sigma_h: f64,
         opts: &BifurcationOptions,
     ) -> Result<f64, Error> {
-        let lo_bound = core::f64::consts::SQRT_2;
-        if !(sigma_h > lo_bound && sigma_h < 2.0) {
-            return Err(Error::InvalidParameter {
-                name: "sigma_h (needs sqrt(2) < sigma_h < 2)",
-            });
-        }
+        check_bifurcation_sigma_h(sigma_h)?;
         if !(opts.rel_tol > 0.0 && opts.rel_tol < 1.0) {
             return Err(Error::InvalidParameter { name: "rel_tol" });
         }
@@ -418,18 +399,8 @@ impl<A: FieldAverages> Mft<A> {
         let g = |sr: f64| {
             self.max_gain_with(&GruMftParams::new(sigma_h, sr), opts.grid, opts.golden) - 1.0
         };
-        let (mut a, mut b) = (0.0, 1000.0);
-        let (mut ga, mut gb) = (g(a), g(b));
-        while gb < 0.0 {
-            if b >= 1e12 {
-                return Err(Error::Infeasible {
-                    what: "no bifurcation below sigma_r = 1e12 (sigma_h too close to sqrt(2))",
-                });
-            }
-            (a, ga) = (b, gb);
-            b *= 10.0;
-            gb = g(b);
-        }
+        let (mut a, mut b, mut gb) = bracket_bifurcation(g)?;
+        let mut ga = g(a);
         // Illinois: a secant step inside [a, b]; when the same end is kept
         // twice, its value is halved so the other end moves too.
         let mut kept = 0i8;
@@ -660,6 +631,37 @@ pub fn gru_sigma_h_for_zero_radius_unbiased(target: f64) -> Result<f64, Error> {
     let d = target - 0.5;
     let r2 = 0.25; // σ(0)², what `mean_sigmoid_sq(0)` returns
     Ok(1.0 / libm::sqrt(r2 * (0.25 / (d * d))))
+}
+
+/// The bifurcation exists for `√2 < σ_h < 2` only.
+fn check_bifurcation_sigma_h(sigma_h: f64) -> Result<(), Error> {
+    if sigma_h > core::f64::consts::SQRT_2 && sigma_h < 2.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name: "sigma_h (needs sqrt(2) < sigma_h < 2)",
+        })
+    }
+}
+
+/// Brackets `σ_r*`, the root of `g(σ_r) = max_C F(C)/C − 1`: `(a, b, g(b))`
+/// with `g(b) ≥ 0` and `g < 0` at `a` (or `a = 0`). `σ_r*` grows without
+/// bound as `σ_h → √2⁺`, so the bracket `[0, 1000]` widens by factors of 10
+/// up to 1e12 (`σ_r*(1.42) ≈ 1e4`, see the tests).
+fn bracket_bifurcation(g: impl Fn(f64) -> f64) -> Result<(f64, f64, f64), Error> {
+    let (mut a, mut b) = (0.0, 1000.0);
+    let mut gb = g(b);
+    while gb.is_nan() || gb < 0.0 {
+        if b >= 1e12 {
+            return Err(Error::Infeasible {
+                what: "no bifurcation below sigma_r = 1e12 (sigma_h too close to sqrt(2))",
+            });
+        }
+        a = b;
+        b *= 10.0;
+        gb = g(b);
+    }
+    Ok((a, b, gb))
 }
 
 /// A fixed point whose averages are all finite, or `NonFinite(Result)`.
