@@ -172,21 +172,6 @@ fn check(
     }
 }
 
-/// `y = W h + b`.
-fn readout_apply(r: &ReadoutWeights, h: &[f64]) -> Vec<f64> {
-    let n = h.len();
-    (0..r.outputs)
-        .map(|o| {
-            r.w[o * n..(o + 1) * n]
-                .iter()
-                .zip(h)
-                .map(|(a, b)| a * b)
-                .sum::<f64>()
-                + r.b[o]
-        })
-        .collect()
-}
-
 /// The loss of one supervised step (`s` its index among the supervised
 /// steps) and `∂L/∂y` there, with the `1/S` (and `1/K`) of the means.
 fn step_loss(obj: &Objective, s: usize, count: usize, y: &[f64]) -> (f64, Vec<f64>) {
@@ -275,7 +260,7 @@ pub fn loss_gradient(
     let mut loss = 0.0;
     // ∂L/∂h_{t+1} from the readout at a supervised step, and its loss
     let mut supervised = |s: usize, h: &[f64], dh: &mut [f64]| {
-        let y = readout_apply(readout, h);
+        let y = readout.output(h);
         let (l, e) = step_loss(&sup.objective, s, sup.at.len(), &y);
         loss += l;
         for (o, &eo) in e.iter().enumerate() {

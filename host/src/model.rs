@@ -243,16 +243,23 @@ pub struct ReadoutWeights {
 }
 
 impl ReadoutWeights {
+    /// `y = W h + b` for one state `h` (length `N`).
+    pub fn output(&self, h: &[f64]) -> Vec<f64> {
+        let n = h.len();
+        (0..self.outputs)
+            .map(|o| {
+                let row = &self.w[o * n..(o + 1) * n];
+                row.iter().zip(h).map(|(a, b)| a * b).sum::<f64>() + self.b[o]
+            })
+            .collect()
+    }
+
     /// `y = W h + b` for every row of `states` (`T×N`).
     pub fn apply(&self, states: &crate::arrays::Table) -> crate::arrays::Table {
-        let (n, k) = (states.cols, self.outputs);
+        let k = self.outputs;
         let mut data = Vec::with_capacity(states.rows * k);
         for t in 0..states.rows {
-            let h = states.row(t);
-            for o in 0..k {
-                let row = &self.w[o * n..(o + 1) * n];
-                data.push(row.iter().zip(h).map(|(a, b)| a * b).sum::<f64>() + self.b[o]);
-            }
+            data.extend(self.output(states.row(t)));
         }
         crate::arrays::Table {
             rows: states.rows,
