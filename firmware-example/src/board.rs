@@ -40,7 +40,7 @@ pub fn ticks() -> u64 {
 }
 
 /// A loop of exactly `2 n` instructions (`subs`, `bne`), for calibration.
-pub fn spin(n: u32) {
+fn spin(n: u32) {
     if n == 0 {
         return;
     }
@@ -54,6 +54,20 @@ pub fn spin(n: u32) {
             options(nomem, nostack)
         );
     }
+}
+
+/// Calibrates the clock on a loop of `2 n` instructions (`n < 2³¹`) (after letting the
+/// counter's first reload pass): the loop's ticks and the instructions per
+/// tick. A clock that does not count fails.
+pub fn calibrate(n: u32) -> (u64, f32) {
+    spin(1000);
+    let t0 = ticks();
+    spin(n);
+    let dt = ticks() - t0;
+    if dt == 0 {
+        fail("SysTick does not count");
+    }
+    (dt, n.saturating_mul(2) as f32 / dt as f32)
 }
 
 extern "C" {

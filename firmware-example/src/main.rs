@@ -17,7 +17,7 @@ mod trained;
 #[rustfmt::skip]
 mod trained_model;
 
-use board::{fail, paint_stack, spin, stack_high_water, start_clock, ticks};
+use board::{calibrate, fail, paint_stack, stack_high_water, start_clock, ticks};
 use cortex_m_rt::entry;
 use defmt_semihosting as _;
 use gatedyn::spectral_radius::SpectralRadius;
@@ -42,10 +42,7 @@ fn main() -> ! {
 
     // Calibration: 2·10⁶ instructions of known length.
     let n = 1_000_000u32;
-    let t0 = ticks();
-    spin(n);
-    let dt = ticks() - t0;
-    let per_tick = (2 * n as u64) as f32 / dt as f32;
+    let (dt, per_tick) = calibrate(n);
     defmt::println!(
         "CAL loop of {=u32} instructions took {=u64} ticks: {=f32} instructions per tick",
         2 * n,
@@ -64,8 +61,12 @@ fn main() -> ! {
 
     // ---- GRU scenario
     let mut gru: Gru<f32, GRU_N, 1> = Gru::zeroed();
+    defmt::println!(
+        "STAGE flash tables (TableAverages::new): {=f32} instructions",
+        instr(t_mft)
+    );
     let t0 = ticks();
-    let g = scenario::run_gru(&mft, &mut gru, &mut est)
+    let g = scenario::run_gru(&mft, &mut gru, &mut est, &mut stages("GRU", &instr))
         .unwrap_or_else(|_| fail("GRU scenario returned an error"));
     let t_gru = ticks() - t0;
     defmt::println!(
@@ -92,16 +93,13 @@ fn main() -> ! {
     // ---- LSTM scenario
     let mut lstm: Lstm<f32, LSTM_N, 1> = Lstm::zeroed();
     let t0 = ticks();
-    let l = scenario::run_lstm(&mft, &mut lstm, &mut est)
+    let l = scenario::run_lstm(&mft, &mut lstm, &mut est, &mut stages("LSTM", &instr))
         .unwrap_or_else(|_| fail("LSTM scenario returned an error"));
     let t_lstm = ticks() - t0;
     defmt::println!(
         "LSTM N={=usize}: sigma_c={=f64} radius={=f64} (products {=usize}) predicted={=f64} zero_level={=f64}",
         LSTM_N, l.sigma_c, l.radius.radius, l.radius.products, l.predicted, l.zero_level
     );
-
-    // ---- the theory's parts, one by one (the scenarios ran them above)
-    theory_counts(&mft, &gru, &lstm, instr(t_mft), &instr);
 
     // ---- an exported trained model (weights in flash)
     let t0 = ticks();
@@ -210,70 +208,20 @@ fn main() -> ! {
     semihosting::process::exit(0)
 }
 
-/// Instructions of each part of the on-device theory, recomputed on the
-/// scenarios' networks and states (the values are the scenarios' own).
-fn theory_counts(
-    mft: &scenario::DeviceMft,
-    gru: &Gru<f32, GRU_N, 1>,
-    lstm: &Lstm<f32, LSTM_N, 1>,
-    tables: f32,
-    instr: &impl Fn(u64) -> f32,
-) {
-    use gatedyn::init::{GruScales, LstmScales};
-    use gatedyn::mft::{BifurcationOptions, GruMftParams};
-    use gatedyn::spectral_curve::{
-        predicted_radius, CurveOptions, GruSigmas, GruSupport, LstmSigmas, LstmSupport,
-    };
-    let time = |f: &mut dyn FnMut() -> Result<(), gatedyn::Error>| {
-        let t0 = ticks();
-        f().unwrap_or_else(|_| fail("theory counts"));
-        instr(ticks() - t0)
-    };
-    let mut sigma_h = 0.0;
-    let init = time(&mut || {
-        sigma_h =
-            mft.gru_sigma_h_for_zero_radius(scenario::TARGET_RADIUS, &GruScales::default())?;
-        Ok(())
-    });
-    let p = GruMftParams::new(sigma_h, scenario::FIXED_SIGMA);
-    let classify = time(&mut || mft.classify(&p).map(|_| ()));
-    let bifurcation = time(&mut || {
-        mft.bifurcation_sigma_r_with(sigma_h, &BifurcationOptions::device())
-            .map(|_| ())
-    });
-    let (mut h, mut trace) = ([0.0f32; GRU_N], GruTrace::zeroed());
-    scenario::drive_gru(gru, &mut h, &mut trace).unwrap_or_else(|_| fail("drive"));
-    let sig = GruSigmas {
-        z: scenario::FIXED_SIGMA,
-        r: scenario::FIXED_SIGMA,
-        h: sigma_h,
-    };
-    let gru_curve = time(&mut || {
-        let s = GruSupport::<f32, f32>::with_precision(sig, gru.activation, &h, trace.view())?;
-        predicted_radius(&s, &CurveOptions::device()).map(|_| ())
-    });
-    let (mut lh, mut lc, mut lt) = ([0.0f32; LSTM_N], [0.0f32; LSTM_N], LstmTrace::zeroed());
-    scenario::drive_lstm(lstm, &mut lh, &mut lc, &mut lt).unwrap_or_else(|_| fail("drive"));
-    let mut sigma_c = 0.0;
-    let lstm_init = time(&mut || {
-        sigma_c =
-            mft.lstm_sigma_c_for_zero_radius(scenario::TARGET_RADIUS, &LstmScales::default())?;
-        Ok(())
-    });
-    let lsig = LstmSigmas {
-        f: scenario::FIXED_SIGMA,
-        i: scenario::FIXED_SIGMA,
-        o: scenario::FIXED_SIGMA,
-        c: sigma_c,
-    };
-    let lstm_curve = time(&mut || {
-        let s = LstmSupport::<f32, f32>::with_precision(lsig, lstm.activation, &lc, lt.view())?;
-        predicted_radius(&s, &CurveOptions::device()).map(|_| ())
-    });
-    defmt::println!(
-        "THEORY instructions: tables {=f32}, GRU init {=f32}, classification {=f32}, bifurcation {=f32}, predicted radius {=f32}; LSTM init {=f32}, predicted radius {=f32}",
-        tables, init, classify, bifurcation, gru_curve, lstm_init, lstm_curve
-    );
+/// A scenario's `mark`: prints the instructions of each stage since the
+/// previous one (the first counted from the call of `stages`).
+fn stages<'a>(cell: &'a str, instr: &'a impl Fn(u64) -> f32) -> impl FnMut(scenario::Stage) + 'a {
+    let mut last = ticks();
+    move |stage| {
+        let now = ticks();
+        defmt::println!(
+            "STAGE {=str} {=str}: {=f32} instructions",
+            cell,
+            stage.name(),
+            instr(now - last)
+        );
+        last = ticks();
+    }
 }
 
 /// The networks of the speed table, in `.bss` (all-zero until randomised).

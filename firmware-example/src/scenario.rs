@@ -124,9 +124,49 @@ pub struct LstmReport {
     pub zero_level: f64,
 }
 
+/// The stages of a scenario, handed to the caller's `mark` as each ends
+/// (the firmware prints the instructions each took; the host ignores them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The principled initialisation (`σ_h` or `σ_c` from the theory).
+    Initialisation,
+    /// Drawing the weights.
+    Weights,
+    /// The driven steps.
+    Drive,
+    /// The matrix-free spectral radius.
+    SpectralRadius,
+    /// The predicted radius from the state (device curve, `f32` sums).
+    PredictedRadius,
+    /// The phase-diagram region (flash tables).
+    Classification,
+    /// The bifurcation `σ_r*` (flash tables, Illinois).
+    Bifurcation,
+}
+
+impl Stage {
+    /// The stage's name in the firmware's log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Initialisation => "initialisation",
+            Stage::Weights => "weights",
+            Stage::Drive => "drive",
+            Stage::SpectralRadius => "spectral radius",
+            Stage::PredictedRadius => "predicted radius",
+            Stage::Classification => "classification",
+            Stage::Bifurcation => "bifurcation",
+        }
+    }
+}
+
 /// Builds the GRU reservoir in place (the caller owns the memory).
-pub fn build_gru(mft: &DeviceMft, net: &mut Gru<f32, GRU_N, 1>) -> Result<f64, Error> {
+pub fn build_gru(
+    mft: &DeviceMft,
+    net: &mut Gru<f32, GRU_N, 1>,
+    mark: &mut dyn FnMut(Stage),
+) -> Result<f64, Error> {
     let sigma_h = mft.gru_sigma_h_for_zero_radius(TARGET_RADIUS, &GruScales::default())?;
+    mark(Stage::Initialisation);
     let mut rng = XorShiftRng::seed_from_u64(SEED);
     let gate = |s: f64| GateScale {
         sigma: s,
@@ -137,6 +177,7 @@ pub fn build_gru(mft: &DeviceMft, net: &mut Gru<f32, GRU_N, 1>) -> Result<f64, E
         &mut rng,
         [gate(FIXED_SIGMA), gate(FIXED_SIGMA), gate(sigma_h)],
     )?;
+    mark(Stage::Weights);
     Ok(sigma_h)
 }
 
@@ -155,20 +196,23 @@ pub fn drive_gru(
     net.step_traced(h, &[drive(STEPS)], trace)
 }
 
-/// The whole GRU scenario.
+/// The whole GRU scenario; `mark` is told as each [`Stage`] ends.
 pub fn run_gru(
     mft: &DeviceMft,
     net: &mut Gru<f32, GRU_N, 1>,
     est: &mut SpectralRadius<KRYLOV>,
+    mark: &mut dyn FnMut(Stage),
 ) -> Result<GruReport, Error> {
-    let sigma_h = build_gru(mft, net)?;
+    let sigma_h = build_gru(mft, net, mark)?;
     let mut h = [0.0f32; GRU_N];
     let mut trace = GruTrace::zeroed();
     drive_gru(net, &mut h, &mut trace)?;
+    mark(Stage::Drive);
     let mut basis = [0.0f32; GRU_N * (KRYLOV + 1)];
     let mut scratch = [0.0f32; GRU_N];
     let mut op = GruJacobian::new(net.view(), &h, trace.view(), &mut scratch)?;
     let radius = est.estimate(&mut op, &mut basis, &arnoldi_options())?;
+    mark(Stage::SpectralRadius);
     let sig = GruSigmas {
         z: FIXED_SIGMA,
         r: FIXED_SIGMA,
@@ -176,10 +220,13 @@ pub fn run_gru(
     };
     let support = GruSupport::<f32, f32>::with_precision(sig, net.activation, &h, trace.view())?;
     let (predicted, _) = predicted_radius(&support, &CurveOptions::device())?;
+    mark(Stage::PredictedRadius);
     let p = GruMftParams::new(sigma_h, FIXED_SIGMA);
     let zero_level = sigma_h * sigma_h * mft.mean_sigmoid_sq(0.0);
     let region = mft.classify(&p)?;
+    mark(Stage::Classification);
     let bifurcation = mft.bifurcation_sigma_r_with(sigma_h, &BifurcationOptions::device())?;
+    mark(Stage::Bifurcation);
     let wsum = gates_checksum(&[&net.z, &net.r, &net.h]);
     let mean_square = h.iter().map(|x| x * x).sum::<f32>() / GRU_N as f32;
     Ok(GruReport {
@@ -196,8 +243,13 @@ pub fn run_gru(
 }
 
 /// Builds the LSTM in place.
-pub fn build_lstm(mft: &DeviceMft, net: &mut Lstm<f32, LSTM_N, 1>) -> Result<f64, Error> {
+pub fn build_lstm(
+    mft: &DeviceMft,
+    net: &mut Lstm<f32, LSTM_N, 1>,
+    mark: &mut dyn FnMut(Stage),
+) -> Result<f64, Error> {
     let sigma_c = mft.lstm_sigma_c_for_zero_radius(TARGET_RADIUS, &LstmScales::default())?;
+    mark(Stage::Initialisation);
     let mut rng = XorShiftRng::seed_from_u64(SEED + 1);
     let gate = |s: f64| GateScale {
         sigma: s,
@@ -213,6 +265,7 @@ pub fn build_lstm(mft: &DeviceMft, net: &mut Lstm<f32, LSTM_N, 1>) -> Result<f64
             gate(sigma_c),
         ],
     )?;
+    mark(Stage::Weights);
     Ok(sigma_c)
 }
 
@@ -234,19 +287,22 @@ pub fn drive_lstm(
     net.step_traced(h, c, &[drive(STEPS)], trace)
 }
 
-/// The whole LSTM scenario.
+/// The whole LSTM scenario; `mark` is told as each [`Stage`] ends.
 pub fn run_lstm(
     mft: &DeviceMft,
     net: &mut Lstm<f32, LSTM_N, 1>,
     est: &mut SpectralRadius<KRYLOV>,
+    mark: &mut dyn FnMut(Stage),
 ) -> Result<LstmReport, Error> {
-    let sigma_c = build_lstm(mft, net)?;
+    let sigma_c = build_lstm(mft, net, mark)?;
     let (mut h, mut c) = ([0.0f32; LSTM_N], [0.0f32; LSTM_N]);
     let mut trace = LstmTrace::zeroed();
     drive_lstm(net, &mut h, &mut c, &mut trace)?;
+    mark(Stage::Drive);
     let mut basis = [0.0f32; 2 * LSTM_N * (KRYLOV + 1)];
     let mut op = LstmJacobian::new(net.view(), &h, &c, trace.view())?;
     let radius = est.estimate(&mut op, &mut basis, &arnoldi_options())?;
+    mark(Stage::SpectralRadius);
     let sig = LstmSigmas {
         f: FIXED_SIGMA,
         i: FIXED_SIGMA,
@@ -255,6 +311,7 @@ pub fn run_lstm(
     };
     let support = LstmSupport::<f32, f32>::with_precision(sig, net.activation, &c, trace.view())?;
     let (predicted, _) = predicted_radius(&support, &CurveOptions::device())?;
+    mark(Stage::PredictedRadius);
     let zero_level = mft.lstm_zero_level(&LstmScales::recurrent(0.0, 0.0, 0.0, sigma_c))?;
     let wsum = gates_checksum(&[&net.f, &net.i, &net.o, &net.c]);
     let mut state = [0.0f32; 2 * LSTM_N];

@@ -133,6 +133,9 @@ pub fn lstm<const N: usize>(
     })
 }
 
+/// `J v` and the step below are kept out of line so that each size has a
+/// symbol of its own: the disassembly and a QEMU execution trace
+/// (`-d exec -dfilter`) can then find them.
 #[inline(never)]
 fn gru_jvp<const N: usize>(
     view: &gatedyn::GruRef<'_, f32>,
@@ -189,11 +192,11 @@ pub fn c_baseline<const N: usize>(
         b: g.b.as_ptr(),
     };
     let (gz, gr, gh) = (gate(&net.z), gate(&net.r), gate(&net.h));
-    let (mut h, mut z, mut rh, mut out) = ([0.3f32; N], [0.0f32; N], [0.0f32; N], [0.0f32; N]);
-    let mut k = 0u32;
-    let step = count(&mut || {
+    let (mut z, mut rh) = ([0.0f32; N], [0.0f32; N]);
+    // the C step from `h` with input `x` into `out`
+    let mut c_step = |h: &[f32; N], x: f32, out: &mut [f32; N]| {
         // SAFETY: every pointer is to N (or N·N) live floats, as the C
-        // function reads and writes them; no aliasing between outputs.
+        // function reads and writes them; the outputs do not alias.
         unsafe {
             gru_step_c(
                 N as i32,
@@ -201,12 +204,17 @@ pub fn c_baseline<const N: usize>(
                 &gr,
                 &gh,
                 h.as_ptr(),
-                crate::scenario::drive(k as usize),
+                x,
                 z.as_mut_ptr(),
                 rh.as_mut_ptr(),
                 out.as_mut_ptr(),
             );
         }
+    };
+    let (mut h, mut out) = ([0.3f32; N], [0.0f32; N]);
+    let mut k = 0u32;
+    let step = count(&mut || {
+        c_step(&h, crate::scenario::drive(k as usize), &mut out);
         h = out;
         k += 1;
         Ok(())
@@ -214,20 +222,7 @@ pub fn c_baseline<const N: usize>(
     // one step from the same state on both sides
     let mut t = GruTrace::zeroed();
     net.step_traced(&h, &[0.5], &mut t)?;
-    // SAFETY: as above.
-    unsafe {
-        gru_step_c(
-            N as i32,
-            &gz,
-            &gr,
-            &gh,
-            h.as_ptr(),
-            0.5,
-            z.as_mut_ptr(),
-            rh.as_mut_ptr(),
-            out.as_mut_ptr(),
-        );
-    }
+    c_step(&h, 0.5, &mut out);
     let diff = out
         .iter()
         .zip(&t.next)

@@ -43,9 +43,9 @@ fn main() -> Result<(), gatedyn::Error> {
     let mut est: Box<SpectralRadius<{ scenario::KRYLOV }>> = Box::default();
     let mut gru: Box<Gru<f32, { scenario::GRU_N }, 1>> = Box::new(Gru::zeroed());
     let mut lstm: Box<Lstm<f32, { scenario::LSTM_N }, 1>> = Box::new(Lstm::zeroed());
-    let g = scenario::run_gru(&mft, &mut gru, &mut est)?;
+    let g = scenario::run_gru(&mft, &mut gru, &mut est, &mut |_| {})?;
     let (lambda, lambda_err) = scenario::chaos_monitor(&gru)?;
-    let l = scenario::run_lstm(&mft, &mut lstm, &mut est)?;
+    let l = scenario::run_lstm(&mft, &mut lstm, &mut est, &mut |_| {})?;
     let t = trained::run_trained(&mut est)?;
     scenario::parity_lines(&g, &l, |key, bits, value| {
         println!("PARITY {key}={bits:x} ({value})")

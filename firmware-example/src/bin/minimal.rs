@@ -19,7 +19,7 @@ mod board;
 #[path = "../minimal_scenario.rs"]
 mod minimal_scenario;
 
-use board::{fail, paint_stack, spin, stack_high_water, start_clock, ticks};
+use board::{calibrate, fail, paint_stack, stack_high_water, start_clock, ticks};
 use cortex_m_rt::entry;
 use defmt_semihosting as _;
 use gatedyn::{Gru, GruTrace};
@@ -45,16 +45,7 @@ fn main() -> ! {
     paint_stack();
     start_clock();
 
-    // the first tick reloads the counter from 0: let it pass
-    spin(1000);
-    let n = 200_000u32;
-    let t0 = ticks();
-    spin(n);
-    let dt = ticks() - t0;
-    if dt == 0 {
-        fail("SysTick does not count");
-    }
-    let per_tick = (2 * n) as f32 / dt as f32;
+    let (_, per_tick) = calibrate(200_000);
     let instr = |t: u64| t as f32 * per_tick;
     defmt::println!(
         "MINIMAL core={=str} N={=usize}: calibration {=f32} instructions per SysTick tick",
