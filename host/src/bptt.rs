@@ -98,6 +98,19 @@ pub struct LossGradient {
     pub recurrent: RecurrentGradient,
     /// `∂L/∂W` and `∂L/∂b` of the readout (same shapes as the readout).
     pub readout: ReadoutWeights,
+    /// The readout's outputs at the supervised steps (`S×K`, row-major),
+    /// for accuracies.
+    pub outputs: Vec<f64>,
+}
+
+/// The loss of one sequence and the readout's outputs at its supervised
+/// steps, from a forward pass only ([`evaluate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// The loss `L`.
+    pub loss: f64,
+    /// `S×K`, row-major.
+    pub outputs: Vec<f64>,
 }
 
 /// The network's shape, from its weights.
@@ -258,10 +271,12 @@ pub fn loss_gradient(
         b: vec![0.0; k],
     };
     let mut loss = 0.0;
+    let mut outputs = vec![0.0; sup.at.len() * k];
     // ∂L/∂h_{t+1} from the readout at a supervised step, and its loss
     let mut supervised = |s: usize, h: &[f64], dh: &mut [f64]| {
         let y = readout.output(h);
         let (l, e) = step_loss(&sup.objective, s, sup.at.len(), &y);
+        outputs[s * k..(s + 1) * k].copy_from_slice(&y);
         loss += l;
         for (o, &eo) in e.iter().enumerate() {
             readout_grad.b[o] += eo;
@@ -334,7 +349,76 @@ pub fn loss_gradient(
         loss,
         recurrent,
         readout: readout_grad,
+        outputs,
     })
+}
+
+/// The loss of the sequence `xs` from the zero state and the readout's
+/// outputs at the supervised steps, by the forward pass of
+/// [`loss_gradient`] alone (same errors; the same loss bits).
+pub fn evaluate(
+    net: Recurrent<'_>,
+    activation: Activation,
+    readout: &ReadoutWeights,
+    xs: &[f64],
+    sup: &Supervision,
+) -> Result<Evaluation, HostError> {
+    let (n, inputs) = shape(&net);
+    let steps = check(n, inputs, readout, xs, sup)?;
+    let numerical = |source| HostError::Numerical {
+        step: "bptt forward",
+        source,
+    };
+    let x_at = |t: usize| &xs[t * inputs..(t + 1) * inputs];
+    let k = readout.outputs;
+    let count = sup.at.len();
+    let mut outputs = vec![0.0; count * k];
+    // the supervised steps' losses, summed backwards as loss_gradient does
+    let mut losses = vec![0.0; count];
+    let mut s = 0;
+    let mut read = |t: usize, h: &[f64]| {
+        if s < count && sup.at[s] == t {
+            let y = readout.output(h);
+            losses[s] = step_loss(&sup.objective, s, count, &y).0;
+            outputs[s * k..(s + 1) * k].copy_from_slice(&y);
+            s += 1;
+        }
+    };
+    match net {
+        Recurrent::Gru { weights, form } => {
+            let view = weights
+                .view(n, inputs, form, activation)
+                .map_err(numerical)?;
+            let mut h = vec![0.0; n];
+            let mut trace = GruTraceBuf::zeros(n);
+            for t in 0..steps {
+                view.step(&h, x_at(t), trace.view_mut())
+                    .map_err(numerical)?;
+                h.copy_from_slice(&trace.next);
+                read(t, &h);
+            }
+        }
+        Recurrent::Lstm(weights) => {
+            let gates = LstmGates {
+                f: weights.f.view(),
+                i: weights.i.view(),
+                o: weights.o.view(),
+                c: weights.c.view(),
+            };
+            let view = LstmRef::new(n, inputs, gates, activation).map_err(numerical)?;
+            let (mut h, mut c) = (vec![0.0; n], vec![0.0; n]);
+            let mut trace = LstmTraceBuf::zeros(n);
+            for t in 0..steps {
+                view.step(&h, &c, x_at(t), trace.view_mut())
+                    .map_err(numerical)?;
+                h.copy_from_slice(&trace.h_next);
+                c.copy_from_slice(&trace.c_next);
+                read(t, &h);
+            }
+        }
+    }
+    let loss = losses.iter().rev().sum();
+    Ok(Evaluation { loss, outputs })
 }
 
 /// The GRU's parameter gradients as they accumulate backwards in time.

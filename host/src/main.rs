@@ -70,6 +70,10 @@ enum Cmd {
     /// The long-term Jacobian at the zero fixed point: mean squared
     /// singular value of J^T against the large-N theory.
     LongTerm(cli::long_term::LongTermArgs),
+    /// Train a GRU or LSTM (BPTT, Adam) on the adding, copy or sequential
+    /// MNIST task from the mean-field scales or a model, watching the
+    /// Jacobian's spectrum move.
+    Train(Box<cli::train::TrainArgs>),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
         Cmd::Bifurcation(a) => cli::bifurcation::run(a),
         Cmd::Complexity(a) => cli::complexity::run(a),
         Cmd::LongTerm(a) => cli::long_term::run(a),
+        Cmd::Train(a) => cli::train::run(*a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

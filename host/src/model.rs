@@ -77,6 +77,57 @@ pub mod onnx {
         /// `initializer`.
         #[prost(message, repeated, tag = "5")]
         pub initializer: Vec<TensorProto>,
+        /// `input` (written by [`crate::save`]; not needed to read).
+        #[prost(message, repeated, tag = "11")]
+        pub input: Vec<ValueInfoProto>,
+        /// `output`.
+        #[prost(message, repeated, tag = "12")]
+        pub output: Vec<ValueInfoProto>,
+    }
+    /// `ValueInfoProto`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ValueInfoProto {
+        /// `name`.
+        #[prost(string, tag = "1")]
+        pub name: String,
+        /// `type`.
+        #[prost(message, optional, tag = "2")]
+        pub r#type: Option<TypeProto>,
+    }
+    /// `TypeProto` (its `tensor_type` member only).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TypeProto {
+        /// `tensor_type`.
+        #[prost(message, optional, tag = "1")]
+        pub tensor_type: Option<TypeProtoTensor>,
+    }
+    /// `TypeProto.Tensor`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TypeProtoTensor {
+        /// `elem_type` (1 FLOAT).
+        #[prost(int32, tag = "1")]
+        pub elem_type: i32,
+        /// `shape`.
+        #[prost(message, optional, tag = "2")]
+        pub shape: Option<TensorShapeProto>,
+    }
+    /// `TensorShapeProto`.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct TensorShapeProto {
+        /// `dim`.
+        #[prost(message, repeated, tag = "1")]
+        pub dim: Vec<Dimension>,
+    }
+    /// `TensorShapeProto.Dimension`: a size or a symbolic name (the
+    /// `oneof` written as two optional fields, which encode the same).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Dimension {
+        /// `dim_value`.
+        #[prost(int64, optional, tag = "1")]
+        pub dim_value: Option<i64>,
+        /// `dim_param`.
+        #[prost(string, optional, tag = "2")]
+        pub dim_param: Option<String>,
     }
     /// `NodeProto`.
     #[derive(Clone, PartialEq, prost::Message)]
@@ -343,7 +394,7 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
     let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
     let (stacked, layer, readout) = match format {
         ModelFormat::Onnx => read_onnx(&bytes),
-        ModelFormat::Safetensors => read_safetensors(&bytes).map(|(s, l)| (s, l, None)),
+        ModelFormat::Safetensors => read_safetensors(&bytes),
     }
     .map_err(bad)?;
     if let Some(r) = &readout {
@@ -750,7 +801,7 @@ fn read_onnx(bytes: &[u8]) -> Result<OnnxLayer, String> {
     ))
 }
 
-fn read_safetensors(bytes: &[u8]) -> Result<(Stacked, String), String> {
+fn read_safetensors(bytes: &[u8]) -> Result<OnnxLayer, String> {
     use safetensors::{Dtype, SafeTensors};
     let st = SafeTensors::deserialize(bytes).map_err(|e| {
         format!("not a readable safetensors file ({e}); a truncated file reads like this too")
@@ -848,6 +899,41 @@ fn read_safetensors(bytes: &[u8]) -> Result<(Stacked, String), String> {
         }
     };
     let (b_in, b_rec) = (bias("bias_ih_l0")?, bias("bias_hh_l0")?);
+    // a linear readout (nn.Linear: `P.weight` of [K, N] and `P.bias` of
+    // [K]) outside the recurrent layer's keys, when there is exactly one
+    let linear: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|k| !k.starts_with(&prefix) || prefix.is_empty())
+        .filter_map(|k| k.strip_suffix("weight"))
+        .filter(|p| p.is_empty() || p.ends_with('.'))
+        .filter(|p| {
+            st.tensor(&format!("{p}weight"))
+                .is_ok_and(|t| t.shape().len() == 2 && t.shape()[1] == n)
+        })
+        .collect();
+    let readout = match linear[..] {
+        [p] => {
+            let read = |k: &str| -> Result<Option<Tensor>, String> {
+                let Ok(t) = st.tensor(k) else { return Ok(None) };
+                let values: Vec<f64> = match t.dtype() {
+                    Dtype::F32 => t.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64).collect(),
+                    Dtype::F64 => t.data().chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
+                    other => return Err(format!("readout tensor {k} is {other:?}; only F32 and F64 are supported")),
+                };
+                Ok(Some(Tensor { shape: t.shape().to_vec(), values }))
+            };
+            let w = read(&format!("{p}weight"))?.expect("listed above");
+            let k = w.shape[0];
+            let b = match read(&format!("{p}bias"))? {
+                None => vec![0.0; k],
+                Some(b) if b.shape[..] == [k] => b.values,
+                Some(b) => return Err(format!("readout {p}bias has shape {:?}; expected [{k}]", b.shape)),
+            };
+            (k > 0).then_some(ReadoutWeights { outputs: k, w: w.values, b })
+        }
+        _ => None,
+    };
     let layer = if prefix.is_empty() {
         "l0".to_string()
     } else {
@@ -866,6 +952,7 @@ fn read_safetensors(bytes: &[u8]) -> Result<(Stacked, String), String> {
             initial_c: None,
         },
         layer,
+        readout,
     ))
 }
 

@@ -163,10 +163,15 @@ pub fn produce_atomic(
 
 /// Writes `text` to `path` atomically ([`produce_atomic`]).
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), HostError> {
+    write_atomic_bytes(path, text.as_bytes())
+}
+
+/// Writes `bytes` to `path` atomically ([`produce_atomic`]).
+pub fn write_atomic_bytes(path: &Path, bytes: &[u8]) -> Result<(), HostError> {
     produce_atomic(path, |tmp| {
         let mut f = std::fs::File::create(tmp)
             .map_err(|e| HostError::Io(format!("cannot write {}: {e}", path.display())))?;
-        f.write_all(text.as_bytes())
+        f.write_all(bytes)
             .and_then(|()| f.sync_all())
             .map_err(|e| HostError::Io(format!("cannot write {}: {e}", path.display())))
     })

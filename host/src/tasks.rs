@@ -13,10 +13,17 @@
 //!   `delay` blanks, then the delimiter, then `S` blanks during which the
 //!   network must output the `S` symbols in order (cross-entropy at those
 //!   steps); guessing scores `ln K`.
+//! * sequential MNIST ([`Task::Smnist`]): the 784 pixels of a digit one
+//!   per step (scaled to `[0, 1]`), the class read at the last step
+//!   (cross-entropy over 10 outputs); guessing scores `ln 10`.
+//!
+//! [`Task`] puts the three behind one interface for the training runs.
 
 use crate::bptt::{Objective, Supervision};
+use crate::mnist::{Digits, Split};
 use crate::train::Example;
 use crate::HostError;
+use std::sync::Arc;
 use rand_core::{RngCore, SeedableRng};
 use rand_xorshift::XorShiftRng;
 
@@ -146,4 +153,159 @@ pub fn adding(length: usize, count: usize, seed: u64) -> Result<Vec<Example>, Ho
             }
         })
         .collect())
+}
+
+/// An adding-problem answer within this of the target counts as correct
+/// (the usual threshold, e.g. Le et al. 2015 report the loss; 0.04 is the
+/// accuracy criterion of Arjovsky et al. 2016's follow-ups).
+pub const ADDING_TOLERANCE: f64 = 0.04;
+
+/// A training task: what the examples are and how they are scored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Task {
+    /// The adding problem with sequences of `length` steps.
+    Adding {
+        /// `T`.
+        length: usize,
+    },
+    /// The copy task.
+    Copy(CopyTask),
+    /// Sequential MNIST: both splits, loaded once.
+    Smnist {
+        /// The training images.
+        train: Arc<Digits>,
+        /// The test images.
+        test: Arc<Digits>,
+    },
+}
+
+impl Task {
+    /// `"adding"`, `"copy"` or `"smnist"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Task::Adding { .. } => "adding",
+            Task::Copy(_) => "copy",
+            Task::Smnist { .. } => "smnist",
+        }
+    }
+    /// Input channels.
+    pub fn inputs(&self) -> usize {
+        match self {
+            Task::Adding { .. } => 2,
+            Task::Copy(c) => c.inputs(),
+            Task::Smnist { .. } => 1,
+        }
+    }
+    /// Readout outputs.
+    pub fn outputs(&self) -> usize {
+        match self {
+            Task::Adding { .. } => 1,
+            Task::Copy(c) => c.alphabet,
+            Task::Smnist { .. } => 10,
+        }
+    }
+    /// Steps per sequence.
+    pub fn length(&self) -> usize {
+        match self {
+            Task::Adding { length } => *length,
+            Task::Copy(c) => c.length(),
+            Task::Smnist { train, .. } => train.pixels,
+        }
+    }
+    /// The loss of a network that has learnt nothing: the mean predictor's
+    /// 1/6 (adding), `ln K` (copy), `ln 10` (sMNIST).
+    pub fn chance_loss(&self) -> f64 {
+        match self {
+            Task::Adding { .. } => ADDING_MEAN_PREDICTOR_LOSS,
+            Task::Copy(c) => (c.alphabet as f64).ln(),
+            Task::Smnist { .. } => 10f64.ln(),
+        }
+    }
+    /// The accuracy of guessing: 0 (adding: the mean predictor is within
+    /// [`ADDING_TOLERANCE`] of a triangular-distributed sum about 8% of the
+    /// time, but it is no skill), `1/K`, `1/10`.
+    pub fn chance_accuracy(&self) -> f64 {
+        match self {
+            Task::Adding { .. } => 0.0,
+            Task::Copy(c) => 1.0 / c.alphabet as f64,
+            Task::Smnist { .. } => 0.1,
+        }
+    }
+    /// `count` examples of `split` from `seed`. The synthetic tasks draw
+    /// the two splits from different streams; sMNIST takes the split's
+    /// first `count` images (more than it has is a [`HostError::Param`]
+    /// naming `flag`).
+    pub fn examples(
+        &self,
+        split: Split,
+        count: usize,
+        seed: u64,
+        flag: &str,
+    ) -> Result<Vec<Example>, HostError> {
+        // distinct streams for the splits, whatever the seed
+        let seed = match split {
+            Split::Train => seed,
+            Split::Test => seed ^ 0x9E37_79B9_7F4A_7C15,
+        };
+        match self {
+            Task::Adding { length } => adding(*length, count, seed),
+            Task::Copy(c) => copy(*c, count, seed),
+            Task::Smnist { train, test } => {
+                let digits = match split {
+                    Split::Train => train,
+                    Split::Test => test,
+                };
+                if count == 0 || count > digits.len() {
+                    return Err(HostError::Param(format!(
+                        "{flag}: 1 to {} sequences (the MNIST {} split has {} images; got {count})",
+                        digits.len(),
+                        if split == Split::Train { "training" } else { "test" },
+                        digits.len()
+                    )));
+                }
+                Ok((0..count)
+                    .map(|k| Example {
+                        inputs: digits.image(k).iter().map(|&p| p as f64 / 255.0).collect(),
+                        supervision: Supervision {
+                            at: vec![digits.pixels - 1],
+                            objective: Objective::CrossEntropy {
+                                classes: vec![digits.labels[k] as usize],
+                            },
+                        },
+                    })
+                    .collect())
+            }
+        }
+    }
+    /// How many of `ex`'s supervised answers `outputs` (`S×K`, the
+    /// readout's at its supervised steps) gets right, out of how many:
+    /// within [`ADDING_TOLERANCE`] (adding), the largest output is the
+    /// class (copy, sMNIST).
+    pub fn correct(&self, ex: &Example, outputs: &[f64]) -> (usize, usize) {
+        match &ex.supervision.objective {
+            Objective::Squared { targets } => (
+                targets
+                    .iter()
+                    .zip(outputs)
+                    .filter(|(t, y)| (*t - *y).abs() < ADDING_TOLERANCE)
+                    .count(),
+                targets.len(),
+            ),
+            Objective::CrossEntropy { classes } => {
+                let k = self.outputs();
+                let right = classes
+                    .iter()
+                    .enumerate()
+                    .filter(|(s, &c)| {
+                        let row = &outputs[s * k..(s + 1) * k];
+                        let best = (0..k)
+                            .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                            .unwrap_or(0);
+                        best == c
+                    })
+                    .count();
+                (right, classes.len())
+            }
+        }
+    }
 }

@@ -5,11 +5,15 @@
 //!
 //! The tasks, the command line and the sweeps of issue 11 build on this.
 
-use crate::bptt::{loss_gradient, LossGradient, Recurrent, RecurrentGradient, Supervision};
-use crate::model::ReadoutWeights;
-use crate::network::{GateWeights, GruWeights, LstmWeights, Scales};
+use crate::bptt::{
+    evaluate, loss_gradient, Evaluation, LossGradient, Recurrent, RecurrentGradient, Supervision,
+};
+use crate::model::{empirical_scale, Model, ReadoutWeights};
+use crate::network::{
+    GateWeights, GruNet, GruTraceBuf, GruWeights, LstmNet, LstmTraceBuf, LstmWeights, Net, Scales,
+};
 use crate::HostError;
-use gatedyn::init::{fill_gates, Normal};
+use gatedyn::init::{fill_gates, GruScales, LstmScales, Normal};
 use gatedyn::{Activation, GruForm};
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
@@ -114,19 +118,10 @@ impl Trainable {
                 Cell::Lstm(w)
             }
         };
-        let mut normal = Normal::new();
-        let scale = 1.0 / (n as f64).sqrt();
-        let w = (0..outputs * n)
-            .map(|_| normal.sample(&mut rng).map(|x| scale * x))
-            .collect::<Result<Vec<f64>, _>>()?;
         Ok(Trainable {
             cell,
             activation,
-            readout: ReadoutWeights {
-                outputs,
-                w,
-                b: vec![0.0; outputs],
-            },
+            readout: random_readout(n, outputs, &mut rng)?,
         })
     }
 
@@ -163,6 +158,120 @@ impl Trainable {
         out
     }
 
+    /// The loss and the readout's outputs of one example (forward pass
+    /// only).
+    pub fn evaluate(&self, ex: &Example) -> Result<Evaluation, HostError> {
+        evaluate(
+            self.recurrent(),
+            self.activation,
+            &self.readout,
+            &ex.inputs,
+            &ex.supervision,
+        )
+    }
+
+    /// Hidden units.
+    pub fn n(&self) -> usize {
+        self.readout.w.len() / self.readout.outputs.max(1)
+    }
+
+    /// Inputs.
+    pub fn inputs(&self) -> usize {
+        let g = match &self.cell {
+            Cell::Gru { weights, .. } => &weights.z,
+            Cell::Lstm(w) => &w.f,
+        };
+        g.w.len() / g.b.len().max(1)
+    }
+
+    /// The recurrent layer as a [`Net`] at the zero state (its scales the
+    /// empirical ones), for the Jacobian and the rest of the analyses.
+    pub fn net(&self) -> Net {
+        let (n, inputs) = (self.n(), self.inputs());
+        let scale = |g: &GateWeights| empirical_scale(g, n, inputs);
+        match &self.cell {
+            Cell::Gru { weights, form } => Net::Gru(GruNet {
+                n,
+                inputs,
+                scales: GruScales {
+                    z: scale(&weights.z),
+                    r: scale(&weights.r),
+                    h: scale(&weights.h),
+                },
+                weights: weights.clone(),
+                form: form.clone(),
+                activation: self.activation,
+                x: vec![0.0; inputs],
+                h: vec![0.0; n],
+                trace: GruTraceBuf::zeros(n),
+            }),
+            Cell::Lstm(w) => Net::Lstm(LstmNet {
+                n,
+                inputs,
+                scales: LstmScales {
+                    f: scale(&w.f),
+                    i: scale(&w.i),
+                    o: scale(&w.o),
+                    c: scale(&w.c),
+                },
+                weights: w.clone(),
+                activation: self.activation,
+                x: vec![0.0; inputs],
+                h: vec![0.0; n],
+                c: vec![0.0; n],
+                trace: LstmTraceBuf::zeros(n),
+            }),
+        }
+    }
+
+    /// A loaded model to train further: its recurrent layer (the file's
+    /// initial state is dropped: training starts every sequence at zero)
+    /// and its readout, or a new readout of `outputs` rows (entries
+    /// `N(0, 1/N)`, zero bias, from `seed`) when the file has none. A model
+    /// whose inputs or readout do not fit (`inputs`, `outputs`) is a
+    /// [`HostError::Param`] naming `--model`.
+    pub fn from_model(
+        model: Model,
+        inputs: usize,
+        outputs: usize,
+        seed: u64,
+    ) -> Result<Self, HostError> {
+        let path = model.info.path.clone();
+        let bad = |why: String| HostError::Param(format!("--model {path}: {why}"));
+        let n = model.net.n();
+        if model.net.inputs() != inputs {
+            return Err(bad(format!(
+                "the model takes {} inputs; the task gives {inputs}",
+                model.net.inputs()
+            )));
+        }
+        let readout = match model.readout {
+            Some(r) if r.outputs == outputs => r,
+            Some(r) => {
+                return Err(bad(format!(
+                    "its readout has {} outputs; the task needs {outputs}",
+                    r.outputs
+                )))
+            }
+            None => random_readout(n, outputs, &mut XorShiftRng::seed_from_u64(seed))?,
+        };
+        let (cell, activation) = match model.net {
+            Net::Gru(g) => (
+                Cell::Gru {
+                    weights: g.weights,
+                    form: g.form,
+                },
+                g.activation,
+            ),
+            Net::Lstm(l) => (Cell::Lstm(l.weights), l.activation),
+        };
+        Ok(Trainable {
+            cell,
+            activation,
+            readout,
+        })
+    }
+
     /// The loss and gradient of one example.
     pub fn gradient(&self, ex: &Example) -> Result<LossGradient, HostError> {
         loss_gradient(
@@ -175,8 +284,8 @@ impl Trainable {
     }
 
     /// The mean loss and mean gradient over `batch` (computed in parallel,
-    /// summed in the batch's order). An empty batch is a
-    /// [`HostError::Param`].
+    /// summed in the batch's order); its `outputs` are the examples',
+    /// one after another. An empty batch is a [`HostError::Param`].
     pub fn batch_gradient(&self, batch: &[Example]) -> Result<LossGradient, HostError> {
         if batch.is_empty() {
             return Err(HostError::Param("train: empty batch".into()));
@@ -189,6 +298,7 @@ impl Trainable {
         let mut sum = iter.next().expect("non-empty batch");
         for g in iter {
             sum.loss += g.loss;
+            sum.outputs.extend_from_slice(&g.outputs);
             for (a, b) in gradient_blocks_mut(&mut sum)
                 .into_iter()
                 .zip(gradient_blocks(&g))
@@ -207,6 +317,24 @@ impl Trainable {
         }
         Ok(sum)
     }
+}
+
+/// A readout of `outputs` rows with entries `N(0, 1/N)` and zero bias.
+fn random_readout(
+    n: usize,
+    outputs: usize,
+    rng: &mut XorShiftRng,
+) -> Result<ReadoutWeights, HostError> {
+    let mut normal = Normal::new();
+    let scale = 1.0 / (n as f64).sqrt();
+    let w = (0..outputs * n)
+        .map(|_| normal.sample(rng).map(|x| scale * x))
+        .collect::<Result<Vec<f64>, _>>()?;
+    Ok(ReadoutWeights {
+        outputs,
+        w,
+        b: vec![0.0; outputs],
+    })
 }
 
 /// The gradient's arrays in the order of [`Trainable::blocks_mut`].

@@ -160,7 +160,9 @@ fn validate() -> Result<(), String> {
 
 /// Regenerates the trained-model fixtures with ONNX Runtime (Python:
 /// numpy, onnx, onnxruntime, safetensors, installed here with pip) into
-/// `target/fixtures-regenerated` and runs the import tests against them.
+/// `target/fixtures-regenerated`, runs ONNX Runtime on the committed
+/// networks gatedyn saved (`tests/fixtures/saved`), and runs the import
+/// and save tests against both.
 /// Where Python or the packages cannot be installed, says so and goes on:
 /// `cargo test` has already checked the committed fixtures.
 fn reference_fixtures() -> Result<(), String> {
@@ -200,13 +202,29 @@ fn reference_fixtures() -> Result<(), String> {
             .arg(root.join("tests/fixtures/trained/make_fixtures.py"))
             .arg(&out),
     )?;
+    let saved = out.join("saved");
     run(
-        "trained models against the regenerated fixtures",
+        "ONNX Runtime on the networks gatedyn saved",
+        Command::new("python3")
+            .arg(root.join("tests/fixtures/saved/check_saved.py"))
+            .arg(root.join("tests/fixtures/saved"))
+            .arg(&saved),
+    )?;
+    run(
+        "trained and saved models against the regenerated fixtures",
         cargo()
             // --workspace: the features of `cargo test --workspace`, so
             // nothing is rebuilt (with -p the dependencies were: 188 s)
-            .args(["test", "--workspace", "--test", "trained_models"])
-            .env("GATEDYN_FIXTURES", &out),
+            .args([
+                "test",
+                "--workspace",
+                "--test",
+                "trained_models",
+                "--test",
+                "saved_models",
+            ])
+            .env("GATEDYN_FIXTURES", &out)
+            .env("GATEDYN_SAVED_REFERENCE", &saved),
     )
 }
 

@@ -15,6 +15,7 @@ pub mod run;
 pub mod scaling;
 pub mod slow_modes;
 pub mod spectrum;
+pub mod train;
 pub mod validate;
 
 use clap::{Args, ValueEnum};
