@@ -30,6 +30,7 @@ pub mod spectrum;
 pub mod save;
 pub mod sweep;
 pub mod tasks;
+pub mod train_sweep;
 pub mod train;
 pub mod validate;
 

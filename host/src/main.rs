@@ -74,6 +74,10 @@ enum Cmd {
     /// MNIST task from the mean-field scales or a model, watching the
     /// Jacobian's spectrum move.
     Train(Box<cli::train::TrainArgs>),
+    /// The paper's Fig. 4: training over a σ_z × σ_h grid (heat maps of
+    /// slow modes, epochs to target, final accuracy), in one process, as
+    /// shards, merged, or as a Slurm job array.
+    TrainSweep(Box<cli::train_sweep::TrainSweepArgs>),
 }
 
 fn main() -> ExitCode {
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Cmd::Complexity(a) => cli::complexity::run(a),
         Cmd::LongTerm(a) => cli::long_term::run(a),
         Cmd::Train(a) => cli::train::run(*a),
+        Cmd::TrainSweep(a) => cli::train_sweep::run(*a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

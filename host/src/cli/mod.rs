@@ -16,6 +16,7 @@ pub mod scaling;
 pub mod slow_modes;
 pub mod spectrum;
 pub mod train;
+pub mod train_sweep;
 pub mod validate;
 
 use clap::{Args, ValueEnum};

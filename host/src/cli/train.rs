@@ -52,7 +52,7 @@ pub struct TaskArgs {
     /// The task.
     #[arg(long, value_enum, default_value_t = TaskArg::Adding)]
     pub task: TaskArg,
-    /// Steps per sequence (adding: default 50; copy: the whole sequence,
+    /// Steps per sequence (adding: default 100; copy: the whole sequence,
     /// 2·symbols + 1 + delay, default 30; sMNIST: the images' pixels).
     #[arg(long, value_parser = count(2, 1_000_000))]
     pub length: Option<usize>,
@@ -76,7 +76,7 @@ impl TaskArgs {
         }
         match self.task {
             TaskArg::Adding => Ok(Task::Adding {
-                length: self.length.unwrap_or(50),
+                length: self.length.unwrap_or(100),
             }),
             TaskArg::Copy => {
                 let length = self.length.unwrap_or(30);
@@ -229,6 +229,25 @@ impl NetArgs {
     }
 }
 
+/// The defaults of the optimisation flags that differ between `train`
+/// and `train-sweep`.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    /// `--train-size` of the synthetic tasks.
+    pub train_size: usize,
+    /// `--test-size` of the synthetic tasks.
+    pub test_size: usize,
+    /// `--target-accuracy`.
+    pub target_accuracy: f64,
+}
+
+/// `gatedyn train`'s.
+pub const TRAIN_DEFAULTS: Defaults = Defaults {
+    train_size: 2048,
+    test_size: 512,
+    target_accuracy: 0.9,
+};
+
 /// The optimisation.
 #[derive(Args, Debug, Clone)]
 pub struct OptimArgs {
@@ -239,34 +258,37 @@ pub struct OptimArgs {
     #[arg(long, default_value_t = 32, value_parser = count(1, 1 << 20))]
     pub batch: usize,
     /// Adam's learning rate.
-    #[arg(long, default_value_t = 0.003, value_parser = finite)]
+    #[arg(long, default_value_t = 0.003, value_parser = finite, allow_hyphen_values = true)]
     pub lr: f64,
     /// Clip the gradient's global norm at this (`inf`: no clipping).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     pub clip: f64,
     /// Seed of the data and of the shuffles.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Training sequences (sMNIST: default all 60,000).
+    /// Training sequences (default: train 2048, train-sweep 1024; sMNIST
+    /// all 60,000).
     #[arg(long, value_parser = count(1, 1 << 22))]
     pub train_size: Option<usize>,
-    /// Test sequences (sMNIST: default all 10,000).
+    /// Test sequences (default: train 512, train-sweep 256; sMNIST all
+    /// 10,000).
     #[arg(long, value_parser = count(1, 1 << 22))]
     pub test_size: Option<usize>,
-    /// The accuracy whose first epoch is reported as `epochs_to_target`.
-    #[arg(long, default_value_t = 0.9, value_parser = finite)]
-    pub target_accuracy: f64,
+    /// The accuracy whose first epoch is reported as `epochs_to_target`
+    /// (default 0.9; `train-sweep`: 0.5).
+    #[arg(long, value_parser = finite)]
+    pub target_accuracy: Option<f64>,
     /// A slow mode: an eigenvalue with |λ| > 1 − ε.
     #[arg(long, default_value_t = 0.01, value_parser = finite)]
     pub slow_epsilon: f64,
 }
 
 impl OptimArgs {
-    /// The run's settings for `task`.
-    pub fn config(&self, task: &Task) -> FitConfig {
+    /// The run's settings for `task`; `defaults` fill what was not given.
+    pub fn config(&self, task: &Task, defaults: &Defaults) -> FitConfig {
         let (train, test) = match task {
             Task::Smnist { train, test } => (train.len(), test.len()),
-            _ => (2048, 512),
+            _ => (defaults.train_size, defaults.test_size),
         };
         FitConfig {
             epochs: self.epochs,
@@ -277,7 +299,7 @@ impl OptimArgs {
             train_size: self.train_size.unwrap_or(train),
             test_size: self.test_size.unwrap_or(test),
             slow_epsilon: self.slow_epsilon,
-            target_accuracy: self.target_accuracy,
+            target_accuracy: self.target_accuracy.unwrap_or(defaults.target_accuracy),
         }
     }
 }
@@ -308,7 +330,7 @@ pub fn run(a: TrainArgs) -> Result<(), HostError> {
     a.out.check(a.plot.as_ref(), &[])?;
     let scales = a.net.scales()?;
     let task = a.task.task()?;
-    let cfg = a.optim.config(&task);
+    let cfg = a.optim.config(&task, &TRAIN_DEFAULTS);
     cfg.check()?;
     let mut net = a.net.network(&task, &scales)?;
     if let Some(p) = &a.save {
