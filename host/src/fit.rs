@@ -4,7 +4,7 @@
 //! epoch), so a run shows the spectrum move while the network learns.
 //!
 //! The dynamics at a checkpoint are those of the network driven by the
-//! first test sequence: the Jacobian of its last step (docs/THEORY.md §2,
+//! first test sequence (docs/THEORY.md §14): the Jacobian of its last step (§3,
 //! at the state reached and that step's input), its spectral radius, and
 //! its slow modes, the eigenvalues with `|λ| > 1 − ε` (as in `gatedyn
 //! analyze`).
@@ -54,10 +54,7 @@ impl FitConfig {
     pub fn check(&self) -> Result<(), HostError> {
         let bad = |m: String| Err(HostError::Param(m));
         if !(1..=MAX_EPOCHS).contains(&self.epochs) {
-            return bad(format!(
-                "--epochs: 1 to {MAX_EPOCHS} (got {})",
-                self.epochs
-            ));
+            return bad(format!("--epochs: 1 to {MAX_EPOCHS} (got {})", self.epochs));
         }
         if self.batch == 0 || self.batch > self.train_size {
             return bad(format!(
@@ -310,9 +307,7 @@ fn checkpoint(
         })
         .collect::<Result<_, _>>()?;
     let loss = scored.iter().map(|s| s.0).sum::<f64>() / test.len() as f64;
-    let (right, of) = scored
-        .iter()
-        .fold((0, 0), |(a, b), s| (a + s.1, b + s.2));
+    let (right, of) = scored.iter().fold((0, 0), |(a, b), s| (a + s.1, b + s.2));
     Ok(EpochRecord {
         epoch,
         train_loss: stats.as_ref().map(|s| s.train_loss),

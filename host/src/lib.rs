@@ -26,12 +26,12 @@ pub mod network;
 pub mod output;
 pub mod phase;
 pub mod plot;
-pub mod spectrum;
 pub mod save;
+pub mod spectrum;
 pub mod sweep;
 pub mod tasks;
-pub mod train_sweep;
 pub mod train;
+pub mod train_sweep;
 pub mod validate;
 
 use std::fmt;

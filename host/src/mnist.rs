@@ -20,7 +20,11 @@ const FILES: [(Split, &str, &str); 2] = [
         "train-images-idx3-ubyte",
         "train-labels-idx1-ubyte",
     ),
-    (Split::Test, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    (
+        Split::Test,
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ),
 ];
 
 /// At most this many images per file (MNIST has 60,000; EMNIST 814,255).
@@ -187,7 +191,9 @@ fn parse(path: &Path, bytes: &[u8], rank: usize) -> Result<(Vec<usize>, Vec<u8>)
         )));
     }
     let dims: Vec<usize> = (0..rank)
-        .map(|k| u32::from_be_bytes(bytes[4 + 4 * k..8 + 4 * k].try_into().expect("4 bytes")) as usize)
+        .map(|k| {
+            u32::from_be_bytes(bytes[4 + 4 * k..8 + 4 * k].try_into().expect("4 bytes")) as usize
+        })
         .collect();
     if dims[0] > MAX_IMAGES {
         return Err(bad(format!(

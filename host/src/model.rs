@@ -917,20 +917,44 @@ fn read_safetensors(bytes: &[u8]) -> Result<OnnxLayer, String> {
             let read = |k: &str| -> Result<Option<Tensor>, String> {
                 let Ok(t) = st.tensor(k) else { return Ok(None) };
                 let values: Vec<f64> = match t.dtype() {
-                    Dtype::F32 => t.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64).collect(),
-                    Dtype::F64 => t.data().chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
-                    other => return Err(format!("readout tensor {k} is {other:?}; only F32 and F64 are supported")),
+                    Dtype::F32 => t
+                        .data()
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64)
+                        .collect(),
+                    Dtype::F64 => t
+                        .data()
+                        .chunks_exact(8)
+                        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                        .collect(),
+                    other => {
+                        return Err(format!(
+                            "readout tensor {k} is {other:?}; only F32 and F64 are supported"
+                        ))
+                    }
                 };
-                Ok(Some(Tensor { shape: t.shape().to_vec(), values }))
+                Ok(Some(Tensor {
+                    shape: t.shape().to_vec(),
+                    values,
+                }))
             };
             let w = read(&format!("{p}weight"))?.expect("listed above");
             let k = w.shape[0];
             let b = match read(&format!("{p}bias"))? {
                 None => vec![0.0; k],
                 Some(b) if b.shape[..] == [k] => b.values,
-                Some(b) => return Err(format!("readout {p}bias has shape {:?}; expected [{k}]", b.shape)),
+                Some(b) => {
+                    return Err(format!(
+                        "readout {p}bias has shape {:?}; expected [{k}]",
+                        b.shape
+                    ))
+                }
             };
-            (k > 0).then_some(ReadoutWeights { outputs: k, w: w.values, b })
+            (k > 0).then_some(ReadoutWeights {
+                outputs: k,
+                w: w.values,
+                b,
+            })
         }
         _ => None,
     };

@@ -540,7 +540,11 @@ fn viridis(t: f64) -> RGBColor {
         (94.0, 201.0, 98.0),
         (253.0, 231.0, 37.0),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * 4.0;
     let k = (x.floor() as usize).min(3);
     let f = x - k as f64;
@@ -575,7 +579,8 @@ where
     // at y = -1, labels left of x = -0.5 and under y = -1.5; the colour bar
     // right of x = nx - 0.5
     let (x0, x1) = (-1.4, nx as f64 + 0.9);
-    let (y0, y1) = (-2.4, ny as f64 - 0.5);
+    // room under the labels for the legend
+    let (y0, y1) = (-2.4 - 0.45 * ny.max(4) as f64, ny as f64 - 0.5);
     let mut chart = ChartBuilder::on(area)
         .caption(map.title, ("sans-serif", 22))
         .margin(12)
@@ -692,7 +697,10 @@ where
         chart
             .draw_series(std::iter::once(Text::new(
                 fmt(v),
-                (bar_x + 0.15, -0.5 + t * ny as f64 + if t == 0.0 { -0.2 } else { 0.2 }),
+                (
+                    bar_x + 0.15,
+                    -0.5 + t * ny as f64 + if t == 0.0 { -0.2 } else { 0.2 },
+                ),
                 centred(13),
             )))
             .map_err(err)?;
@@ -714,11 +722,11 @@ where
             chart
                 .draw_series(std::iter::once(PathElement::new(
                     vec![(x, -1.4), (x, ny as f64 - 0.5)],
-                    RED.stroke_width(3),
+                    RED.mix(0.8).stroke_width(2),
                 )))
                 .map_err(err)?
                 .label(label.to_string())
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(3)));
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
         }
     }
     legend(&mut chart, SeriesLabelPosition::LowerRight)?;

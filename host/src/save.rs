@@ -242,8 +242,18 @@ pub fn onnx_bytes(net: &Trainable) -> Vec<u8> {
         node: vec![
             recurrent,
             node("Squeeze", &["Y", "squeeze_axes"], &["Y2"], "squeeze"),
-            node("MatMul", &["Y2", "readout_weight"], &["readout0"], "readout"),
-            node("Add", &["readout0", "readout_bias"], &["outputs"], "readout_bias"),
+            node(
+                "MatMul",
+                &["Y2", "readout_weight"],
+                &["readout0"],
+                "readout",
+            ),
+            node(
+                "Add",
+                &["readout0", "readout_bias"],
+                &["outputs"],
+                "readout_bias",
+            ),
         ],
         initializer: vec![
             tensor("W", &[1, g * n, inputs], &s.w),

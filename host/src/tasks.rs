@@ -23,9 +23,9 @@ use crate::bptt::{Objective, Supervision};
 use crate::mnist::{Digits, Split};
 use crate::train::Example;
 use crate::HostError;
-use std::sync::Arc;
 use rand_core::{RngCore, SeedableRng};
 use rand_xorshift::XorShiftRng;
+use std::sync::Arc;
 
 /// The loss of always predicting the mean on the adding problem: 1/6.
 pub const ADDING_MEAN_PREDICTOR_LOSS: f64 = 1.0 / 6.0;
@@ -259,7 +259,11 @@ impl Task {
                     return Err(HostError::Param(format!(
                         "{flag}: 1 to {} sequences (the MNIST {} split has {} images; got {count})",
                         digits.len(),
-                        if split == Split::Train { "training" } else { "test" },
+                        if split == Split::Train {
+                            "training"
+                        } else {
+                            "test"
+                        },
                         digits.len()
                     )));
                 }

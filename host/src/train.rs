@@ -392,7 +392,7 @@ pub fn gradient_norm(g: &LossGradient) -> f64 {
         .sqrt()
 }
 
-/// Adam (Kingma & Ba 2015) with global-norm clipping of the gradient
+/// Adam (Kingma & Ba 2015, docs/THEORY.md §14) with global-norm clipping of the gradient
 /// before the update.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Adam {

@@ -4,7 +4,7 @@
 //! slow modes of the Jacobian at initialisation, the epochs to a target
 //! accuracy and the final accuracy, then their means over the seeds as
 //! heat maps with `σ_h = 2` and the mean-field phase diagram's regions
-//! (docs/THEORY.md §5) marked.
+//! (docs/THEORY.md §5) marked; the quantities are defined in §14.
 //!
 //! Every `(σ_z, σ_h, seed)` is an independent job with an index: a shard
 //! `K/M` runs the indices `i` with `i mod M = K − 1` and writes one JSON
@@ -126,11 +126,12 @@ impl SweepSettings {
             if v.windows(2).any(|w| w[0] >= w[1]) {
                 return bad(format!("{flag}: the values must increase (got {v:?})"));
             }
-            if v
-                .iter()
+            if v.iter()
                 .any(|x| !(x.is_finite() && *x >= 0.0 && *x <= crate::limits::MAX_SCALE))
             {
-                return bad(format!("{flag}: scales must be finite and >= 0 (got {v:?})"));
+                return bad(format!(
+                    "{flag}: scales must be finite and >= 0 (got {v:?})"
+                ));
             }
         }
         if self.seeds.is_empty() {
@@ -213,11 +214,7 @@ impl SweepSettings {
 }
 
 /// Runs one job on `task` (which must be the settings' task).
-pub fn run_job(
-    task: &Task,
-    settings: &SweepSettings,
-    job: &Job,
-) -> Result<JobResult, HostError> {
+pub fn run_job(task: &Task, settings: &SweepSettings, job: &Job) -> Result<JobResult, HostError> {
     let t0 = std::time::Instant::now();
     let mut net = Trainable::random(
         settings.n,
@@ -311,7 +308,9 @@ pub struct Sweep {
 /// index exactly once; a [`HostError::Param`] says which do not.
 pub fn merge(mut results: Vec<JobResult>) -> Result<Sweep, HostError> {
     let Some(first) = results.first() else {
-        return Err(HostError::Param("--merge: no job results in the files".into()));
+        return Err(HostError::Param(
+            "--merge: no job results in the files".into(),
+        ));
     };
     let settings = first.settings.clone();
     if let Some(other) = results.iter().find(|r| r.settings != settings) {

@@ -54,9 +54,28 @@ fn json(path: &Path) -> serde_json::Value {
 fn train_writes_the_history_and_a_model_analyze_reads() {
     let (out, model, inputs) = (tmp("adding.json"), tmp("adding.onnx"), tmp("x.csv"));
     let args = [
-        "train", "--task", "adding", "--length", "12", "--n", "10", "--epochs", "3",
-        "--train-size", "256", "--test-size", "64", "--batch", "16", "--lr", "0.01",
-        "--json", s(&out), "--save", s(&model), "--quiet",
+        "train",
+        "--task",
+        "adding",
+        "--length",
+        "12",
+        "--n",
+        "10",
+        "--epochs",
+        "3",
+        "--train-size",
+        "256",
+        "--test-size",
+        "64",
+        "--batch",
+        "16",
+        "--lr",
+        "0.01",
+        "--json",
+        s(&out),
+        "--save",
+        s(&model),
+        "--quiet",
     ];
     let line = ok(&args);
     assert!(line.contains("adding T=12 GRU N=10"), "{line}");
@@ -65,7 +84,13 @@ fn train_writes_the_history_and_a_model_analyze_reads() {
     assert_eq!(history.len(), 4, "epoch 0 and three epochs");
     assert!(history[0]["train_loss"].is_null());
     for h in &history[1..] {
-        for key in ["train_loss", "test_loss", "test_accuracy", "gradient_norm", "max_gradient_norm"] {
+        for key in [
+            "train_loss",
+            "test_loss",
+            "test_accuracy",
+            "gradient_norm",
+            "max_gradient_norm",
+        ] {
             assert!(h[key].as_f64().unwrap().is_finite(), "{key}: {h}");
         }
         let d = &h["dynamics"];
@@ -78,14 +103,24 @@ fn train_writes_the_history_and_a_model_analyze_reads() {
     assert_eq!(r["final_loss"], history[3]["test_loss"]);
     // the saved network, read by another subcommand
     std::fs::write(&inputs, "0.5,0\n0.2,1\n0.9,0\n0.1,1\n").unwrap();
-    let a = ok(&["analyze", "--model", s(&model), "--inputs", s(&inputs), "--quiet"]);
+    let a = ok(&[
+        "analyze",
+        "--model",
+        s(&model),
+        "--inputs",
+        s(&inputs),
+        "--quiet",
+    ]);
     assert!(a.contains("GRU"), "{a}");
     // the same seeds give the same run, bit for bit
     let again = tmp("adding2.json");
     let mut args2: Vec<&str> = args[..args.len() - 5].to_vec();
     args2.extend(["--json", s(&again), "--quiet"]);
     ok(&args2);
-    assert_eq!(json(&again)["history"][3]["test_loss"], history[3]["test_loss"]);
+    assert_eq!(
+        json(&again)["history"][3]["test_loss"],
+        history[3]["test_loss"]
+    );
 }
 
 /// Ten classes told apart by when three bright pixels come (a memory
@@ -110,7 +145,16 @@ fn write_digits(dir: &Path, count: usize, seed: u32, split: Split) {
             images[k * pixels + p] = 255;
         }
     }
-    mnist::write(dir, split, &Digits { pixels, images, labels }).unwrap();
+    mnist::write(
+        dir,
+        split,
+        &Digits {
+            pixels,
+            images,
+            labels,
+        },
+    )
+    .unwrap();
 }
 
 #[test]
@@ -121,8 +165,22 @@ fn smnist_from_idx_files_learns_above_chance() {
     write_digits(&dir, 100, 2, Split::Test);
     let out = tmp("smnist.json");
     ok(&[
-        "train", "--task", "smnist", "--mnist", s(&dir), "--n", "16", "--epochs", "4",
-        "--batch", "20", "--lr", "0.02", "--json", s(&out), "--quiet",
+        "train",
+        "--task",
+        "smnist",
+        "--mnist",
+        s(&dir),
+        "--n",
+        "16",
+        "--epochs",
+        "4",
+        "--batch",
+        "20",
+        "--lr",
+        "0.02",
+        "--json",
+        s(&out),
+        "--quiet",
     ]);
     let r = json(&out);
     assert_eq!(r["length"], 36);
@@ -156,7 +214,16 @@ fn smnist_from_idx_files_learns_above_chance() {
         "no file t10k-images-idx3-ubyte (or t10k-images-idx3-ubyte.gz)",
     );
     fails(
-        &["train", "--task", "smnist", "--mnist", s(&dir), "--train-size", "401", "--quiet"],
+        &[
+            "train",
+            "--task",
+            "smnist",
+            "--mnist",
+            s(&dir),
+            "--train-size",
+            "401",
+            "--quiet",
+        ],
         2,
         "--train-size: 1 to 400 sequences",
     );
@@ -165,23 +232,71 @@ fn smnist_from_idx_files_learns_above_chance() {
 #[test]
 fn train_errors_name_the_flag() {
     let cases: &[(&[&str], &str)] = &[
-        (&["train", "--task", "smnist"], "--task smnist needs --mnist DIR"),
-        (&["train", "--mnist", "/tmp"], "--mnist is for --task smnist"),
-        (&["train", "--sigma-f", "1"], "--sigma-f/i/o/c are scales of the LSTM"),
-        (&["train", "--cell", "lstm", "--sigma-z", "1"], "--sigma-z/r/h are scales of the GRU"),
-        (&["train", "--lr", "0"], "--lr: the learning rate must be positive"),
-        (&["train", "--clip", "-1"], "--clip: the clipping norm must be positive"),
-        (&["train", "--batch", "5000"], "--batch: 1 to the training set's 2048 sequences"),
-        (&["train", "--save", "/tmp/x.pt"], "--save /tmp/x.pt: the extension must be .onnx"),
-        (&["train", "--save", "/tmp/x.safetensors"], "PyTorch's nn.GRU is reset-after only"),
-        (&["train", "--task", "copy", "--length", "5"], "--length: a copy sequence of 5 symbols needs at least 11 steps"),
-        (&["train", "--model", "/no/such.onnx"], "--model /no/such.onnx: cannot read"),
-        (&["train", "--slow-epsilon", "2"], "--slow-epsilon: in (0, 1)"),
-        (&["train", "--json", "/no/such/dir/x.json"], "--json /no/such/dir/x.json: folder /no/such/dir does not exist"),
-        (&["train-sweep", "--sigma-z-values", "2,1"], "--sigma-z-values: the values must increase"),
+        (
+            &["train", "--task", "smnist"],
+            "--task smnist needs --mnist DIR",
+        ),
+        (
+            &["train", "--mnist", "/tmp"],
+            "--mnist is for --task smnist",
+        ),
+        (
+            &["train", "--sigma-f", "1"],
+            "--sigma-f/i/o/c are scales of the LSTM",
+        ),
+        (
+            &["train", "--cell", "lstm", "--sigma-z", "1"],
+            "--sigma-z/r/h are scales of the GRU",
+        ),
+        (
+            &["train", "--lr", "0"],
+            "--lr: the learning rate must be positive",
+        ),
+        (
+            &["train", "--clip", "-1"],
+            "--clip: the clipping norm must be positive",
+        ),
+        (
+            &["train", "--batch", "5000"],
+            "--batch: 1 to the training set's 2048 sequences",
+        ),
+        (
+            &["train", "--save", "/tmp/x.pt"],
+            "--save /tmp/x.pt: the extension must be .onnx",
+        ),
+        (
+            &["train", "--save", "/tmp/x.safetensors"],
+            "PyTorch's nn.GRU is reset-after only",
+        ),
+        (
+            &["train", "--task", "copy", "--length", "5"],
+            "--length: a copy sequence of 5 symbols needs at least 11 steps",
+        ),
+        (
+            &["train", "--model", "/no/such.onnx"],
+            "--model /no/such.onnx: cannot read",
+        ),
+        (
+            &["train", "--slow-epsilon", "2"],
+            "--slow-epsilon: in (0, 1)",
+        ),
+        (
+            &["train", "--json", "/no/such/dir/x.json"],
+            "--json /no/such/dir/x.json: folder /no/such/dir does not exist",
+        ),
+        (
+            &["train-sweep", "--sigma-z-values", "2,1"],
+            "--sigma-z-values: the values must increase",
+        ),
         (&["train-sweep", "--sigma-h-values", "1,x"], "not a number"),
-        (&["train-sweep", "--shard", "3/2", "--lines", "/tmp/l"], "must be K/M with 1 <= K <= M"),
-        (&["train-sweep", "--merge", "/no/such.jsonl"], "--merge /no/such.jsonl: cannot read"),
+        (
+            &["train-sweep", "--shard", "3/2", "--lines", "/tmp/l"],
+            "must be K/M with 1 <= K <= M",
+        ),
+        (
+            &["train-sweep", "--merge", "/no/such.jsonl"],
+            "--merge /no/such.jsonl: cannot read",
+        ),
     ];
     for (args, msg) in cases {
         let mut a = args.to_vec();
@@ -203,16 +318,38 @@ fn without_seconds(mut v: serde_json::Value) -> serde_json::Value {
 #[test]
 fn merged_shards_equal_the_single_process_sweep() {
     let grid = [
-        "train-sweep", "--length", "8", "--n", "6", "--epochs", "2", "--train-size", "48",
-        "--test-size", "16", "--batch", "16", "--sigma-z-values", "0.5,2",
-        "--sigma-h-values", "1,2.5", "--seeds", "2", "--quiet",
+        "train-sweep",
+        "--length",
+        "8",
+        "--n",
+        "6",
+        "--epochs",
+        "2",
+        "--train-size",
+        "48",
+        "--test-size",
+        "16",
+        "--batch",
+        "16",
+        "--sigma-z-values",
+        "0.5,2",
+        "--sigma-h-values",
+        "1,2.5",
+        "--seeds",
+        "2",
+        "--quiet",
     ];
     let single = tmp("single");
     let mut a = grid.to_vec();
     a.extend(["--report", s(&single)]);
     let table = ok(&a);
     assert!(table.contains("final test accuracy"), "{table}");
-    for f in ["slow_share_init.svg", "epochs_to_target.svg", "final_accuracy.svg", "jobs.jsonl"] {
+    for f in [
+        "slow_share_init.svg",
+        "epochs_to_target.svg",
+        "final_accuracy.svg",
+        "jobs.jsonl",
+    ] {
         assert!(single.join(f).is_file(), "{f}");
     }
     let shards: Vec<PathBuf> = (1..=3).map(|k| tmp(&format!("shard-{k}.jsonl"))).collect();
@@ -225,19 +362,42 @@ fn merged_shards_equal_the_single_process_sweep() {
     }
     let merged = tmp("merged");
     ok(&[
-        "train-sweep", "--merge", s(&shards[2]), s(&shards[0]), s(&shards[1]),
-        "--report", s(&merged), "--quiet",
+        "train-sweep",
+        "--merge",
+        s(&shards[2]),
+        s(&shards[0]),
+        s(&shards[1]),
+        "--report",
+        s(&merged),
+        "--quiet",
     ]);
-    let (one, many) = (json(&single.join("sweep.json")), json(&merged.join("sweep.json")));
+    let (one, many) = (
+        json(&single.join("sweep.json")),
+        json(&merged.join("sweep.json")),
+    );
     assert_eq!(one["jobs"].as_array().unwrap().len(), 8);
     assert_eq!(without_seconds(one), without_seconds(many));
     fails(
-        &["train-sweep", "--merge", s(&shards[0]), s(&shards[1]), "--quiet"],
+        &[
+            "train-sweep",
+            "--merge",
+            s(&shards[0]),
+            s(&shards[1]),
+            "--quiet",
+        ],
         2,
         "of the sweep's 8 jobs are missing",
     );
     fails(
-        &["train-sweep", "--merge", s(&shards[0]), s(&shards[0]), s(&shards[1]), s(&shards[2]), "--quiet"],
+        &[
+            "train-sweep",
+            "--merge",
+            s(&shards[0]),
+            s(&shards[0]),
+            s(&shards[1]),
+            s(&shards[2]),
+            "--quiet",
+        ],
         2,
         "appears twice",
     );
@@ -247,15 +407,36 @@ fn merged_shards_equal_the_single_process_sweep() {
 fn emit_slurm_writes_a_job_array() {
     let script = tmp("sweep.sbatch");
     let line = ok(&[
-        "train-sweep", "--sigma-z-values", "0.5,1,2", "--seeds", "2", "--array", "4",
-        "--emit-slurm", s(&script), "--report", "rep",
+        "train-sweep",
+        "--sigma-z-values",
+        "0.5,1,2",
+        "--seeds",
+        "2",
+        "--array",
+        "4",
+        "--emit-slurm",
+        s(&script),
+        "--report",
+        "rep",
     ]);
-    assert!(line.contains("30 jobs in a Slurm array of 4 tasks"), "{line}");
+    assert!(
+        line.contains("30 jobs in a Slurm array of 4 tasks"),
+        "{line}"
+    );
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(text.starts_with("#!/bin/bash"));
     assert!(text.contains("#SBATCH --array=1-4"), "{text}");
-    assert!(text.contains("--sigma-z-values 0.5,1,2 --seeds 2"), "{text}");
-    assert!(text.contains(r#"--shard "${SLURM_ARRAY_TASK_ID}/4""#), "{text}");
-    assert!(!text.contains("--emit-slurm") && !text.contains("--report rep"), "{text}");
+    assert!(
+        text.contains("--sigma-z-values 0.5,1,2 --seeds 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"--shard "${SLURM_ARRAY_TASK_ID}/4""#),
+        "{text}"
+    );
+    assert!(
+        !text.contains("--emit-slurm") && !text.contains("--report rep"),
+        "{text}"
+    );
     assert!(text.contains("--merge shards/shard-*.jsonl"), "{text}");
 }

@@ -27,9 +27,10 @@ fn gate(sigma: f64) -> GateScale {
 }
 
 fn main() {
-    let dir = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/saved")
-    });
+    let dir = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/saved"));
     std::fs::create_dir_all(&dir).unwrap();
     let task = CopyTask {
         symbols: 3,
@@ -76,15 +77,7 @@ fn main() {
         }
     }
     // a longer sequence of the same alphabet as the test input
-    let long = copy(
-        CopyTask {
-            delay: 20,
-            ..task
-        },
-        1,
-        8,
-    )
-    .unwrap();
+    let long = copy(CopyTask { delay: 20, ..task }, 1, 8).unwrap();
     let inputs = Table {
         rows: long[0].inputs.len() / task.inputs(),
         cols: task.inputs(),

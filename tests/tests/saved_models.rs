@@ -39,7 +39,10 @@ fn reference() -> PathBuf {
 
 fn max_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -50,7 +53,11 @@ fn saved_models_match_onnx_runtime() {
         ("gru_before.onnx", "gru_before", ModelFormat::Onnx),
         ("gru_after.onnx", "gru_after", ModelFormat::Onnx),
         ("lstm.onnx", "lstm", ModelFormat::Onnx),
-        ("gru_after.safetensors", "gru_after", ModelFormat::Safetensors),
+        (
+            "gru_after.safetensors",
+            "gru_after",
+            ModelFormat::Safetensors,
+        ),
         ("lstm.safetensors", "lstm", ModelFormat::Safetensors),
     ] {
         let m = load(&fixtures().join(file)).unwrap();
@@ -66,7 +73,11 @@ fn saved_models_match_onnx_runtime() {
         };
         let ort_h = read("ort", &reference().join(name("states"))).unwrap();
         let ort_y = read("ort", &reference().join(name("outputs"))).unwrap();
-        assert_eq!((ort_h.rows, ort_h.cols), (states.rows, states.cols), "{file}");
+        assert_eq!(
+            (ort_h.rows, ort_h.cols),
+            (states.rows, states.cols),
+            "{file}"
+        );
         let dh = max_diff(&states.data, &ort_h.data);
         let dy = max_diff(&outputs.data, &ort_y.data);
         eprintln!("{file}: states within {dh:.1e}, outputs within {dy:.1e} of ONNX Runtime");
@@ -185,10 +196,11 @@ fn a_model_that_does_not_fit_the_task_is_named() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("m.onnx");
     save::save("--save", &path, &nets()[1].1).unwrap();
-    let err = |inputs, outputs| match Trainable::from_model(load(&path).unwrap(), inputs, outputs, 0) {
-        Err(HostError::Param(m)) => m,
-        other => panic!("expected a Param error, got {other:?}"),
-    };
+    let err =
+        |inputs, outputs| match Trainable::from_model(load(&path).unwrap(), inputs, outputs, 0) {
+            Err(HostError::Param(m)) => m,
+            other => panic!("expected a Param error, got {other:?}"),
+        };
     assert!(err(2, 5).contains("takes 3 inputs; the task gives 2"));
     assert!(err(3, 10).contains("readout has 5 outputs; the task needs 10"));
     std::fs::remove_dir_all(&dir).unwrap();

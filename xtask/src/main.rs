@@ -11,6 +11,9 @@
 //!   decodes their defmt logs, checks parity with the host and prints the
 //!   speed table and the footprints; `--c-baseline` adds the plain-C GRU
 //!   step (arm-none-eabi-gcc) to the table.
+//! * `cargo xtask slurm`: a small `gatedyn train-sweep` through a
+//!   single-node Slurm (installed through apt-get when missing), merged and
+//!   compared with the same sweep in one process.
 
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -40,8 +43,11 @@ fn main() -> ExitCode {
             ensure_targets().and_then(|_| firmware(c_baseline))
         }
         "fixtures" => reference_fixtures(),
+        "slurm" => slurm::slurm(),
         _ => {
-            eprintln!("usage: cargo xtask <ci|validate|thumb|firmware [--c-baseline]|fixtures>");
+            eprintln!(
+                "usage: cargo xtask <ci|validate|thumb|firmware [--c-baseline]|fixtures|slurm>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -140,6 +146,7 @@ fn thumb() -> Result<(), String> {
 }
 
 mod firmware;
+mod slurm;
 use firmware::{firmware, root as root_dir};
 
 fn validate() -> Result<(), String> {
@@ -252,6 +259,7 @@ fn ci() -> Result<(), String> {
     )?;
     run("tests", cargo().args(["test", "--workspace"]))?;
     reference_fixtures()?;
+    slurm::slurm()?;
     run(
         "tests (micromath)",
         cargo().args(["test", "-p", "gatedyn", "--features", "micromath"]),

@@ -28,8 +28,14 @@ fn shard(s: &str) -> Result<(usize, usize), String> {
     let (k, m) = s
         .split_once('/')
         .ok_or_else(|| format!("must be K/M (e.g. 3/8), got {s:?}"))?;
-    let k: usize = k.trim().parse().map_err(|_| format!("K must be a whole number, got {k:?}"))?;
-    let m: usize = m.trim().parse().map_err(|_| format!("M must be a whole number, got {m:?}"))?;
+    let k: usize = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("K must be a whole number, got {k:?}"))?;
+    let m: usize = m
+        .trim()
+        .parse()
+        .map_err(|_| format!("M must be a whole number, got {m:?}"))?;
     if k == 0 || m == 0 || k > m {
         return Err(format!("must be K/M with 1 <= K <= M, got {k}/{m}"));
     }
@@ -98,7 +104,7 @@ pub struct TrainSweepArgs {
 pub const SWEEP_DEFAULTS: Defaults = Defaults {
     train_size: 1024,
     test_size: 256,
-    target_accuracy: 0.5,
+    target_accuracy: 0.3,
 };
 
 /// The largest Slurm array `--emit-slurm` writes (Slurm's default
@@ -110,11 +116,17 @@ pub fn run(a: TrainSweepArgs) -> Result<(), HostError> {
     if let Some(d) = &a.report {
         check_report_dir(d)?;
     }
-    let report_json = a.report.as_ref().map(|d| Target::File(d.join("sweep.json")));
+    let report_json = a
+        .report
+        .as_ref()
+        .map(|d| Target::File(d.join("sweep.json")));
     let lines = a.lines.clone().map(Target::File);
     a.out.check(
         None,
-        &[("--lines", lines.as_ref()), ("--report", report_json.as_ref())],
+        &[
+            ("--lines", lines.as_ref()),
+            ("--report", report_json.as_ref()),
+        ],
     )?;
     if !a.merge.is_empty() {
         let mut results = vec![];
@@ -209,16 +221,18 @@ fn check_report_dir(d: &Path) -> Result<(), HostError> {
             parent.display()
         )));
     }
-    std::fs::create_dir_all(d).map_err(|e| {
-        HostError::Param(format!("--report {}: cannot create: {e}", d.display()))
-    })
+    std::fs::create_dir_all(d)
+        .map_err(|e| HostError::Param(format!("--report {}: cannot create: {e}", d.display())))
 }
 
 /// The report folder, the JSON and the table.
 fn finish(a: &TrainSweepArgs, sweep: &Sweep) -> Result<(), HostError> {
     if let Some(dir) = &a.report {
         draw(dir, &a.format, sweep)?;
-        output::write_atomic(&dir.join("jobs.jsonl"), &train_sweep::to_lines(&sweep.jobs)?)?;
+        output::write_atomic(
+            &dir.join("jobs.jsonl"),
+            &train_sweep::to_lines(&sweep.jobs)?,
+        )?;
         output::write_atomic(&dir.join("sweep.json"), &output::to_json(sweep)?)?;
     }
     a.out.emit(sweep, &table(sweep))
@@ -309,7 +323,12 @@ fn draw(dir: &Path, ext: &str, s: &Sweep) -> Result<(), HostError> {
             &s.epochs_to_target,
             1,
         ),
-        ("final_accuracy", "final test accuracy", &s.final_accuracy, 3),
+        (
+            "final_accuracy",
+            "final test accuracy",
+            &s.final_accuracy,
+            3,
+        ),
     ];
     let subtitle = format!(
         "{} T={}, GRU N={}, σ_r={}, {} seeds",
@@ -355,8 +374,7 @@ fn draw(dir: &Path, ext: &str, s: &Sweep) -> Result<(), HostError> {
 /// Quotes a word for a POSIX shell.
 fn quote(w: &str) -> String {
     if !w.is_empty()
-        && w
-            .chars()
+        && w.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+".contains(c))
     {
         w.to_string()
@@ -412,7 +430,7 @@ fn emit_slurm(a: &TrainSweepArgs, path: &Path, st: &SweepSettings) -> Result<(),
 #SBATCH --job-name=gatedyn-sweep
 #SBATCH --array=1-{tasks}
 #SBATCH --cpus-per-task=2
-#SBATCH --output=shards/slurm-%A_%a.out
+#SBATCH --output=gatedyn-sweep-%A_%a.out
 set -euo pipefail
 mkdir -p shards
 export RAYON_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-2}}"
