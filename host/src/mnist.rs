@@ -247,3 +247,83 @@ pub fn write(dir: &Path, split: Split, digits: &Digits) -> Result<(), HostError>
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn digits(count: usize) -> Digits {
+        Digits {
+            pixels: 4,
+            images: (0..count * 4).map(|k| (k * 37 % 256) as u8).collect(),
+            labels: (0..count).map(|k| (k % 10) as u8).collect(),
+        }
+    }
+
+    fn folder(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("gatedyn-mnist-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn param(r: Result<Digits, HostError>) -> String {
+        match r {
+            Err(HostError::Param(m)) => m,
+            other => panic!("expected a Param error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn written_files_read_back_plain_and_gzipped() {
+        let dir = folder("round");
+        let d = digits(7);
+        write(&dir, Split::Test, &d).unwrap();
+        assert_eq!(load(&dir, Split::Test).unwrap(), d);
+        // the distributed form: the same bytes gzipped, `.gz` appended
+        for name in ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            let gz = std::fs::File::create(dir.join(format!("{name}.gz"))).unwrap();
+            let mut enc = flate2::write::GzEncoder::new(gz, flate2::Compression::fast());
+            enc.write_all(&bytes).unwrap();
+            enc.finish().unwrap();
+            std::fs::remove_file(dir.join(name)).unwrap();
+        }
+        assert_eq!(load(&dir, Split::Test).unwrap(), d);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn malformed_files_are_named() {
+        let dir = folder("bad");
+        write(&dir, Split::Train, &digits(5)).unwrap();
+        let labels = dir.join("train-labels-idx1-ubyte");
+        let mut bytes = std::fs::read(&labels).unwrap();
+        bytes[8 + 2] = 12;
+        std::fs::write(&labels, &bytes).unwrap();
+        let m = param(load(&dir, Split::Train));
+        assert!(m.contains("label 2 is 12; digits are 0 to 9"), "{m}");
+        // four labels for five images
+        write(&dir, Split::Train, &digits(5)).unwrap();
+        let mut four = vec![0, 0, 8, 1, 0, 0, 0, 4];
+        four.extend([1, 2, 3, 4]);
+        std::fs::write(&labels, four).unwrap();
+        let m = param(load(&dir, Split::Train));
+        assert!(m.contains("4 labels for the 5 images"), "{m}");
+        // a float IDX file
+        let images = dir.join("train-images-idx3-ubyte");
+        let mut b = std::fs::read(&images).unwrap();
+        b[2] = 0x0D;
+        std::fs::write(&images, &b).unwrap();
+        let m = param(load(&dir, Split::Train));
+        assert!(m.contains("IDX type 0x0d"), "{m}");
+        // a gzip file that is not one
+        std::fs::remove_file(&images).unwrap();
+        std::fs::write(dir.join("train-images-idx3-ubyte.gz"), b"plain text").unwrap();
+        let m = param(load(&dir, Split::Train));
+        assert!(m.contains("not a readable gzip file"), "{m}");
+        let m = param(load(&dir.join("nothing"), Split::Train));
+        assert!(m.contains("not a folder"), "{m}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

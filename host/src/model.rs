@@ -14,9 +14,12 @@
 //! What is supported: one forward layer (batch size is the caller's), gate
 //! activations `Sigmoid`, candidate/cell activations `Tanh`, no clipping,
 //! no peepholes (or all-zero ones), `input_forget = 0`, weights stored in
-//! the file as `float32` or `float64`. Other nodes of an ONNX graph (a
-//! readout, reshapes) are ignored: gatedyn analyses the recurrent core.
-//! Anything else is refused with one line naming the file and the reason.
+//! the file as `float32` or `float64`. A linear readout after the layer is
+//! read when there is one ([`ReadoutWeights`]: in ONNX a `MatMul`/`Gemm`
+//! fed by the layer, in safetensors the one `P.weight` of shape `[K, N]`
+//! with its `P.bias` outside the layer's keys, as `nn.Linear` saves it);
+//! other nodes are ignored: gatedyn analyses the recurrent core. Anything
+//! else is refused with one line naming the file and the reason.
 //!
 //! The ONNX protobuf is decoded by `prost` from the subset of `onnx.proto`
 //! (field numbers of ONNX IR version 10) declared in [`onnx`]; unknown

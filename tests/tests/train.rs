@@ -192,3 +192,111 @@ fn copy_sequences_are_what_they_claim() {
     })
     .contains("--length"));
 }
+
+#[test]
+fn tasks_score_answers_as_documented() {
+    use gatedyn_host::tasks::{CopyTask, Task, ADDING_TOLERANCE};
+    let adding_task = Task::Adding { length: 10 };
+    let ex = &adding(10, 1, 4).unwrap()[0];
+    let Objective::Squared { targets } = &ex.supervision.objective else {
+        panic!("adding is a squared loss")
+    };
+    let t = targets[0];
+    assert_eq!(
+        adding_task.correct(ex, &[t + 0.9 * ADDING_TOLERANCE]),
+        (1, 1)
+    );
+    assert_eq!(
+        adding_task.correct(ex, &[t - 1.1 * ADDING_TOLERANCE]),
+        (0, 1)
+    );
+    let task = CopyTask {
+        symbols: 3,
+        alphabet: 4,
+        delay: 2,
+    };
+    let copy_task = Task::Copy(task);
+    let ex = &gatedyn_host::tasks::copy(task, 1, 6).unwrap()[0];
+    let Objective::CrossEntropy { classes } = &ex.supervision.objective else {
+        panic!("copy is a cross-entropy")
+    };
+    // outputs peaked at the right class for the first two steps, wrong on the third
+    let mut outputs = vec![0.0; 3 * 4];
+    outputs[classes[0]] = 1.0;
+    outputs[4 + classes[1]] = 1.0;
+    outputs[8 + (classes[2] + 1) % 4] = 1.0;
+    assert_eq!(copy_task.correct(ex, &outputs), (2, 3));
+    assert_eq!(
+        (copy_task.inputs(), copy_task.outputs(), copy_task.length()),
+        (6, 4, 9)
+    );
+    assert!((copy_task.chance_loss() - 4f64.ln()).abs() < 1e-15);
+}
+
+#[test]
+fn a_training_run_records_what_it_claims() {
+    use gatedyn_host::fit::{dynamics, fit as run, FitConfig, FitEvent};
+    use gatedyn_host::mnist::Split;
+    use gatedyn_host::tasks::{CopyTask, Task};
+    let task = Task::Copy(CopyTask {
+        symbols: 2,
+        alphabet: 3,
+        delay: 1,
+    });
+    let cfg = FitConfig {
+        epochs: 12,
+        batch: 16,
+        lr: 0.02,
+        clip: 1.0,
+        seed: 5,
+        train_size: 256,
+        test_size: 64,
+        slow_epsilon: 0.01,
+        target_accuracy: 0.6,
+    };
+    let lstm = Scales::Lstm(LstmScales {
+        f: unit(1.0),
+        i: unit(1.0),
+        o: unit(1.0),
+        c: unit(1.0),
+    });
+    let mut net = Trainable::random(12, 5, 3, &lstm, false, Activation::Tanh, 2).unwrap();
+    let test = task.examples(Split::Test, 64, 5, "--test-size").unwrap();
+    let before = dynamics(&net, &test[0], 0.01).unwrap().unwrap();
+    let (mut batches, mut checkpoints) = (0, 0);
+    let r = run(&task, &mut net, &cfg, |e| match e {
+        FitEvent::Batch { .. } => batches += 1,
+        FitEvent::Checkpoint(_) => checkpoints += 1,
+    })
+    .unwrap();
+    assert_eq!((batches, checkpoints), (12 * 16, 13));
+    assert_eq!(r.history.len(), 13);
+    // epoch 0 is the untrained network, measured on the same test sequence
+    assert_eq!(r.history[0].dynamics.as_ref(), Some(&before));
+    let after = dynamics(&net, &test[0], 0.01).unwrap().unwrap();
+    assert_eq!(r.history[12].dynamics.as_ref(), Some(&after));
+    assert_ne!(before, after);
+    // an LSTM learns to recall two symbols of three well above chance (1/3)
+    eprintln!(
+        "copy S=2 K=3: accuracy {:.3} -> {:.3}, loss {:.4} -> {:.4} (chance {:.4})",
+        r.history[0].test_accuracy,
+        r.final_accuracy,
+        r.history[0].test_loss,
+        r.final_loss,
+        r.chance_loss
+    );
+    assert!(r.final_accuracy > 0.6, "{}", r.final_accuracy);
+    assert!(r.final_loss < 0.8 * r.chance_loss);
+    let first = r
+        .history
+        .iter()
+        .find(|h| h.epoch > 0 && h.test_accuracy >= 0.6)
+        .map(|h| h.epoch);
+    assert_eq!(r.epochs_to_target, first);
+    // a network of the wrong shape for the task is refused by name
+    let mut wrong = Trainable::random(4, 2, 1, &gru_scales(), false, Activation::Tanh, 1).unwrap();
+    match run(&task, &mut wrong, &cfg, |_| {}) {
+        Err(HostError::Param(m)) => assert!(m.contains("the copy task needs 5 and 3"), "{m}"),
+        other => panic!("expected a Param error, got {other:?}"),
+    }
+}
