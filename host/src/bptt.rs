@@ -114,7 +114,7 @@ pub struct Evaluation {
 }
 
 /// The network's shape, from its weights.
-fn shape(net: &Recurrent<'_>) -> (usize, usize) {
+pub(crate) fn shape(net: &Recurrent<'_>) -> (usize, usize) {
     let g = match net {
         Recurrent::Gru { weights, .. } => &weights.z,
         Recurrent::Lstm(w) => &w.f,
@@ -125,7 +125,7 @@ fn shape(net: &Recurrent<'_>) -> (usize, usize) {
 
 /// Checks the sequence, the readout and the supervision against the
 /// network; `HostError::Param` names what is wrong.
-fn check(
+pub(crate) fn check(
     n: usize,
     inputs: usize,
     readout: &ReadoutWeights,
@@ -187,7 +187,7 @@ fn check(
 
 /// The loss of one supervised step (`s` its index among the supervised
 /// steps) and `∂L/∂y` there, with the `1/S` (and `1/K`) of the means.
-fn step_loss(obj: &Objective, s: usize, count: usize, y: &[f64]) -> (f64, Vec<f64>) {
+pub(crate) fn step_loss(obj: &Objective, s: usize, count: usize, y: &[f64]) -> (f64, Vec<f64>) {
     let k = y.len();
     match obj {
         Objective::Squared { targets } => {

@@ -9,6 +9,7 @@ pub mod analyze;
 pub mod arrays;
 pub mod block_arnoldi;
 pub mod bptt;
+pub mod bptt_batch;
 pub mod complexity;
 pub mod drive;
 pub mod eigen;

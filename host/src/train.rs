@@ -12,6 +12,7 @@ use crate::model::{empirical_scale, Model, ReadoutWeights};
 use crate::network::{
     GateWeights, GruNet, GruTraceBuf, GruWeights, LstmNet, LstmTraceBuf, LstmWeights, Net, Scales,
 };
+use crate::bptt_batch::chunk_loss_gradient;
 use crate::HostError;
 use gatedyn::init::{fill_gates, GruScales, LstmScales, Normal};
 use gatedyn::{Activation, GruForm};
@@ -283,10 +284,38 @@ impl Trainable {
         )
     }
 
-    /// The mean loss and mean gradient over `batch` (computed in parallel,
-    /// summed in the batch's order); its `outputs` are the examples',
-    /// one after another. An empty batch is a [`HostError::Param`].
+    /// The mean loss and mean gradient over `batch`: chunks of [`CHUNK`]
+    /// sequences in parallel, each with one matrix product per weight
+    /// matrix and step ([`crate::bptt_batch`]; a chunk mixing lengths goes
+    /// sequence by sequence), summed in the batch's order, so the result
+    /// does not depend on the number of threads. Its `outputs` are the
+    /// examples', one after another. An empty batch is a
+    /// [`HostError::Param`].
     pub fn batch_gradient(&self, batch: &[Example]) -> Result<LossGradient, HostError> {
+        if batch.is_empty() {
+            return Err(HostError::Param("train: empty batch".into()));
+        }
+        let chunks: Vec<LossGradient> = batch
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let len = chunk[0].inputs.len();
+                if chunk.iter().all(|ex| ex.inputs.len() == len) {
+                    chunk_loss_gradient(self.recurrent(), self.activation, &self.readout, chunk)
+                } else {
+                    sum(chunk.iter().map(|ex| self.gradient(ex)).collect::<Result<_, _>>()?)
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(mean(sum(chunks)?, batch.len()))
+    }
+
+    /// [`Trainable::batch_gradient`] sequence by sequence
+    /// ([`crate::bptt::loss_gradient`] for each, in parallel): the
+    /// reference the batched products are checked and timed against.
+    pub fn batch_gradient_by_sequence(
+        &self,
+        batch: &[Example],
+    ) -> Result<LossGradient, HostError> {
         if batch.is_empty() {
             return Err(HostError::Param("train: empty batch".into()));
         }
@@ -294,29 +323,46 @@ impl Trainable {
             .par_iter()
             .map(|ex| self.gradient(ex))
             .collect::<Result<_, _>>()?;
-        let mut iter = grads.into_iter();
-        let mut sum = iter.next().expect("non-empty batch");
-        for g in iter {
-            sum.loss += g.loss;
-            sum.outputs.extend_from_slice(&g.outputs);
-            for (a, b) in gradient_blocks_mut(&mut sum)
-                .into_iter()
-                .zip(gradient_blocks(&g))
-            {
-                for (x, y) in a.iter_mut().zip(b) {
-                    *x += y;
-                }
-            }
-        }
-        let scale = 1.0 / batch.len() as f64;
-        sum.loss *= scale;
-        for block in gradient_blocks_mut(&mut sum) {
-            for x in block.iter_mut() {
-                *x *= scale;
-            }
-        }
-        Ok(sum)
+        Ok(mean(sum(grads)?, batch.len()))
     }
+}
+
+/// Sequences per chunk of [`Trainable::batch_gradient`] (fixed, so that the
+/// sums do not depend on the thread count).
+pub const CHUNK: usize = 16;
+
+/// The sum of gradients of one network, in the given order (losses and
+/// every block added, outputs concatenated).
+fn sum(grads: Vec<LossGradient>) -> Result<LossGradient, HostError> {
+    let mut iter = grads.into_iter();
+    let mut sum = iter
+        .next()
+        .ok_or_else(|| HostError::Param("train: empty batch".into()))?;
+    for g in iter {
+        sum.loss += g.loss;
+        sum.outputs.extend_from_slice(&g.outputs);
+        for (a, b) in gradient_blocks_mut(&mut sum)
+            .into_iter()
+            .zip(gradient_blocks(&g))
+        {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+    }
+    Ok(sum)
+}
+
+/// `g` divided by the `count` sequences it sums.
+fn mean(mut g: LossGradient, count: usize) -> LossGradient {
+    let scale = 1.0 / count as f64;
+    g.loss *= scale;
+    for block in gradient_blocks_mut(&mut g) {
+        for x in block.iter_mut() {
+            *x *= scale;
+        }
+    }
+    g
 }
 
 /// A readout of `outputs` rows with entries `N(0, 1/N)` and zero bias.

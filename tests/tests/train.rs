@@ -300,3 +300,69 @@ fn a_training_run_records_what_it_claims() {
         other => panic!("expected a Param error, got {other:?}"),
     }
 }
+
+/// The batched gradient (chunks of 16 sequences, one matrix product per
+/// weight matrix and step) equals the sequence-by-sequence one to rounding,
+/// for both GRU forms and the LSTM, both losses and both activations; a
+/// batch mixing lengths goes sequence by sequence.
+#[test]
+fn batched_gradient_equals_the_sequence_by_sequence_one() {
+    use gatedyn_host::tasks::{copy, CopyTask};
+    use gatedyn_host::train::gradient_blocks;
+    let lstm = Scales::Lstm(LstmScales {
+        f: unit(1.0),
+        i: unit(1.0),
+        o: unit(1.0),
+        c: unit(2.0),
+    });
+    let task = CopyTask {
+        symbols: 3,
+        alphabet: 4,
+        delay: 5,
+    };
+    // 37 sequences: chunks of 16, 16 and 5
+    let copy_batch = copy(task, 37, 3).unwrap();
+    let adding_batch = adding(15, 37, 4).unwrap();
+    let mut worst: f64 = 0.0;
+    for (name, scales, after, act) in [
+        ("gru", gru_scales(), false, Activation::Tanh),
+        ("gru-after", gru_scales(), true, Activation::Tanh),
+        ("gru hard", gru_scales(), false, Activation::HardTanh),
+        ("lstm", lstm.clone(), false, Activation::Tanh),
+        ("lstm hard", lstm.clone(), false, Activation::HardTanh),
+    ] {
+        for (batch, inputs, outputs) in [(&copy_batch, 6, 4), (&adding_batch, 2, 1)] {
+            let net = Trainable::random(20, inputs, outputs, &scales, after, act, 9).unwrap();
+            let fast = net.batch_gradient(batch).unwrap();
+            let slow = net.batch_gradient_by_sequence(batch).unwrap();
+            assert!((fast.loss - slow.loss).abs() <= 1e-13 * slow.loss, "{name}");
+            assert_eq!(fast.outputs.len(), slow.outputs.len());
+            for (a, b) in fast.outputs.iter().zip(&slow.outputs) {
+                assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{name}: {a} {b}");
+            }
+            for (k, (a, b)) in gradient_blocks(&fast)
+                .into_iter()
+                .zip(gradient_blocks(&slow))
+                .enumerate()
+            {
+                let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                assert!(scale > 0.0, "{name}: block {k} is zero");
+                let err = a
+                    .iter()
+                    .zip(b)
+                    .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+                    / scale;
+                worst = worst.max(err);
+                assert!(err < 1e-12, "{name}: block {k}: {err:e}");
+            }
+        }
+    }
+    eprintln!("batched against sequence by sequence: worst block relative error {worst:.1e}");
+    // mixed lengths
+    let mut mixed = adding(6, 5, 1).unwrap();
+    mixed.extend(adding(9, 5, 2).unwrap());
+    let net = Trainable::random(7, 2, 1, &gru_scales(), false, Activation::Tanh, 3).unwrap();
+    let a = net.batch_gradient(&mixed).unwrap();
+    let b = net.batch_gradient_by_sequence(&mixed).unwrap();
+    assert!((a.loss - b.loss).abs() <= 1e-14 * b.loss);
+}
