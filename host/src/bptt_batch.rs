@@ -1,11 +1,12 @@
 //! [`crate::bptt`] over a chunk of sequences at once: the states of the
-//! chunk's `B` sequences are the columns of `N×B` matrices, so each
-//! product with a weight matrix is one faer matrix product (`U H`,
-//! `Uᵀ Δ`) and each parameter gradient an `N×B · B×N` product (`Δ Hᵀ`)
-//! instead of `B` matrix-vector and outer products. Same equations
-//! (docs/THEORY.md §13), same element functions as the core's step; only
-//! the order of the sums differs, so the gradient agrees with the
-//! sequence-by-sequence one to rounding (the tests ask 1e-12 relative).
+//! chunk's `B` sequences are the columns of `N×B` blocks, one block per
+//! step, so each product with a weight matrix is one faer matrix product
+//! per step (`U H_t`, `Uᵀ Δ_t`), and each parameter gradient is a single
+//! product over all steps, `Σ_t Δ_t P_tᵀ = Δ Pᵀ` with the blocks side by
+//! side (`N × TB` times `TB × N`). Same equations (docs/THEORY.md §13) and
+//! element functions as the core's step; only the order of the sums
+//! differs, so the gradient agrees with the sequence-by-sequence one to
+//! rounding (the tests ask 1e-12 relative and see 2e-15).
 //!
 //! The products run on one thread each: the caller parallelises over
 //! chunks of a fixed size, which keeps every sum in an order that does not
@@ -17,9 +18,35 @@ use crate::network::GateWeights;
 use crate::train::Example;
 use crate::HostError;
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatRef, Par};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 use gatedyn::activation::{sigmoid, sigmoid_derivative};
 use gatedyn::{Activation, GruForm};
+
+/// A chunk whose step blocks would take more than this many bytes goes
+/// sequence by sequence instead ([`fits`]).
+pub const MAX_CHUNK_BYTES: usize = 1 << 30;
+
+/// Whether a chunk of `b` sequences of `steps` steps of an `n`-unit cell
+/// fits [`MAX_CHUNK_BYTES`] (about 14 blocks of `n × steps·b` values).
+pub fn fits(n: usize, steps: usize, b: usize) -> bool {
+    n.saturating_mul(steps)
+        .saturating_mul(b)
+        .saturating_mul(14 * 8)
+        <= MAX_CHUNK_BYTES
+}
+
+fn view(buf: &[f64], rows: usize, cols: usize) -> MatRef<'_, f64> {
+    MatRef::from_column_major_slice(buf, rows, cols)
+}
+
+fn view_mut(buf: &mut [f64], rows: usize, cols: usize) -> MatMut<'_, f64> {
+    MatMut::from_column_major_slice_mut(buf, rows, cols)
+}
+
+/// `dst (rows × cols) = or += a · b`.
+fn gemm(dst: &mut [f64], rows: usize, cols: usize, accum: Accum, a: MatRef<'_, f64>, b: MatRef<'_, f64>) {
+    matmul(view_mut(dst, rows, cols), accum, a, b, 1.0, Par::Seq);
+}
 
 /// A gate's weights as matrices.
 struct Gate {
@@ -36,78 +63,61 @@ impl Gate {
             b: g.b.clone(),
         }
     }
-    /// `U h + W x + b`, column by column.
-    fn preactivation(&self, h: MatRef<'_, f64>, x: MatRef<'_, f64>) -> Mat<f64> {
-        let mut a = Mat::zeros(self.u.nrows(), h.ncols());
-        matmul(a.as_mut(), Accum::Replace, self.u.as_ref(), h, 1.0, Par::Seq);
-        matmul(a.as_mut(), Accum::Add, self.w.as_ref(), x, 1.0, Par::Seq);
-        add_bias(&mut a, &self.b);
-        a
+    /// `out = U h + W x + b` for one step block (`n × b`).
+    fn preactivation(&self, h: &[f64], x: &[f64], out: &mut [f64]) {
+        let (n, b) = (self.b.len(), h.len() / self.b.len());
+        let inputs = self.w.ncols();
+        gemm(out, n, b, Accum::Replace, self.u.as_ref(), view(h, n, b));
+        gemm(out, n, b, Accum::Add, self.w.as_ref(), view(x, inputs, b));
+        add_bias(out, &self.b);
     }
 }
 
-fn add_bias(a: &mut Mat<f64>, b: &[f64]) {
-    for j in 0..a.ncols() {
-        for (v, bi) in a.col_as_slice_mut(j).iter_mut().zip(b) {
-            *v += bi;
+fn add_bias(block: &mut [f64], bias: &[f64]) {
+    for col in block.chunks_exact_mut(bias.len()) {
+        for (v, b) in col.iter_mut().zip(bias) {
+            *v += b;
         }
     }
 }
 
-/// `out[i][j] = f(a[i][j], b[i][j], …)` over equal shapes.
-fn map2(a: &Mat<f64>, b: &Mat<f64>, f: impl Fn(f64, f64) -> f64) -> Mat<f64> {
-    Mat::from_fn(a.nrows(), a.ncols(), |i, j| f(a[(i, j)], b[(i, j)]))
-}
-
-/// The gradient of one gate: `∂L/∂U`, `∂L/∂W` (as matrices) and `∂L/∂b`.
-struct GateGrad {
-    u: Mat<f64>,
-    w: Mat<f64>,
-    b: Vec<f64>,
-}
-
-impl GateGrad {
-    fn zeros(n: usize, inputs: usize) -> Self {
-        GateGrad {
-            u: Mat::zeros(n, n),
-            w: Mat::zeros(n, inputs),
-            b: vec![0.0; n],
+fn row_sums(d: &[f64], n: usize) -> Vec<f64> {
+    let mut s = vec![0.0; n];
+    for col in d.chunks_exact(n) {
+        for (a, v) in s.iter_mut().zip(col) {
+            *a += v;
         }
     }
-    /// `U += D Pᵀ`, `W += D Xᵀ`, `b += D 1`.
-    fn accumulate(&mut self, d: &Mat<f64>, p: MatRef<'_, f64>, x: MatRef<'_, f64>) {
-        matmul(self.u.as_mut(), Accum::Add, d.as_ref(), p.transpose(), 1.0, Par::Seq);
-        matmul(self.w.as_mut(), Accum::Add, d.as_ref(), x.transpose(), 1.0, Par::Seq);
-        add_row_sums(&mut self.b, d);
-    }
-    fn into_weights(self, scale: f64) -> GateWeights {
-        let (n, ni) = (self.w.nrows(), self.w.ncols());
-        GateWeights {
-            u: (0..n * n).map(|k| scale * self.u[(k / n, k % n)]).collect(),
-            w: (0..n * ni)
-                .map(|k| scale * self.w[(k / ni, k % ni)])
-                .collect(),
-            b: self.b.iter().map(|v| scale * v).collect(),
-        }
-    }
+    s
 }
 
-fn add_row_sums(b: &mut [f64], d: &Mat<f64>) {
-    for j in 0..d.ncols() {
-        for (bi, v) in b.iter_mut().zip(d.col_as_slice(j)) {
-            *bi += v;
-        }
-    }
+/// `out += Uᵀ d` for one step block.
+fn add_transposed(out: &mut [f64], u: &Mat<f64>, d: &[f64]) {
+    let n = u.nrows();
+    let b = d.len() / n;
+    gemm(out, n, b, Accum::Add, u.transpose(), view(d, n, b));
 }
 
-/// `out += Uᵀ D`.
-fn add_transposed(out: &mut Mat<f64>, u: &Mat<f64>, d: &Mat<f64>) {
-    matmul(out.as_mut(), Accum::Add, u.transpose(), d.as_ref(), 1.0, Par::Seq);
+/// A gate's gradient from its pre-activation adjoints of every step
+/// (`d`, `n × TB`) and what multiplied `U` (`p`) and `W` (`x`):
+/// `∂L/∂U = d pᵀ`, `∂L/∂W = d xᵀ`, `∂L/∂b = d 1`.
+fn gate_gradient(d: &[f64], p: &[f64], x: &[f64], n: usize, inputs: usize) -> GateWeights {
+    let cols = d.len() / n;
+    let mut u = Mat::<f64>::zeros(n, n);
+    matmul(u.as_mut(), Accum::Replace, view(d, n, cols), view(p, n, cols).transpose(), 1.0, Par::Seq);
+    let mut w = Mat::<f64>::zeros(n, inputs);
+    matmul(w.as_mut(), Accum::Replace, view(d, n, cols), view(x, inputs, cols).transpose(), 1.0, Par::Seq);
+    GateWeights {
+        u: (0..n * n).map(|k| u[(k / n, k % n)]).collect(),
+        w: (0..n * inputs).map(|k| w[(k / inputs, k % inputs)]).collect(),
+        b: row_sums(d, n),
+    }
 }
 
 /// The loss summed over `chunk` and the gradient summed over it (not
 /// averaged), outputs concatenated: what [`crate::bptt::loss_gradient`]
-/// gives per sequence, summed. The sequences must have one length.
+/// gives per sequence, summed. The sequences must have one length (a
+/// [`HostError::Param`] otherwise).
 pub fn chunk_loss_gradient(
     net: Recurrent<'_>,
     activation: Activation,
@@ -129,9 +139,18 @@ pub fn chunk_loss_gradient(
     if b == 0 {
         return Err(HostError::Param("bptt: an empty chunk".into()));
     }
-    let x_at = |t: usize| {
-        Mat::from_fn(inputs, b, |i, j| chunk[j].inputs[t * inputs + i])
-    };
+    let blk = n * b;
+    let all = steps * blk;
+    let at = |t: usize| t * blk..(t + 1) * blk;
+    // the inputs, I × TB: column t·B + j is sequence j's input at step t
+    let mut xs = vec![0.0; steps * b * inputs];
+    for t in 0..steps {
+        for (j, ex) in chunk.iter().enumerate() {
+            xs[(t * b + j) * inputs..(t * b + j + 1) * inputs]
+                .copy_from_slice(&ex.inputs[t * inputs..(t + 1) * inputs]);
+        }
+    }
+    let x_at = |t: usize| &xs[t * b * inputs..(t + 1) * b * inputs];
     let k = readout.outputs;
     let mut readout_grad = ReadoutWeights {
         outputs: k,
@@ -145,37 +164,33 @@ pub fn chunk_loss_gradient(
         .collect();
     // next supervised step of each sequence, walking backwards
     let mut cursor: Vec<usize> = chunk.iter().map(|ex| ex.supervision.at.len()).collect();
-    // the readout at step t for every sequence supervised there: adds
-    // W_oᵀ ∂ℓ/∂y to column j of `delta`
-    let mut supervise = |t: usize, h: &Mat<f64>, delta: &mut Mat<f64>| {
+    // the readout after step t (state block `h`) for every sequence
+    // supervised there: adds W_oᵀ ∂ℓ/∂y to its column of `delta`
+    let mut supervise = |t: usize, h: &[f64], delta: &mut [f64]| {
         for (j, ex) in chunk.iter().enumerate() {
             let s = cursor[j];
             if s == 0 || ex.supervision.at[s - 1] != t {
                 continue;
             }
-            cursor[j] = s - 1;
             let s = s - 1;
-            let hj = h.col_as_slice(j);
+            cursor[j] = s;
+            let hj = &h[j * n..(j + 1) * n];
             let y = readout.output(hj);
             let (l, e) = step_loss(&ex.supervision.objective, s, ex.supervision.at.len(), &y);
             outputs[j][s * k..(s + 1) * k].copy_from_slice(&y);
             loss[j] += l;
-            let dj = delta.col_as_slice_mut(j);
+            let dj = &mut delta[j * n..(j + 1) * n];
             for (o, &eo) in e.iter().enumerate() {
                 readout_grad.b[o] += eo;
                 let row = &readout.w[o * n..(o + 1) * n];
-                for ((g, &hv), (d, &wv)) in readout_grad.w[o * n..(o + 1) * n]
-                    .iter_mut()
-                    .zip(hj)
-                    .zip(dj.iter_mut().zip(row))
-                {
-                    *g += eo * hv;
-                    *d += eo * wv;
+                let grad = &mut readout_grad.w[o * n..(o + 1) * n];
+                for p in 0..n {
+                    grad[p] += eo * hj[p];
+                    dj[p] += eo * row[p];
                 }
             }
         }
     };
-    let not_finite = |m: &Mat<f64>| (0..m.ncols()).any(|j| m.col_as_slice(j).iter().any(|v| !v.is_finite()));
     let numerical = || HostError::Numerical {
         step: "bptt forward (batched)",
         source: gatedyn::Error::NonFinite {
@@ -183,184 +198,188 @@ pub fn chunk_loss_gradient(
             index: 0,
         },
     };
+    let mut tmp = vec![0.0; blk];
     let recurrent = match net {
         Recurrent::Gru { weights, form } => {
-            let [gz, gr, gh] = [&weights.z, &weights.r, &weights.h].map(|g| Gate::of(g, n, inputs));
+            let [gz, gr, gh] =
+                [&weights.z, &weights.r, &weights.h].map(|g| Gate::of(g, n, inputs));
             let b_hn = match form {
                 GruForm::ResetAfter { recurrent_bias } => Some(recurrent_bias),
                 GruForm::ResetBefore => None,
             };
-            // forward: per step the gates, the candidate's pre-activation,
-            // the candidate and what U_h multiplied (r ⊙ h, or h)
-            struct Step {
-                z: Mat<f64>,
-                r: Mat<f64>,
-                a_h: Mat<f64>,
-                cand: Mat<f64>,
-                /// r ⊙ h (paper form) or U_h h + b_hn (reset-after).
-                operand: Mat<f64>,
-            }
-            let mut states = vec![Mat::<f64>::zeros(n, b)];
-            let mut trace = Vec::with_capacity(steps);
+            // states H_0 … H_T, then per step z, r, h̃, φ'(a_h) and what
+            // U_h multiplied: r ⊙ h (paper form) or U_h h + b_hn (after)
+            let mut h = vec![0.0; all + blk];
+            let (mut z, mut r, mut cand, mut dphi, mut operand) = (
+                vec![0.0; all],
+                vec![0.0; all],
+                vec![0.0; all],
+                vec![0.0; all],
+                vec![0.0; all],
+            );
             for t in 0..steps {
-                let (h, x) = (&states[t], x_at(t));
-                let z = gz.preactivation(h.as_ref(), x.as_ref());
-                let z = Mat::from_fn(n, b, |i, j| sigmoid(z[(i, j)]));
-                let r = gr.preactivation(h.as_ref(), x.as_ref());
-                let r = Mat::from_fn(n, b, |i, j| sigmoid(r[(i, j)]));
-                let (a_h, operand) = match b_hn {
+                let (hs, rest) = h.split_at_mut((t + 1) * blk);
+                let (h_t, next) = (&hs[at(t)], &mut rest[..blk]);
+                let x = x_at(t);
+                gz.preactivation(h_t, x, &mut z[at(t)]);
+                z[at(t)].iter_mut().for_each(|v| *v = sigmoid(*v));
+                gr.preactivation(h_t, x, &mut r[at(t)]);
+                r[at(t)].iter_mut().for_each(|v| *v = sigmoid(*v));
+                let a_h = &mut tmp;
+                match b_hn {
                     None => {
-                        let rh = map2(&r, h, |a, c| a * c);
-                        (gh.preactivation(rh.as_ref(), x.as_ref()), rh)
+                        for ((o, rv), hv) in operand[at(t)].iter_mut().zip(&r[at(t)]).zip(h_t) {
+                            *o = rv * hv;
+                        }
+                        gh.preactivation(&operand[at(t)], x, a_h);
                     }
                     Some(bhn) => {
-                        let mut un = Mat::zeros(n, b);
-                        matmul(un.as_mut(), Accum::Replace, gh.u.as_ref(), h.as_ref(), 1.0, Par::Seq);
-                        add_bias(&mut un, bhn);
-                        let mut a = Mat::zeros(n, b);
-                        matmul(a.as_mut(), Accum::Replace, gh.w.as_ref(), x.as_ref(), 1.0, Par::Seq);
-                        add_bias(&mut a, &gh.b);
-                        let a = Mat::from_fn(n, b, |i, j| a[(i, j)] + r[(i, j)] * un[(i, j)]);
-                        (a, un)
+                        gemm(&mut operand[at(t)], n, b, Accum::Replace, gh.u.as_ref(), view(h_t, n, b));
+                        add_bias(&mut operand[at(t)], bhn);
+                        gemm(a_h, n, b, Accum::Replace, gh.w.as_ref(), view(x, inputs, b));
+                        add_bias(a_h, &gh.b);
+                        for ((a, rv), un) in a_h.iter_mut().zip(&r[at(t)]).zip(&operand[at(t)]) {
+                            *a += rv * un;
+                        }
                     }
-                };
-                let cand = Mat::from_fn(n, b, |i, j| activation.apply(a_h[(i, j)]));
-                let next = Mat::from_fn(n, b, |i, j| {
-                    (1.0 - z[(i, j)]) * h[(i, j)] + z[(i, j)] * cand[(i, j)]
-                });
-                if not_finite(&next) {
+                }
+                for p in 0..blk {
+                    let c = activation.apply(a_h[p]);
+                    cand[t * blk + p] = c;
+                    dphi[t * blk + p] = activation.derivative(a_h[p], c);
+                    let zv = z[t * blk + p];
+                    next[p] = (1.0 - zv) * h_t[p] + zv * c;
+                }
+                if next.iter().any(|v| !v.is_finite()) {
                     return Err(numerical());
                 }
-                states.push(next);
-                trace.push(Step { z, r, a_h, cand, operand });
             }
-            let (mut dz, mut dr, mut dh) = (
-                GateGrad::zeros(n, inputs),
-                GateGrad::zeros(n, inputs),
-                GateGrad::zeros(n, inputs),
-            );
-            let mut d_bhn = vec![0.0; if b_hn.is_some() { n } else { 0 }];
-            let mut delta = Mat::<f64>::zeros(n, b);
+            // backwards: the pre-activation adjoints of every step
+            let (mut d_az, mut d_ar, mut d_ah) = (vec![0.0; all], vec![0.0; all], vec![0.0; all]);
+            let mut d_n = vec![0.0; if b_hn.is_some() { all } else { 0 }];
+            let mut delta = vec![0.0; blk];
+            let mut back = vec![0.0; blk];
             for t in (0..steps).rev() {
-                supervise(t, &states[t + 1], &mut delta);
-                let (h, x, s) = (&states[t], x_at(t), &trace[t]);
-                let d_az = Mat::from_fn(n, b, |i, j| {
-                    delta[(i, j)] * (s.cand[(i, j)] - h[(i, j)]) * sigmoid_derivative(s.z[(i, j)])
-                });
-                let d_ah = Mat::from_fn(n, b, |i, j| {
-                    delta[(i, j)]
-                        * s.z[(i, j)]
-                        * activation.derivative(s.a_h[(i, j)], s.cand[(i, j)])
-                });
-                let mut back = map2(&delta, &s.z, |d, z| d * (1.0 - z));
-                dz.accumulate(&d_az, h.as_ref(), x.as_ref());
-                add_transposed(&mut back, &gz.u, &d_az);
-                let d_ar = match b_hn {
+                supervise(t, &h[at(t + 1)], &mut delta);
+                let h_t = &h[at(t)];
+                let (zt, rt) = (&z[at(t)], &r[at(t)]);
+                {
+                    let (dz, dh) = (&mut d_az[at(t)], &mut d_ah[at(t)]);
+                    for p in 0..blk {
+                        let zv = zt[p];
+                        dz[p] = delta[p] * (cand[t * blk + p] - h_t[p]) * sigmoid_derivative(zv);
+                        dh[p] = delta[p] * zv * dphi[t * blk + p];
+                        back[p] = delta[p] * (1.0 - zv);
+                    }
+                }
+                add_transposed(&mut back, &gz.u, &d_az[at(t)]);
+                match b_hn {
                     None => {
-                        dh.accumulate(&d_ah, s.operand.as_ref(), x.as_ref());
-                        let mut d_rh = Mat::zeros(n, b);
-                        add_transposed(&mut d_rh, &gh.u, &d_ah);
-                        for j in 0..b {
-                            for i in 0..n {
-                                back[(i, j)] += d_rh[(i, j)] * s.r[(i, j)];
-                            }
+                        let d_rh = &mut tmp;
+                        d_rh.fill(0.0);
+                        add_transposed(d_rh, &gh.u, &d_ah[at(t)]);
+                        let dr = &mut d_ar[at(t)];
+                        for p in 0..blk {
+                            back[p] += d_rh[p] * rt[p];
+                            dr[p] = d_rh[p] * h_t[p] * sigmoid_derivative(rt[p]);
                         }
-                        Mat::from_fn(n, b, |i, j| {
-                            d_rh[(i, j)] * h[(i, j)] * sigmoid_derivative(s.r[(i, j)])
-                        })
                     }
                     Some(_) => {
-                        let d_n = map2(&d_ah, &s.r, |a, r| a * r);
-                        // W_h and b_h see ∂L/∂a_h; U_h and b_hn see ∂L/∂n
-                        matmul(dh.w.as_mut(), Accum::Add, d_ah.as_ref(), x.transpose(), 1.0, Par::Seq);
-                        add_row_sums(&mut dh.b, &d_ah);
-                        matmul(dh.u.as_mut(), Accum::Add, d_n.as_ref(), h.transpose(), 1.0, Par::Seq);
-                        add_row_sums(&mut d_bhn, &d_n);
-                        add_transposed(&mut back, &gh.u, &d_n);
-                        Mat::from_fn(n, b, |i, j| {
-                            d_ah[(i, j)] * s.operand[(i, j)] * sigmoid_derivative(s.r[(i, j)])
-                        })
+                        let (dn, dr, dh) = (&mut d_n[at(t)], &mut d_ar[at(t)], &d_ah[at(t)]);
+                        let op = &operand[at(t)];
+                        for p in 0..blk {
+                            dn[p] = dh[p] * rt[p];
+                            dr[p] = dh[p] * op[p] * sigmoid_derivative(rt[p]);
+                        }
+                        add_transposed(&mut back, &gh.u, &d_n[at(t)]);
                     }
-                };
-                dr.accumulate(&d_ar, h.as_ref(), x.as_ref());
-                add_transposed(&mut back, &gr.u, &d_ar);
-                delta = back;
+                }
+                add_transposed(&mut back, &gr.u, &d_ar[at(t)]);
+                std::mem::swap(&mut delta, &mut back);
             }
+            let h_all = &h[..all];
+            let (uz, ur) = (
+                gate_gradient(&d_az, h_all, &xs, n, inputs),
+                gate_gradient(&d_ar, h_all, &xs, n, inputs),
+            );
+            let (grad_h, grad_bhn) = match b_hn {
+                None => (gate_gradient(&d_ah, &operand, &xs, n, inputs), vec![]),
+                Some(_) => {
+                    // W_h and b_h see ∂L/∂a_h; U_h and b_hn see ∂L/∂n
+                    let mut g = gate_gradient(&d_ah, h_all, &xs, n, inputs);
+                    g.u = gate_gradient(&d_n, h_all, &xs, n, inputs).u;
+                    (g, row_sums(&d_n, n))
+                }
+            };
             RecurrentGradient::Gru {
-                z: dz.into_weights(1.0),
-                r: dr.into_weights(1.0),
-                h: dh.into_weights(1.0),
-                b_hn: d_bhn,
+                z: uz,
+                r: ur,
+                h: grad_h,
+                b_hn: grad_bhn,
             }
         }
         Recurrent::Lstm(weights) => {
-            let gates = [&weights.f, &weights.i, &weights.o, &weights.c].map(|g| Gate::of(g, n, inputs));
-            struct Step {
-                f: Mat<f64>,
-                i: Mat<f64>,
-                o: Mat<f64>,
-                a_c: Mat<f64>,
-                g: Mat<f64>,
-                c_next: Mat<f64>,
-                c_act: Mat<f64>,
-            }
-            let mut states = vec![(Mat::<f64>::zeros(n, b), Mat::<f64>::zeros(n, b))];
-            let mut trace = Vec::with_capacity(steps);
+            let gates = [&weights.f, &weights.i, &weights.o, &weights.c]
+                .map(|g| Gate::of(g, n, inputs));
+            // h and c of steps 0 … T; per step f, i, o, g, φ(c'), φ'(c'), φ'(a_c)
+            let (mut h, mut c) = (vec![0.0; all + blk], vec![0.0; all + blk]);
+            let mut v: [Vec<f64>; 7] = std::array::from_fn(|_| vec![0.0; all]);
             for t in 0..steps {
-                let ((h, c), x) = (&states[t], x_at(t));
-                let [f, i, o, a_c] =
-                    [0, 1, 2, 3].map(|k| gates[k].preactivation(h.as_ref(), x.as_ref()));
-                let sig = |m: &Mat<f64>| Mat::from_fn(n, b, |p, q| sigmoid(m[(p, q)]));
-                let (f, i, o) = (sig(&f), sig(&i), sig(&o));
-                let g = Mat::from_fn(n, b, |p, q| activation.apply(a_c[(p, q)]));
-                let c_next = Mat::from_fn(n, b, |p, q| {
-                    f[(p, q)] * c[(p, q)] + i[(p, q)] * g[(p, q)]
-                });
-                let c_act = Mat::from_fn(n, b, |p, q| activation.apply(c_next[(p, q)]));
-                let h_next = map2(&o, &c_act, |a, v| a * v);
-                if not_finite(&c_next) || not_finite(&h_next) {
+                let x = x_at(t);
+                let [f, i, o, g, c_act, dphi_c, dphi_g] = &mut v;
+                for (gate, out) in gates.iter().zip([&mut *f, &mut *i, &mut *o, &mut *g]) {
+                    gate.preactivation(&h[at(t)], x, &mut out[at(t)]);
+                }
+                for p in t * blk..(t + 1) * blk {
+                    f[p] = sigmoid(f[p]);
+                    i[p] = sigmoid(i[p]);
+                    o[p] = sigmoid(o[p]);
+                    let a_c = g[p];
+                    g[p] = activation.apply(a_c);
+                    dphi_g[p] = activation.derivative(a_c, g[p]);
+                    let c_next = f[p] * c[p] + i[p] * g[p];
+                    c[p + blk] = c_next;
+                    c_act[p] = activation.apply(c_next);
+                    dphi_c[p] = activation.derivative(c_next, c_act[p]);
+                    h[p + blk] = o[p] * c_act[p];
+                }
+                if h[at(t + 1)].iter().chain(&c[at(t + 1)]).any(|v| !v.is_finite()) {
                     return Err(numerical());
                 }
-                states.push((h_next, c_next.clone()));
-                trace.push(Step { f, i, o, a_c, g, c_next, c_act });
             }
-            let mut grads = [0, 1, 2, 3].map(|_| GateGrad::zeros(n, inputs));
-            let (mut dh, mut dc) = (Mat::<f64>::zeros(n, b), Mat::<f64>::zeros(n, b));
+            let [f, i, o, g, c_act, dphi_c, dphi_g] = &v;
+            let mut d: [Vec<f64>; 4] = std::array::from_fn(|_| vec![0.0; all]);
+            let (mut dh, mut dc) = (vec![0.0; blk], vec![0.0; blk]);
+            let mut dh_prev = vec![0.0; blk];
             for t in (0..steps).rev() {
-                supervise(t, &states[t + 1].0, &mut dh);
-                let ((h, c), x, s) = (&states[t], x_at(t), &trace[t]);
-                let dc_total = Mat::from_fn(n, b, |p, q| {
-                    dc[(p, q)]
-                        + dh[(p, q)]
-                            * s.o[(p, q)]
-                            * activation.derivative(s.c_next[(p, q)], s.c_act[(p, q)])
-                });
-                let d = [
-                    Mat::from_fn(n, b, |p, q| {
-                        dc_total[(p, q)] * c[(p, q)] * sigmoid_derivative(s.f[(p, q)])
-                    }),
-                    Mat::from_fn(n, b, |p, q| {
-                        dc_total[(p, q)] * s.g[(p, q)] * sigmoid_derivative(s.i[(p, q)])
-                    }),
-                    Mat::from_fn(n, b, |p, q| {
-                        dh[(p, q)] * s.c_act[(p, q)] * sigmoid_derivative(s.o[(p, q)])
-                    }),
-                    Mat::from_fn(n, b, |p, q| {
-                        dc_total[(p, q)]
-                            * s.i[(p, q)]
-                            * activation.derivative(s.a_c[(p, q)], s.g[(p, q)])
-                    }),
-                ];
-                let mut dh_prev = Mat::<f64>::zeros(n, b);
-                for ((grad, dk), gate) in grads.iter_mut().zip(&d).zip(&gates) {
-                    grad.accumulate(dk, h.as_ref(), x.as_ref());
-                    add_transposed(&mut dh_prev, &gate.u, dk);
+                supervise(t, &h[at(t + 1)], &mut dh);
+                {
+                    let [df, di, d_o, dg] = &mut d;
+                    for q in 0..blk {
+                        let p = t * blk + q;
+                        // h' = o φ(c'), c' = f c + i g
+                        let dc_total = dc[q] + dh[q] * o[p] * dphi_c[p];
+                        d_o[p] = dh[q] * c_act[p] * sigmoid_derivative(o[p]);
+                        df[p] = dc_total * c[p] * sigmoid_derivative(f[p]);
+                        di[p] = dc_total * g[p] * sigmoid_derivative(i[p]);
+                        dg[p] = dc_total * i[p] * dphi_g[p];
+                        dc[q] = dc_total * f[p];
+                    }
                 }
-                dc = map2(&dc_total, &s.f, |a, f| a * f);
-                dh = dh_prev;
+                dh_prev.fill(0.0);
+                for (gate, dk) in gates.iter().zip(&d) {
+                    add_transposed(&mut dh_prev, &gate.u, &dk[at(t)]);
+                }
+                std::mem::swap(&mut dh, &mut dh_prev);
             }
-            let [f, i, o, c] = grads.map(|g| g.into_weights(1.0));
-            RecurrentGradient::Lstm { f, i, o, c }
+            let h_all = &h[..all];
+            let [gf, gi, go, gc] = [0, 1, 2, 3].map(|k| gate_gradient(&d[k], h_all, &xs, n, inputs));
+            RecurrentGradient::Lstm {
+                f: gf,
+                i: gi,
+                o: go,
+                c: gc,
+            }
         }
     };
     Ok(LossGradient {

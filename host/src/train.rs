@@ -286,8 +286,9 @@ impl Trainable {
 
     /// The mean loss and mean gradient over `batch`: chunks of [`CHUNK`]
     /// sequences in parallel, each with one matrix product per weight
-    /// matrix and step ([`crate::bptt_batch`]; a chunk mixing lengths goes
-    /// sequence by sequence), summed in the batch's order, so the result
+    /// matrix and step ([`crate::bptt_batch`]; a chunk mixing lengths, or
+    /// too long for [`crate::bptt_batch::MAX_CHUNK_BYTES`], goes sequence by
+    /// sequence), summed in the batch's order, so the result
     /// does not depend on the number of threads. Its `outputs` are the
     /// examples', one after another. An empty batch is a
     /// [`HostError::Param`].
@@ -299,7 +300,10 @@ impl Trainable {
             .par_chunks(CHUNK)
             .map(|chunk| {
                 let len = chunk[0].inputs.len();
-                if chunk.iter().all(|ex| ex.inputs.len() == len) {
+                let steps = len / self.inputs().max(1);
+                if chunk.iter().all(|ex| ex.inputs.len() == len)
+                    && crate::bptt_batch::fits(self.n(), steps, chunk.len())
+                {
                     chunk_loss_gradient(self.recurrent(), self.activation, &self.readout, chunk)
                 } else {
                     sum(chunk.iter().map(|ex| self.gradient(ex)).collect::<Result<_, _>>()?)
