@@ -99,7 +99,7 @@ pub struct TrainSweepArgs {
     out: OutputArgs,
 }
 
-/// The defaults scaled to about 5 minutes on 2 cores (adding T = 100,
+/// The defaults scaled to about 3 minutes on 2 cores (adding T = 100,
 /// N = 32, 60 jobs of 10 epochs over 1024 sequences).
 pub const SWEEP_DEFAULTS: Defaults = Defaults {
     train_size: 1024,
