@@ -185,6 +185,34 @@ pub(crate) fn check(
     }
 }
 
+/// The sizes of one sequence's pass, checked ([`check`]).
+struct Shape {
+    n: usize,
+    inputs: usize,
+    steps: usize,
+}
+
+impl Shape {
+    fn of(
+        net: &Recurrent<'_>,
+        readout: &ReadoutWeights,
+        xs: &[f64],
+        sup: &Supervision,
+    ) -> Result<Self, HostError> {
+        let (n, inputs) = shape(net);
+        let steps = check(n, inputs, readout, xs, sup)?;
+        Ok(Shape { n, inputs, steps })
+    }
+}
+
+/// A failure of the core's step in the forward pass.
+fn numerical(source: gatedyn::Error) -> HostError {
+    HostError::Numerical {
+        step: "bptt forward",
+        source,
+    }
+}
+
 /// The loss of one supervised step (`s` its index among the supervised
 /// steps) and `∂L/∂y` there, with the `1/S` (and `1/K`) of the means.
 pub(crate) fn step_loss(obj: &Objective, s: usize, count: usize, y: &[f64]) -> (f64, Vec<f64>) {
@@ -257,12 +285,7 @@ pub fn loss_gradient(
     xs: &[f64],
     sup: &Supervision,
 ) -> Result<LossGradient, HostError> {
-    let (n, inputs) = shape(&net);
-    let steps = check(n, inputs, readout, xs, sup)?;
-    let numerical = |source| HostError::Numerical {
-        step: "bptt forward",
-        source,
-    };
+    let Shape { n, inputs, steps } = Shape::of(&net, readout, xs, sup)?;
     let x_at = |t: usize| &xs[t * inputs..(t + 1) * inputs];
     let k = readout.outputs;
     let mut readout_grad = ReadoutWeights {
@@ -363,12 +386,7 @@ pub fn evaluate(
     xs: &[f64],
     sup: &Supervision,
 ) -> Result<Evaluation, HostError> {
-    let (n, inputs) = shape(&net);
-    let steps = check(n, inputs, readout, xs, sup)?;
-    let numerical = |source| HostError::Numerical {
-        step: "bptt forward",
-        source,
-    };
+    let Shape { n, inputs, steps } = Shape::of(&net, readout, xs, sup)?;
     let x_at = |t: usize| &xs[t * inputs..(t + 1) * inputs];
     let k = readout.outputs;
     let count = sup.at.len();

@@ -44,7 +44,14 @@ fn view_mut(buf: &mut [f64], rows: usize, cols: usize) -> MatMut<'_, f64> {
 }
 
 /// `dst (rows × cols) = or += a · b`.
-fn gemm(dst: &mut [f64], rows: usize, cols: usize, accum: Accum, a: MatRef<'_, f64>, b: MatRef<'_, f64>) {
+fn gemm(
+    dst: &mut [f64],
+    rows: usize,
+    cols: usize,
+    accum: Accum,
+    a: MatRef<'_, f64>,
+    b: MatRef<'_, f64>,
+) {
     matmul(view_mut(dst, rows, cols), accum, a, b, 1.0, Par::Seq);
 }
 
@@ -104,12 +111,28 @@ fn add_transposed(out: &mut [f64], u: &Mat<f64>, d: &[f64]) {
 fn gate_gradient(d: &[f64], p: &[f64], x: &[f64], n: usize, inputs: usize) -> GateWeights {
     let cols = d.len() / n;
     let mut u = Mat::<f64>::zeros(n, n);
-    matmul(u.as_mut(), Accum::Replace, view(d, n, cols), view(p, n, cols).transpose(), 1.0, Par::Seq);
+    matmul(
+        u.as_mut(),
+        Accum::Replace,
+        view(d, n, cols),
+        view(p, n, cols).transpose(),
+        1.0,
+        Par::Seq,
+    );
     let mut w = Mat::<f64>::zeros(n, inputs);
-    matmul(w.as_mut(), Accum::Replace, view(d, n, cols), view(x, inputs, cols).transpose(), 1.0, Par::Seq);
+    matmul(
+        w.as_mut(),
+        Accum::Replace,
+        view(d, n, cols),
+        view(x, inputs, cols).transpose(),
+        1.0,
+        Par::Seq,
+    );
     GateWeights {
         u: (0..n * n).map(|k| u[(k / n, k % n)]).collect(),
-        w: (0..n * inputs).map(|k| w[(k / inputs, k % inputs)]).collect(),
+        w: (0..n * inputs)
+            .map(|k| w[(k / inputs, k % inputs)])
+            .collect(),
         b: row_sums(d, n),
     }
 }
@@ -201,8 +224,7 @@ pub fn chunk_loss_gradient(
     let mut tmp = vec![0.0; blk];
     let recurrent = match net {
         Recurrent::Gru { weights, form } => {
-            let [gz, gr, gh] =
-                [&weights.z, &weights.r, &weights.h].map(|g| Gate::of(g, n, inputs));
+            let [gz, gr, gh] = [&weights.z, &weights.r, &weights.h].map(|g| Gate::of(g, n, inputs));
             let b_hn = match form {
                 GruForm::ResetAfter { recurrent_bias } => Some(recurrent_bias),
                 GruForm::ResetBefore => None,
@@ -234,7 +256,14 @@ pub fn chunk_loss_gradient(
                         gh.preactivation(&operand[at(t)], x, a_h);
                     }
                     Some(bhn) => {
-                        gemm(&mut operand[at(t)], n, b, Accum::Replace, gh.u.as_ref(), view(h_t, n, b));
+                        gemm(
+                            &mut operand[at(t)],
+                            n,
+                            b,
+                            Accum::Replace,
+                            gh.u.as_ref(),
+                            view(h_t, n, b),
+                        );
                         add_bias(&mut operand[at(t)], bhn);
                         gemm(a_h, n, b, Accum::Replace, gh.w.as_ref(), view(x, inputs, b));
                         add_bias(a_h, &gh.b);
@@ -319,8 +348,8 @@ pub fn chunk_loss_gradient(
             }
         }
         Recurrent::Lstm(weights) => {
-            let gates = [&weights.f, &weights.i, &weights.o, &weights.c]
-                .map(|g| Gate::of(g, n, inputs));
+            let gates =
+                [&weights.f, &weights.i, &weights.o, &weights.c].map(|g| Gate::of(g, n, inputs));
             // h and c of steps 0 … T; per step f, i, o, g, φ(c'), φ'(c'), φ'(a_c)
             let (mut h, mut c) = (vec![0.0; all + blk], vec![0.0; all + blk]);
             let mut v: [Vec<f64>; 7] = std::array::from_fn(|_| vec![0.0; all]);
@@ -343,7 +372,11 @@ pub fn chunk_loss_gradient(
                     dphi_c[p] = activation.derivative(c_next, c_act[p]);
                     h[p + blk] = o[p] * c_act[p];
                 }
-                if h[at(t + 1)].iter().chain(&c[at(t + 1)]).any(|v| !v.is_finite()) {
+                if h[at(t + 1)]
+                    .iter()
+                    .chain(&c[at(t + 1)])
+                    .any(|v| !v.is_finite())
+                {
                     return Err(numerical());
                 }
             }
@@ -373,7 +406,8 @@ pub fn chunk_loss_gradient(
                 std::mem::swap(&mut dh, &mut dh_prev);
             }
             let h_all = &h[..all];
-            let [gf, gi, go, gc] = [0, 1, 2, 3].map(|k| gate_gradient(&d[k], h_all, &xs, n, inputs));
+            let [gf, gi, go, gc] =
+                [0, 1, 2, 3].map(|k| gate_gradient(&d[k], h_all, &xs, n, inputs));
             RecurrentGradient::Lstm {
                 f: gf,
                 i: gi,

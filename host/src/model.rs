@@ -232,6 +232,25 @@ pub enum ModelFormat {
     Safetensors,
 }
 
+impl ModelFormat {
+    /// The format `path`'s extension names (`.onnx`, `.safetensors`, in
+    /// any case); another is a [`HostError::Param`] naming `flag` and the
+    /// path.
+    pub fn of_path(flag: &str, path: &Path) -> Result<Self, HostError> {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("onnx") => Ok(ModelFormat::Onnx),
+            Some("safetensors") => Ok(ModelFormat::Safetensors),
+            _ => Err(HostError::Param(format!(
+                "{flag} {}: the extension must be .onnx (ONNX) or .safetensors (PyTorch state_dict)",
+                path.display()
+            ))),
+        }
+    }
+}
+
 /// What was loaded, for reports.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ModelInfo {
@@ -366,18 +385,7 @@ impl RawCell {
 /// a [`HostError::Param`] whose one line starts with `--model PATH:`.
 pub fn load(path: &Path) -> Result<Model, HostError> {
     let bad = |why: String| HostError::Param(format!("--model {}: {why}", path.display()));
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    let format = match ext.as_deref() {
-        Some("onnx") => ModelFormat::Onnx,
-        Some("safetensors") => ModelFormat::Safetensors,
-        _ => {
-            return Err(bad(
-                "the extension must be .onnx (ONNX) or .safetensors (PyTorch state_dict)".into(),
-            ))
-        }
-    };
+    let format = ModelFormat::of_path("--model", path)?;
     let size = std::fs::metadata(path)
         .map_err(|e| bad(format!("cannot read: {e}")))?
         .len();

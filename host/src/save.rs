@@ -29,18 +29,7 @@ use std::path::Path;
 /// [`HostError::Param`] naming `flag` otherwise. Call before a long run.
 pub fn check(flag: &str, path: &Path, net: &Trainable) -> Result<ModelFormat, HostError> {
     let bad = |why: &str| HostError::Param(format!("{flag} {}: {why}", path.display()));
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    let format = match ext.as_deref() {
-        Some("onnx") => ModelFormat::Onnx,
-        Some("safetensors") => ModelFormat::Safetensors,
-        _ => {
-            return Err(bad(
-                "the extension must be .onnx (ONNX) or .safetensors (PyTorch state_dict)",
-            ))
-        }
-    };
+    let format = ModelFormat::of_path(flag, path)?;
     if net.activation != Activation::Tanh {
         return Err(bad(
             "only tanh networks can be saved (ONNX and PyTorch recurrent layers have no hard tanh)",

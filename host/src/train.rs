@@ -8,11 +8,11 @@
 use crate::bptt::{
     evaluate, loss_gradient, Evaluation, LossGradient, Recurrent, RecurrentGradient, Supervision,
 };
+use crate::bptt_batch::chunk_loss_gradient;
 use crate::model::{empirical_scale, Model, ReadoutWeights};
 use crate::network::{
     GateWeights, GruNet, GruTraceBuf, GruWeights, LstmNet, LstmTraceBuf, LstmWeights, Net, Scales,
 };
-use crate::bptt_batch::chunk_loss_gradient;
 use crate::HostError;
 use gatedyn::init::{fill_gates, GruScales, LstmScales, Normal};
 use gatedyn::{Activation, GruForm};
@@ -306,7 +306,10 @@ impl Trainable {
                 {
                     chunk_loss_gradient(self.recurrent(), self.activation, &self.readout, chunk)
                 } else {
-                    sum(chunk.iter().map(|ex| self.gradient(ex)).collect::<Result<_, _>>()?)
+                    sum(chunk
+                        .iter()
+                        .map(|ex| self.gradient(ex))
+                        .collect::<Result<_, _>>()?)
                 }
             })
             .collect::<Result<_, _>>()?;
@@ -316,10 +319,7 @@ impl Trainable {
     /// [`Trainable::batch_gradient`] sequence by sequence
     /// ([`crate::bptt::loss_gradient`] for each, in parallel): the
     /// reference the batched products are checked and timed against.
-    pub fn batch_gradient_by_sequence(
-        &self,
-        batch: &[Example],
-    ) -> Result<LossGradient, HostError> {
+    pub fn batch_gradient_by_sequence(&self, batch: &[Example]) -> Result<LossGradient, HostError> {
         if batch.is_empty() {
             return Err(HostError::Param("train: empty batch".into()));
         }

@@ -328,8 +328,8 @@ fn batched_gradient_equals_the_sequence_by_sequence_one() {
         ("gru", gru_scales(), false, Activation::Tanh),
         ("gru-after", gru_scales(), true, Activation::Tanh),
         ("gru hard", gru_scales(), false, Activation::HardTanh),
-        ("lstm", lstm.clone(), false, Activation::Tanh),
-        ("lstm hard", lstm.clone(), false, Activation::HardTanh),
+        ("lstm", lstm, false, Activation::Tanh),
+        ("lstm hard", lstm, false, Activation::HardTanh),
     ] {
         for (batch, inputs, outputs) in [(&copy_batch, 6, 4), (&adding_batch, 2, 1)] {
             let net = Trainable::random(20, inputs, outputs, &scales, after, act, 9).unwrap();

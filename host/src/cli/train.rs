@@ -372,7 +372,7 @@ pub fn summary(r: &FitReport, saved: Option<&PathBuf>) -> String {
             .unwrap_or_else(|| "no spectrum".into())
     };
     format!(
-        "{} T={} {} N={}: test loss {:.4} (chance {:.4}), accuracy {:.3} after {} epochs ({:.1} s/epoch); Jacobian {} → {}{}",
+        "{} T={} {} N={}: test loss {:.4} (chance {:.4}), accuracy {:.3} after {} epoch{} ({:.1} s/epoch); Jacobian {} → {}{}",
         r.task,
         r.length,
         r.cell,
@@ -381,6 +381,7 @@ pub fn summary(r: &FitReport, saved: Option<&PathBuf>) -> String {
         r.chance_loss,
         r.final_accuracy,
         r.epochs,
+        if r.epochs == 1 { "" } else { "s" },
         r.seconds_per_epoch,
         dyn_of(0),
         dyn_of(r.history.len() - 1),
