@@ -151,7 +151,7 @@ pub fn simulate(
 
 /// The largest `|λ|` of the predicted support at the traced state: the
 /// core's curve search, or the largest atom when every recurrent scale is
-/// zero (the support is then a set of points, see [`atoms_only`]).
+/// zero (the support is then a set of points, see `atoms_only`).
 pub fn predicted_radius(net: &Net) -> Result<f64, HostError> {
     let largest = |a: Vec<f64>| a.iter().map(|x| x.abs()).fold(0.0, f64::max);
     if atoms_only(net) {
@@ -268,7 +268,7 @@ pub fn run(
 
 /// The boundary of the predicted support at `net`'s traced state, for a
 /// figure: 720 rays from the mean of the eigenvalues `ev` (empty when the
-/// support is only the diagonal part's atoms, [`atoms_only`]).
+/// support is only the diagonal part's atoms, `atoms_only`).
 pub fn support_boundary(net: &Net, ev: &[Complex]) -> Result<Vec<Complex>, HostError> {
     if atoms_only(net) || ev.is_empty() {
         return Ok(vec![]);

@@ -285,6 +285,16 @@ fn train_errors_name_the_flag() {
             "--json /no/such/dir/x.json: folder /no/such/dir does not exist",
         ),
         (
+            &[
+                "train",
+                "--json",
+                "/tmp/same.onnx",
+                "--save",
+                "/tmp/same.onnx",
+            ],
+            "--json and --save name the same file",
+        ),
+        (
             &["train-sweep", "--sigma-z-values", "2,1"],
             "--sigma-z-values: the values must increase",
         ),

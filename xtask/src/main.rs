@@ -254,7 +254,7 @@ fn ci() -> Result<(), String> {
     run(
         "docs",
         cargo()
-            .args(["doc", "-p", "gatedyn", "--no-deps"])
+            .args(["doc", "-p", "gatedyn", "-p", "gatedyn-host", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     run("tests", cargo().args(["test", "--workspace"]))?;

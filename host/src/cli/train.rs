@@ -327,7 +327,9 @@ pub struct TrainArgs {
 
 /// Runs `gatedyn train`.
 pub fn run(a: TrainArgs) -> Result<(), HostError> {
-    a.out.check(a.plot.as_ref(), &[])?;
+    let save_target = a.save.clone().map(gatedyn_host::output::Target::File);
+    a.out
+        .check(a.plot.as_ref(), &[("--save", save_target.as_ref())])?;
     let scales = a.net.scales()?;
     let task = a.task.task()?;
     let cfg = a.optim.config(&task, &TRAIN_DEFAULTS);
