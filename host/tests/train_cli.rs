@@ -295,6 +295,14 @@ fn train_errors_name_the_flag() {
             "--json and --save name the same file",
         ),
         (
+            &["train", "--model", "/no/such.onnx", "--n", "32"],
+            "--n draws new weights; --model /no/such.onnx gives them",
+        ),
+        (
+            &["train", "--model", "/no/such.onnx", "--sigma-z", "2"],
+            "--sigma-* draws new weights",
+        ),
+        (
             &["train-sweep", "--sigma-z-values", "2,1"],
             "--sigma-z-values: the values must increase",
         ),

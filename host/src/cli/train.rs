@@ -118,9 +118,9 @@ pub struct NetArgs {
     /// A GRU's form.
     #[arg(long, value_enum, default_value_t = FormArg::ResetBefore)]
     pub form: FormArg,
-    /// Hidden units.
-    #[arg(long, default_value_t = 64, value_parser = count(1, 4096))]
-    pub n: usize,
+    /// Hidden units (default 64).
+    #[arg(long, value_parser = count(1, 4096))]
+    pub n: Option<usize>,
     /// φ.
     #[arg(long, value_enum, default_value_t = ActivationArg::Tanh)]
     pub activation: ActivationArg,
@@ -152,7 +152,9 @@ pub struct NetArgs {
     #[arg(long, default_value_t = 1)]
     pub weight_seed: u64,
     /// Start from this model instead (`.onnx` or `.safetensors`; its
-    /// readout too when it has one): continue training.
+    /// readout too when it has one): continue training. The flags that
+    /// draw weights (`--n`, `--sigma-*`, `--cell`, `--form`) are refused
+    /// with it.
     #[arg(long, value_name = "PATH")]
     pub model: Option<PathBuf>,
 }
@@ -214,11 +216,31 @@ impl NetArgs {
     /// `scales`.
     pub fn network(&self, task: &Task, scales: &Scales) -> Result<Trainable, HostError> {
         if let Some(p) = &self.model {
+            // the file gives the weights: flags that would draw them are
+            // refused rather than ignored
+            let drawn = [
+                (self.n.is_some(), "--n"),
+                (
+                    [self.sigma_z, self.sigma_r, self.sigma_h, self.sigma_f]
+                        .iter()
+                        .chain(&[self.sigma_i, self.sigma_o, self.sigma_c])
+                        .any(Option::is_some),
+                    "--sigma-*",
+                ),
+                (self.cell != CellArg::Gru, "--cell"),
+                (self.form != FormArg::ResetBefore, "--form"),
+            ];
+            if let Some((_, flag)) = drawn.iter().find(|(given, _)| *given) {
+                return Err(HostError::Param(format!(
+                    "{flag} draws new weights; --model {} gives them (leave {flag} out)",
+                    p.display()
+                )));
+            }
             let loaded = model::load(p)?;
             return Trainable::from_model(loaded, task.inputs(), task.outputs(), self.weight_seed);
         }
         Trainable::random(
-            self.n,
+            self.n.unwrap_or(64),
             task.inputs(),
             task.outputs(),
             scales,
