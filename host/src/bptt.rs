@@ -18,7 +18,7 @@ use crate::model::ReadoutWeights;
 use crate::network::{GateWeights, GruTraceBuf, GruWeights, LstmTraceBuf, LstmWeights};
 use crate::HostError;
 use gatedyn::activation::sigmoid_derivative;
-use gatedyn::{Activation, GruForm, GruRef, LstmGates, LstmRef};
+use gatedyn::{Activation, GruForm, GruRef, LstmRef};
 
 /// What the readout's outputs are compared with at the supervised steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -245,6 +245,38 @@ pub(crate) fn step_loss(obj: &Objective, s: usize, count: usize, y: &[f64]) -> (
     }
 }
 
+/// The readout's outputs at one supervised step and their loss.
+pub(crate) struct ReadoutStep {
+    /// `y = W h + b`.
+    pub outputs: Vec<f64>,
+    /// The step's share of the loss.
+    pub loss: f64,
+}
+
+/// The readout at supervised step `s` (its index in `sup.at`) of the state
+/// `h`: adds `∂ℓ/∂y hᵀ` and `∂ℓ/∂y` to the readout's gradient `grad` and
+/// `W_oᵀ ∂ℓ/∂y` to the state adjoint `dh` (docs/THEORY.md §13).
+pub(crate) fn readout_step(
+    readout: &ReadoutWeights,
+    sup: &Supervision,
+    s: usize,
+    h: &[f64],
+    grad: &mut ReadoutWeights,
+    dh: &mut [f64],
+) -> ReadoutStep {
+    let n = h.len();
+    let y = readout.output(h);
+    let (loss, e) = step_loss(&sup.objective, s, sup.at.len(), &y);
+    for (o, &eo) in e.iter().enumerate() {
+        grad.b[o] += eo;
+        for (j, &hj) in h.iter().enumerate() {
+            grad.w[o * n + j] += eo * hj;
+            dh[j] += eo * readout.w[o * n + j];
+        }
+    }
+    ReadoutStep { outputs: y, loss }
+}
+
 /// `g.u += a bᵀ` (rows of `a`, columns of `b`), `g.w += a xᵀ`, `g.b += a`.
 fn accumulate(g: &mut GateWeights, a: &[f64], b: &[f64], x: &[f64]) {
     let (n, ni) = (a.len(), x.len());
@@ -297,17 +329,9 @@ pub fn loss_gradient(
     let mut outputs = vec![0.0; sup.at.len() * k];
     // ∂L/∂h_{t+1} from the readout at a supervised step, and its loss
     let mut supervised = |s: usize, h: &[f64], dh: &mut [f64]| {
-        let y = readout.output(h);
-        let (l, e) = step_loss(&sup.objective, s, sup.at.len(), &y);
-        outputs[s * k..(s + 1) * k].copy_from_slice(&y);
-        loss += l;
-        for (o, &eo) in e.iter().enumerate() {
-            readout_grad.b[o] += eo;
-            for (j, &hj) in h.iter().enumerate() {
-                readout_grad.w[o * n + j] += eo * hj;
-                dh[j] += eo * readout.w[o * n + j];
-            }
-        }
+        let y = readout_step(readout, sup, s, h, &mut readout_grad, dh);
+        outputs[s * k..(s + 1) * k].copy_from_slice(&y.outputs);
+        loss += y.loss;
     };
     let recurrent = match net {
         Recurrent::Gru { weights, form } => {
@@ -337,13 +361,7 @@ pub fn loss_gradient(
             g.into_gradient()
         }
         Recurrent::Lstm(weights) => {
-            let gates = LstmGates {
-                f: weights.f.view(),
-                i: weights.i.view(),
-                o: weights.o.view(),
-                c: weights.c.view(),
-            };
-            let view = LstmRef::new(n, inputs, gates, activation).map_err(numerical)?;
+            let view = weights.view(n, inputs, activation).map_err(numerical)?;
             let mut states = vec![(vec![0.0; n], vec![0.0; n])];
             let mut traces = Vec::with_capacity(steps);
             for t in 0..steps {
@@ -417,13 +435,7 @@ pub fn evaluate(
             }
         }
         Recurrent::Lstm(weights) => {
-            let gates = LstmGates {
-                f: weights.f.view(),
-                i: weights.i.view(),
-                o: weights.o.view(),
-                c: weights.c.view(),
-            };
-            let view = LstmRef::new(n, inputs, gates, activation).map_err(numerical)?;
+            let view = weights.view(n, inputs, activation).map_err(numerical)?;
             let (mut h, mut c) = (vec![0.0; n], vec![0.0; n]);
             let mut trace = LstmTraceBuf::zeros(n);
             for t in 0..steps {
@@ -658,13 +670,7 @@ mod tests {
             o: gate(n, ni, &mut seed),
             c: gate(n, ni, &mut seed),
         };
-        let gates = LstmGates {
-            f: w.f.view(),
-            i: w.i.view(),
-            o: w.o.view(),
-            c: w.c.view(),
-        };
-        let view = LstmRef::new(n, ni, gates, Activation::Tanh).unwrap();
+        let view = w.view(n, ni, Activation::Tanh).unwrap();
         let c: Vec<f64> = h.iter().map(|v| -2.0 * v).collect();
         let mut t = LstmTraceBuf::zeros(n);
         view.step(&h, &c, &x, t.view_mut()).unwrap();

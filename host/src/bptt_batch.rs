@@ -12,7 +12,7 @@
 //! chunks of a fixed size, which keeps every sum in an order that does not
 //! depend on the number of threads.
 
-use crate::bptt::{check, step_loss, LossGradient, Recurrent, RecurrentGradient};
+use crate::bptt::{check, readout_step, LossGradient, Recurrent, RecurrentGradient};
 use crate::model::ReadoutWeights;
 use crate::network::GateWeights;
 use crate::train::Example;
@@ -197,21 +197,16 @@ pub fn chunk_loss_gradient(
             }
             let s = s - 1;
             cursor[j] = s;
-            let hj = &h[j * n..(j + 1) * n];
-            let y = readout.output(hj);
-            let (l, e) = step_loss(&ex.supervision.objective, s, ex.supervision.at.len(), &y);
-            outputs[j][s * k..(s + 1) * k].copy_from_slice(&y);
-            loss[j] += l;
-            let dj = &mut delta[j * n..(j + 1) * n];
-            for (o, &eo) in e.iter().enumerate() {
-                readout_grad.b[o] += eo;
-                let row = &readout.w[o * n..(o + 1) * n];
-                let grad = &mut readout_grad.w[o * n..(o + 1) * n];
-                for p in 0..n {
-                    grad[p] += eo * hj[p];
-                    dj[p] += eo * row[p];
-                }
-            }
+            let y = readout_step(
+                readout,
+                &ex.supervision,
+                s,
+                &h[j * n..(j + 1) * n],
+                &mut readout_grad,
+                &mut delta[j * n..(j + 1) * n],
+            );
+            outputs[j][s * k..(s + 1) * k].copy_from_slice(&y.outputs);
+            loss[j] += y.loss;
         }
     };
     let numerical = || HostError::Numerical {

@@ -204,22 +204,22 @@ pub fn fit(
             task.outputs()
         )));
     }
-    let train = task.examples(Split::Train, cfg.train_size, cfg.seed, "--train-size")?;
+    let mut train = task.examples(Split::Train, cfg.train_size, cfg.seed, "--train-size")?;
     let test = task.examples(Split::Test, cfg.test_size, cfg.seed, "--test-size")?;
     let mut adam = Adam::new(cfg.lr, cfg.clip)?;
     let mut history = vec![checkpoint(task, net, &test, cfg, 0, None)?];
     progress(FitEvent::Checkpoint(&history[0]));
-    let mut order: Vec<usize> = (0..train.len()).collect();
     let per_epoch = batches(cfg);
     for epoch in 1..=cfg.epochs {
         let t0 = Instant::now();
-        shuffle(&mut order, cfg.seed.wrapping_add(epoch as u64));
+        // the set itself is shuffled (the swaps compose over the epochs):
+        // the batches are slices of it, nothing is copied
+        shuffle(&mut train, cfg.seed.wrapping_add(epoch as u64));
         let (mut loss, mut norms) = (0.0, Vec::with_capacity(per_epoch));
-        for (b, idx) in order.chunks(cfg.batch).enumerate() {
-            let batch: Vec<Example> = idx.iter().map(|&k| train[k].clone()).collect();
-            let g = net.batch_gradient(&batch)?;
+        for (b, batch) in train.chunks(cfg.batch).enumerate() {
+            let g = net.batch_gradient(batch)?;
             norms.push(adam.step(net, &g)?);
-            loss += g.loss * idx.len() as f64;
+            loss += g.loss * batch.len() as f64;
             progress(FitEvent::Batch {
                 epoch,
                 done: b + 1,
@@ -243,7 +243,11 @@ pub fn fit(
     Ok(FitReport {
         task: task.name(),
         length: task.length(),
-        cell: net.net().cell().to_string(),
+        cell: match net.cell {
+            crate::train::Cell::Gru { .. } => crate::network::Cell::Gru,
+            crate::train::Cell::Lstm(_) => crate::network::Cell::Lstm,
+        }
+        .to_string(),
         form: match &net.cell {
             crate::train::Cell::Gru { form, .. } if form.is_reset_after() => Some("reset_after"),
             crate::train::Cell::Gru { .. } => Some("reset_before"),
@@ -279,7 +283,7 @@ struct EpochStats {
 }
 
 /// Fisher–Yates with a fresh stream per call.
-fn shuffle(order: &mut [usize], seed: u64) {
+fn shuffle<T>(order: &mut [T], seed: u64) {
     let mut rng = XorShiftRng::seed_from_u64(seed);
     for i in (1..order.len()).rev() {
         let j = (rng.next_u64() % (i as u64 + 1)) as usize;

@@ -25,11 +25,9 @@
 //! (field numbers of ONNX IR version 10) declared in [`onnx`]; unknown
 //! fields are skipped by the decoder.
 
-use crate::network::{
-    Cell, GateWeights, GruNet, GruTraceBuf, GruWeights, LstmNet, LstmTraceBuf, LstmWeights, Net,
-};
+use crate::network::{Cell, GateWeights, GruNet, GruWeights, LstmNet, LstmWeights, Net};
 use crate::HostError;
-use gatedyn::init::{GateScale, GruScales, LstmScales};
+use gatedyn::init::GateScale;
 use gatedyn::{Activation, GruForm};
 use std::path::Path;
 
@@ -847,12 +845,10 @@ fn read_safetensors(bytes: &[u8]) -> Result<OnnxLayer, String> {
     if names.iter().any(|k| *k == key("weight_hr_l0")) {
         return Err("an LSTM with proj_size > 0 (weight_hr_l0) is not supported".into());
     }
-    let get = |k: &str, required: bool| -> Result<Option<Tensor>, String> {
-        let name = key(k);
-        let t = match st.tensor(&name) {
-            Ok(t) => t,
-            Err(_) if !required => return Ok(None),
-            Err(_) => return Err(format!("no tensor {name}")),
+    // a tensor by its full name, as f64 (`None`: not in the file)
+    let read = |name: &str| -> Result<Option<Tensor>, String> {
+        let Ok(t) = st.tensor(name) else {
+            return Ok(None);
         };
         let data = t.data();
         let values: Vec<f64> = match t.dtype() {
@@ -864,6 +860,13 @@ fn read_safetensors(bytes: &[u8]) -> Result<OnnxLayer, String> {
             shape: t.shape().to_vec(),
             values,
         }))
+    };
+    let get = |k: &str, required: bool| -> Result<Option<Tensor>, String> {
+        let name = key(k);
+        match read(&name)? {
+            None if required => Err(format!("no tensor {name}")),
+            t => Ok(t),
+        }
     };
     let Tensor {
         shape: hd,
@@ -925,30 +928,6 @@ fn read_safetensors(bytes: &[u8]) -> Result<OnnxLayer, String> {
         .collect();
     let readout = match linear[..] {
         [p] => {
-            let read = |k: &str| -> Result<Option<Tensor>, String> {
-                let Ok(t) = st.tensor(k) else { return Ok(None) };
-                let values: Vec<f64> = match t.dtype() {
-                    Dtype::F32 => t
-                        .data()
-                        .chunks_exact(4)
-                        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64)
-                        .collect(),
-                    Dtype::F64 => t
-                        .data()
-                        .chunks_exact(8)
-                        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-                        .collect(),
-                    other => {
-                        return Err(format!(
-                            "readout tensor {k} is {other:?}; only F32 and F64 are supported"
-                        ))
-                    }
-                };
-                Ok(Some(Tensor {
-                    shape: t.shape().to_vec(),
-                    values,
-                }))
-            };
             let w = read(&format!("{p}weight"))?.expect("listed above");
             let k = w.shape[0];
             let b = match read(&format!("{p}bias"))? {
@@ -1070,21 +1049,9 @@ fn build(s: Stacked) -> Result<Net, String> {
             } else {
                 GruForm::ResetBefore
             };
-            let scales = GruScales {
-                z: empirical_scale(&weights.z, n, inputs),
-                r: empirical_scale(&weights.r, n, inputs),
-                h: empirical_scale(&weights.h, n, inputs),
-            };
             Net::Gru(GruNet {
-                n,
-                inputs,
-                scales,
-                weights,
-                form,
-                activation: Activation::Tanh,
-                x: vec![0.0; inputs],
                 h: state(initial_h),
-                trace: GruTraceBuf::zeros(n),
+                ..GruNet::from_weights(weights, form, Activation::Tanh)
             })
         }
         RawCell::OnnxLstm | RawCell::TorchLstm => {
@@ -1100,22 +1067,10 @@ fn build(s: Stacked) -> Result<Net, String> {
                 o: gate(ko, false, true),
                 c: gate(kc, false, true),
             };
-            let scales = LstmScales {
-                f: empirical_scale(&weights.f, n, inputs),
-                i: empirical_scale(&weights.i, n, inputs),
-                o: empirical_scale(&weights.o, n, inputs),
-                c: empirical_scale(&weights.c, n, inputs),
-            };
             Net::Lstm(LstmNet {
-                n,
-                inputs,
-                scales,
-                weights,
-                activation: Activation::Tanh,
-                x: vec![0.0; inputs],
                 h: state(initial_h),
                 c: state(initial_c),
-                trace: LstmTraceBuf::zeros(n),
+                ..LstmNet::from_weights(weights, Activation::Tanh)
             })
         }
     })

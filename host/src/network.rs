@@ -442,6 +442,35 @@ impl LstmWeights {
 }
 
 impl GruNet {
+    /// A GRU with trained (or otherwise given) weights at the zero state,
+    /// its scales the weights' empirical ones
+    /// ([`crate::model::empirical_scale`]); `n` and the inputs are read
+    /// from the update gate's arrays.
+    pub fn from_weights(
+        weights: GruWeights,
+        form: GruForm<Vec<f64>>,
+        activation: Activation,
+    ) -> Self {
+        let n = weights.z.b.len();
+        let inputs = weights.z.w.len().checked_div(n).unwrap_or(0);
+        let scale = |g: &GateWeights| crate::model::empirical_scale(g, n, inputs);
+        GruNet {
+            n,
+            inputs,
+            scales: GruScales {
+                z: scale(&weights.z),
+                r: scale(&weights.r),
+                h: scale(&weights.h),
+            },
+            weights,
+            form,
+            activation,
+            x: vec![0.0; inputs],
+            h: vec![0.0; n],
+            trace: GruTraceBuf::zeros(n),
+        }
+    }
+
     /// The core's view.
     pub fn view(&self) -> GruRef<'_, f64> {
         self.weights
@@ -494,6 +523,30 @@ impl GruNet {
 }
 
 impl LstmNet {
+    /// An LSTM with given weights at the zero state, as
+    /// [`GruNet::from_weights`].
+    pub fn from_weights(weights: LstmWeights, activation: Activation) -> Self {
+        let n = weights.f.b.len();
+        let inputs = weights.f.w.len().checked_div(n).unwrap_or(0);
+        let scale = |g: &GateWeights| crate::model::empirical_scale(g, n, inputs);
+        LstmNet {
+            n,
+            inputs,
+            scales: LstmScales {
+                f: scale(&weights.f),
+                i: scale(&weights.i),
+                o: scale(&weights.o),
+                c: scale(&weights.c),
+            },
+            weights,
+            activation,
+            x: vec![0.0; inputs],
+            h: vec![0.0; n],
+            c: vec![0.0; n],
+            trace: LstmTraceBuf::zeros(n),
+        }
+    }
+
     /// The core's view.
     pub fn view(&self) -> LstmRef<'_, f64> {
         self.weights

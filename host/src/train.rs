@@ -9,12 +9,10 @@ use crate::bptt::{
     evaluate, loss_gradient, Evaluation, LossGradient, Recurrent, RecurrentGradient, Supervision,
 };
 use crate::bptt_batch::chunk_loss_gradient;
-use crate::model::{empirical_scale, Model, ReadoutWeights};
-use crate::network::{
-    GateWeights, GruNet, GruTraceBuf, GruWeights, LstmNet, LstmTraceBuf, LstmWeights, Net, Scales,
-};
+use crate::model::{Model, ReadoutWeights};
+use crate::network::{GateWeights, GruNet, GruWeights, LstmNet, LstmWeights, Net, Scales};
 use crate::HostError;
-use gatedyn::init::{fill_gates, GruScales, LstmScales, Normal};
+use gatedyn::init::{fill_gates, Normal};
 use gatedyn::{Activation, GruForm};
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
@@ -188,40 +186,13 @@ impl Trainable {
     /// The recurrent layer as a [`Net`] at the zero state (its scales the
     /// empirical ones), for the Jacobian and the rest of the analyses.
     pub fn net(&self) -> Net {
-        let (n, inputs) = (self.n(), self.inputs());
-        let scale = |g: &GateWeights| empirical_scale(g, n, inputs);
         match &self.cell {
-            Cell::Gru { weights, form } => Net::Gru(GruNet {
-                n,
-                inputs,
-                scales: GruScales {
-                    z: scale(&weights.z),
-                    r: scale(&weights.r),
-                    h: scale(&weights.h),
-                },
-                weights: weights.clone(),
-                form: form.clone(),
-                activation: self.activation,
-                x: vec![0.0; inputs],
-                h: vec![0.0; n],
-                trace: GruTraceBuf::zeros(n),
-            }),
-            Cell::Lstm(w) => Net::Lstm(LstmNet {
-                n,
-                inputs,
-                scales: LstmScales {
-                    f: scale(&w.f),
-                    i: scale(&w.i),
-                    o: scale(&w.o),
-                    c: scale(&w.c),
-                },
-                weights: w.clone(),
-                activation: self.activation,
-                x: vec![0.0; inputs],
-                h: vec![0.0; n],
-                c: vec![0.0; n],
-                trace: LstmTraceBuf::zeros(n),
-            }),
+            Cell::Gru { weights, form } => Net::Gru(GruNet::from_weights(
+                weights.clone(),
+                form.clone(),
+                self.activation,
+            )),
+            Cell::Lstm(w) => Net::Lstm(LstmNet::from_weights(w.clone(), self.activation)),
         }
     }
 
