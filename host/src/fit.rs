@@ -179,6 +179,18 @@ pub enum FitEvent<'a> {
     Checkpoint(&'a EpochRecord),
 }
 
+/// Errors unless the training and test sequences of `task` (held for
+/// the whole run, 8 bytes per input value) fit in memory; names
+/// `--train-size`.
+pub fn check_data_memory(task: &Task, cfg: &FitConfig) -> Result<(), HostError> {
+    let values = (task.length() as u128) * (task.inputs() as u128) * 8;
+    crate::limits::check_memory(
+        "--train-size",
+        cfg.train_size,
+        (cfg.train_size as u128 + cfg.test_size as u128) * values,
+    )
+}
+
 /// Batches per epoch.
 pub fn batches(cfg: &FitConfig) -> usize {
     cfg.train_size.div_ceil(cfg.batch)
@@ -204,6 +216,7 @@ pub fn fit(
             task.outputs()
         )));
     }
+    check_data_memory(task, cfg)?;
     let mut train = task.examples(Split::Train, cfg.train_size, cfg.seed, "--train-size")?;
     let test = task.examples(Split::Test, cfg.test_size, cfg.seed, "--test-size")?;
     let mut adam = Adam::new(cfg.lr, cfg.clip)?;

@@ -254,6 +254,7 @@ pub fn check_task(task: &Task, settings: &SweepSettings) -> Result<(), HostError
             settings.length
         )));
     }
+    fit::check_data_memory(task, &settings.fit_config())?;
     // the data must exist for the sizes asked (sMNIST)
     task.examples(Split::Test, 1, settings.data_seed, "--test-size")
         .map(|_| ())

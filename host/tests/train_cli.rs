@@ -295,6 +295,20 @@ fn train_errors_name_the_flag() {
             "--json and --save name the same file",
         ),
         (
+            &["train", "--length", "1000000", "--train-size", "4194304"],
+            "--train-size 4194304 needs about",
+        ),
+        (
+            &[
+                "train-sweep",
+                "--length",
+                "1000000",
+                "--train-size",
+                "4194304",
+            ],
+            "--train-size 4194304 needs about",
+        ),
+        (
             &["train", "--model", "/no/such.onnx", "--n", "32"],
             "--n draws new weights; --model /no/such.onnx gives them",
         ),
