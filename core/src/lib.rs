@@ -66,6 +66,7 @@ pub mod operator;
 pub mod quadrature;
 mod readout;
 mod real;
+mod scales;
 mod small_eigen;
 pub mod spectral_curve;
 pub mod spectral_radius;

@@ -18,7 +18,7 @@
 
 use crate::activation::Activation;
 use crate::error::{check_scale, Error};
-use crate::init::{GruScales, LstmScales};
+use crate::scales::{GruScales, LstmScales};
 use crate::maximize::grid_golden_max;
 use crate::quadrature::GaussianAverage;
 
@@ -679,5 +679,19 @@ fn finite(fp: GruFixedPoint) -> Result<GruFixedPoint, Error> {
             index,
         }),
         None => Ok(fp),
+    }
+}
+
+impl GruScales {
+    /// The parameters of the mean-field theory (docs/THEORY.md §5): `σ_h`, `σ_r`
+    /// and their bias scales (the update gate drops out of the fixed point).
+    pub const fn mft(&self, activation: Activation) -> GruMftParams {
+        GruMftParams {
+            sigma_h: self.h.sigma,
+            sigma_r: self.r.sigma,
+            bias_h: self.h.bias,
+            bias_r: self.r.bias,
+            activation,
+        }
     }
 }
