@@ -86,6 +86,8 @@ pub fn sigmoid_derivative<F: Real>(s: F) -> F {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::real::{exp2_neg, sigmoid_f32, tanh_f32};
 
     #[test]
     fn sigmoid_is_stable_at_extremes() {

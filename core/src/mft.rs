@@ -18,9 +18,9 @@
 
 use crate::activation::Activation;
 use crate::error::{check_scale, Error};
-use crate::scales::{GruScales, LstmScales};
 use crate::maximize::grid_golden_max;
 use crate::quadrature::GaussianAverage;
+use crate::scales::{GruScales, LstmScales};
 
 fn sigmoid(x: f64) -> f64 {
     crate::activation::sigmoid(x)

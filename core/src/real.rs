@@ -169,7 +169,7 @@ pub const FAST_TANH_MAX_ERROR: f32 = 2.5e-7;
 /// and `2^-k` is written into the exponent bits. `t` is capped at 126, where
 /// `2^-t` is already far below any error that matters to σ or tanh.
 #[inline(always)]
-fn exp2_neg(t: f32) -> f32 {
+pub(crate) fn exp2_neg(t: f32) -> f32 {
     // 1.5 · 2^23: adding and subtracting it rounds to the nearest integer
     const ROUND: f32 = 12_582_912.0;
     // Taylor coefficients (ln 2)^k / k! with alternating signs, k = 6..1.
@@ -274,4 +274,3 @@ pub(crate) fn tanh_f32(x: f32) -> f32 {
         t
     }
 }
-

@@ -15,10 +15,11 @@
 use gatedyn::init::GruScales;
 use gatedyn::spectral_radius::ArnoldiOptions;
 use gatedyn::Activation;
-use gatedyn_host::block_arnoldi::{self, BlockOptions};
-use gatedyn_host::eigen::{eigenvalues, jacobian, max_modulus};
-use gatedyn_host::matfree::{self, HostJacobian, Precision};
-use gatedyn_host::network::{Net, Scales};
+use gatedyn_host::linalg::block_arnoldi::{self, BlockOptions};
+use gatedyn_host::linalg::eigen::{eigenvalues, jacobian, max_modulus};
+use gatedyn_host::linalg::matfree::{self, HostJacobian};
+use gatedyn_host::net::{Net, Scales};
+use gatedyn_host::Precision;
 use std::time::Instant;
 
 fn arg<T: std::str::FromStr>(i: usize, default: T) -> Result<T, String> {

@@ -11,8 +11,8 @@
 
 use gatedyn::init::GruScales;
 use gatedyn::Activation;
-use gatedyn_host::eigen::{eigenvalues, jacobian, max_modulus};
-use gatedyn_host::network::{Net, Scales};
+use gatedyn_host::linalg::eigen::{eigenvalues, jacobian, max_modulus};
+use gatedyn_host::net::{Net, Scales};
 use std::io::Write;
 use std::process::Command;
 use std::time::Instant;

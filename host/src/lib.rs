@@ -5,37 +5,26 @@
 //!
 //! Every formula cites `docs/THEORY.md` of the repository.
 
-pub mod analyze;
-pub mod arrays;
-pub mod block_arnoldi;
-pub mod bptt;
-pub mod bptt_batch;
-pub mod complexity;
-pub mod drive;
-pub mod eigen;
-pub mod export;
 pub mod figures;
-pub mod fit;
-pub mod fixed_points;
-pub mod limits;
-pub mod long_term;
-pub mod lyapunov;
-pub mod matfree;
-pub mod mnist;
-pub mod model;
-pub mod network;
-pub mod output;
-pub mod phase;
-pub mod plot;
-pub mod save;
-pub mod spectrum;
-pub mod sweep;
-pub mod tasks;
-pub mod train;
-pub mod train_sweep;
+pub mod formats;
+pub mod io;
+pub mod linalg;
+pub mod net;
+pub mod theory;
 pub mod validate;
 
 use std::fmt;
+
+/// Storage precision of weights: of the matrix-free products
+/// ([`linalg::matfree`]), of arrays and of exported models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// `f32` copies of the weights (half the memory traffic).
+    F32,
+    /// `f64` copies.
+    F64,
+}
 
 /// What can go wrong on the host. Each kind has its own exit status in the
 /// CLI ([`HostError::exit_status`]).

@@ -2,8 +2,8 @@
 
 use gatedyn::init::GateScale;
 use gatedyn::Activation;
-use gatedyn_host::eigen::jacobian;
-use gatedyn_host::network::{Net, Scales};
+use gatedyn_host::linalg::eigen::jacobian;
+use gatedyn_host::net::{Net, Scales};
 
 #[test]
 fn faer_gru_jacobian_equals_core() {

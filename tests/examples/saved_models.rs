@@ -1,7 +1,7 @@
 //! Writes the saved-model fixtures of `tests/saved_models.rs` into
 //! `tests/fixtures/saved` (or the folder given): three networks trained a
 //! little on the copy task (4 symbols, so the readout has 4 outputs), each
-//! saved by `gatedyn_host::save` as ONNX and, where PyTorch has the form,
+//! saved by `gatedyn_host::formats::save` as ONNX and, where PyTorch has the form,
 //! as safetensors, and the input sequence `inputs.npy`. The ONNX Runtime
 //! outputs beside them come from `check_saved.py` (run by the full test
 //! command).
@@ -10,12 +10,13 @@
 
 use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::Activation;
-use gatedyn_host::arrays::{write, ArrayFormat, Table};
-use gatedyn_host::matfree::Precision;
-use gatedyn_host::network::Scales;
-use gatedyn_host::save;
-use gatedyn_host::tasks::{copy, CopyTask};
-use gatedyn_host::train::{Adam, Trainable};
+use gatedyn_host::formats::save;
+use gatedyn_host::io::arrays::{write, ArrayFormat, Table};
+use gatedyn_host::net::Scales;
+use gatedyn_host::Precision;
+use gatedyn_train::adam::Adam;
+use gatedyn_train::params::Trainable;
+use gatedyn_train::tasks::{copy, CopyTask};
 use std::path::PathBuf;
 
 fn gate(sigma: f64) -> GateScale {
@@ -71,9 +72,14 @@ fn main() {
             let g = net.batch_gradient(batch).unwrap();
             adam.step(&mut net, &g).unwrap();
         }
-        save::save("fixture", &dir.join(format!("{name}.onnx")), &net).unwrap();
+        save::save("fixture", &dir.join(format!("{name}.onnx")), &net.trained()).unwrap();
         if reset_after || name == "lstm" {
-            save::save("fixture", &dir.join(format!("{name}.safetensors")), &net).unwrap();
+            save::save(
+                "fixture",
+                &dir.join(format!("{name}.safetensors")),
+                &net.trained(),
+            )
+            .unwrap();
         }
     }
     // a longer sequence of the same alphabet as the test input

@@ -6,9 +6,10 @@
 
 use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::Activation;
-use gatedyn_host::bptt::{Objective, Supervision};
-use gatedyn_host::network::Scales;
-use gatedyn_host::train::{Example, Trainable};
+use gatedyn_host::net::Scales;
+use gatedyn_train::loss::Example;
+use gatedyn_train::loss::{Objective, Supervision};
+use gatedyn_train::params::Trainable;
 use std::time::Instant;
 
 const REPEATS: usize = 3;

@@ -2,8 +2,8 @@
 
 use gatedyn::init::GateScale;
 use gatedyn::{Activation, Complex};
-pub use gatedyn_host::eigen::max_modulus;
-pub use gatedyn_host::network::{Cell, Net, Scales};
+pub use gatedyn_host::linalg::eigen::max_modulus;
+pub use gatedyn_host::net::{Cell, Net, Scales};
 
 /// All eigenvalues of a dense row-major `m×m` matrix (faer through the host
 /// crate). (nalgebra 0.34's Schur iteration never returns on Jacobians with
@@ -11,7 +11,7 @@ pub use gatedyn_host::network::{Cell, Net, Scales};
 /// faer.)
 pub fn eigenvalues(m: usize, row_major: &[f64]) -> Vec<Complex> {
     let a = faer::Mat::<f64>::from_fn(m, m, |i, j| row_major[i * m + j]);
-    gatedyn_host::eigen::eigenvalues(&a).expect("dense eigenvalues")
+    gatedyn_host::linalg::eigen::eigenvalues(&a).expect("dense eigenvalues")
 }
 
 /// A random autonomous GRU (tanh), state `h ~ N(0, 1)`.

@@ -1,14 +1,13 @@
-//! Backpropagation through time (`gatedyn_host::bptt`) against central
+//! Backpropagation through time (`gatedyn_train::bptt`) against central
 //! differences of the loss, for every parameter block of the GRU (both
 //! forms), the LSTM and the readout, with both objectives; and its errors.
 
 use gatedyn::{Activation, GruForm};
-use gatedyn_host::bptt::{
-    loss_gradient, LossGradient, Objective, Recurrent, RecurrentGradient, Supervision,
-};
-use gatedyn_host::model::ReadoutWeights;
-use gatedyn_host::network::{GateWeights, GruWeights, LstmWeights};
+use gatedyn_host::net::ReadoutWeights;
+use gatedyn_host::net::{GateWeights, GruWeights, LstmWeights};
 use gatedyn_host::HostError;
+use gatedyn_train::bptt::{loss_gradient, LossGradient, Recurrent, RecurrentGradient};
+use gatedyn_train::loss::{Objective, Supervision};
 
 const N: usize = 5;
 const INPUTS: usize = 3;

@@ -4,7 +4,7 @@
 
 use gatedyn::init::GateScale;
 use gatedyn::lyapunov::LyapunovOptions;
-use gatedyn_host::lyapunov::run_from;
+use gatedyn_host::theory::lyapunov::run_from;
 use gatedyn_tests::{eigenvalues, gru, lstm};
 
 fn s(x: f64) -> GateScale {
@@ -120,7 +120,7 @@ fn a_large_gru_at_sigma_h_3_is_chaotic_whatever_the_tangent_seed() {
 /// (blocked path) agree to rounding, GRU and LSTM alike.
 #[test]
 fn blocked_and_column_by_column_paths_agree() {
-    assert_eq!(gatedyn_host::lyapunov::BLOCKED_FROM_K, 16);
+    assert_eq!(gatedyn_host::theory::lyapunov::BLOCKED_FROM_K, 16);
     for (label, net) in [
         ("gru", gru(40, [s(1.0), s(2.0), s(3.0)], 5)),
         ("lstm", lstm(20, [s(2.0), s(2.0), s(2.0), s(4.0)], 5)),

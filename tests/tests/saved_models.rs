@@ -1,4 +1,4 @@
-//! Saved networks (`gatedyn_host::save`, `gatedyn train --save`):
+//! Saved networks (`gatedyn_host::formats::save`, `gatedyn train --save`):
 //!
 //! * the committed models in `fixtures/saved` (written by the example
 //!   `saved_models`) load back and reproduce ONNX Runtime's hidden states
@@ -15,14 +15,15 @@
 
 use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::Activation;
-use gatedyn_host::arrays::read;
-use gatedyn_host::drive::run_inputs;
-use gatedyn_host::matfree::Precision;
-use gatedyn_host::model::{load, ModelFormat};
-use gatedyn_host::network::Scales;
-use gatedyn_host::save;
-use gatedyn_host::train::{Cell, Trainable};
+use gatedyn_host::formats::save;
+use gatedyn_host::formats::{load, ModelFormat};
+use gatedyn_host::io::arrays::read;
+use gatedyn_host::net::drive::run_inputs;
+use gatedyn_host::net::CellWeights;
+use gatedyn_host::net::Scales;
 use gatedyn_host::HostError;
+use gatedyn_host::Precision;
+use gatedyn_train::params::Trainable;
 use std::path::PathBuf;
 
 const ORT_TOL: f64 = 2e-6;
@@ -120,7 +121,7 @@ fn nets() -> Vec<(&'static str, Trainable)> {
         for (k, b) in net.readout.b.iter_mut().enumerate() {
             *b = 0.1 * k as f64 - 0.2;
         }
-        if let Cell::Gru {
+        if let CellWeights::Gru {
             form: gatedyn::GruForm::ResetAfter { recurrent_bias },
             ..
         } = &mut net.cell
@@ -155,7 +156,7 @@ fn save_then_load_gives_the_float32_weights_back() {
                 continue;
             }
             let path = dir.join(format!("{name}.{ext}"));
-            save::save("--save", &path, &net).unwrap();
+            save::save("--save", &path, &net.trained()).unwrap();
             let loaded = Trainable::from_model(load(&path).unwrap(), 3, 5, 0).unwrap();
             assert_eq!(loaded, rounded(&net), "{name}.{ext}");
             round_trips += 1;
@@ -174,18 +175,22 @@ fn what_cannot_be_saved_is_refused() {
         other => panic!("expected a Param error, got {other:?}"),
     };
     let before = &nets[0].1;
-    let m = param(save::check("--save", &dir.join("x.safetensors"), before));
+    let m = param(save::check(
+        "--save",
+        &dir.join("x.safetensors"),
+        &before.trained(),
+    ));
     assert!(m.contains("reset-after only"), "{m}");
-    let m = param(save::check("--save", &dir.join("x.pt"), before));
+    let m = param(save::check("--save", &dir.join("x.pt"), &before.trained()));
     assert!(m.starts_with("--save ") && m.contains("extension"), "{m}");
     let mut hard = nets[1].1.clone();
     hard.activation = Activation::HardTanh;
-    let m = param(save::check("--save", &dir.join("x.onnx"), &hard));
+    let m = param(save::check("--save", &dir.join("x.onnx"), &hard.trained()));
     assert!(m.contains("only tanh"), "{m}");
     let m = param(save::check(
         "--save",
         &dir.join("no-such-folder/x.onnx"),
-        before,
+        &before.trained(),
     ));
     assert!(m.contains("does not exist"), "{m}");
 }
@@ -195,7 +200,7 @@ fn a_model_that_does_not_fit_the_task_is_named() {
     let dir = std::env::temp_dir().join(format!("gatedyn-fit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("m.onnx");
-    save::save("--save", &path, &nets()[1].1).unwrap();
+    save::save("--save", &path, &nets()[1].1.trained()).unwrap();
     let err =
         |inputs, outputs| match Trainable::from_model(load(&path).unwrap(), inputs, outputs, 0) {
             Err(HostError::Param(m)) => m,

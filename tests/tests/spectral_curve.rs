@@ -4,7 +4,7 @@
 use gatedyn::init::GateScale;
 use gatedyn::spectral_curve::{predicted_radius, CurveOptions, Support};
 use gatedyn::Complex;
-use gatedyn_host::spectrum::{self, INSIDE_LEVEL};
+use gatedyn_host::theory::spectrum::{self, INSIDE_LEVEL};
 use gatedyn_tests::{eigenvalues, gru, lstm, max_modulus, Net};
 
 fn s(x: f64) -> GateScale {

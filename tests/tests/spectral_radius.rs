@@ -190,9 +190,9 @@ fn checks_inside_a_cycle_stop_no_later() {
                 ..Default::default()
             };
             let mut basis = vec![0.0; SpectralRadius::<40>::basis_len(net.dim(), 40)];
-            let mut op = gatedyn_host::matfree::HostJacobian::new(
+            let mut op = gatedyn_host::linalg::matfree::HostJacobian::new(
                 &net,
-                gatedyn_host::matfree::Precision::F64,
+                gatedyn_host::Precision::F64,
             )
             .unwrap();
             let r = est
@@ -224,7 +224,8 @@ fn checks_inside_a_cycle_stop_no_later() {
 fn host_matrix_free_operator_matches_dense() {
     use gatedyn::operator::LinearOperator;
     use gatedyn::spectral_radius::ArnoldiOptions;
-    use gatedyn_host::matfree::{single_vector_radius, HostJacobian, Precision};
+    use gatedyn_host::linalg::matfree::{single_vector_radius, HostJacobian};
+    use gatedyn_host::Precision;
     let n = 150;
     for (name, net) in regimes(n) {
         let d = net.dim();
@@ -281,8 +282,9 @@ fn host_matrix_free_operator_matches_dense() {
 /// kernel, f32 and f64 weights) against the dense radius in every regime.
 #[test]
 fn block_arnoldi_matches_dense_radius() {
-    use gatedyn_host::block_arnoldi::{estimate, BlockOptions};
-    use gatedyn_host::matfree::{HostJacobian, Precision};
+    use gatedyn_host::linalg::block_arnoldi::{estimate, BlockOptions};
+    use gatedyn_host::linalg::matfree::HostJacobian;
+    use gatedyn_host::Precision;
     let opts = BlockOptions {
         max_dim: 120,
         keep: 12,
@@ -313,7 +315,7 @@ fn block_arnoldi_matches_dense_radius() {
 /// exhausted budget, on dense operators with known spectra.
 #[test]
 fn block_arnoldi_edge_cases() {
-    use gatedyn_host::block_arnoldi::{estimate, BlockOptions, DenseBlock};
+    use gatedyn_host::linalg::block_arnoldi::{estimate, BlockOptions, DenseBlock};
     use gatedyn_host::HostError;
     // a 2×2 rotation block of modulus 1.5, then 0.25 and 0.5 on the
     // diagonal (19 times each): the block Krylov space of 8 vectors has at

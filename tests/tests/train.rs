@@ -1,15 +1,17 @@
-//! Training (`gatedyn_host::train`, `gatedyn_host::tasks`): the adding
+//! Training (`gatedyn_train::params`, `gatedyn_train::tasks`): the adding
 //! problem is learnt well below the mean predictor's loss, runs are
 //! reproducible whatever the thread count, and bad settings are named
 //! errors.
 
 use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::Activation;
-use gatedyn_host::bptt::Objective;
-use gatedyn_host::network::Scales;
-use gatedyn_host::tasks::{adding, ADDING_MEAN_PREDICTOR_LOSS};
-use gatedyn_host::train::{Adam, Example, Trainable};
+use gatedyn_host::net::Scales;
 use gatedyn_host::HostError;
+use gatedyn_train::adam::Adam;
+use gatedyn_train::loss::Example;
+use gatedyn_train::loss::Objective;
+use gatedyn_train::params::Trainable;
+use gatedyn_train::tasks::{adding, ADDING_MEAN_PREDICTOR_LOSS};
 
 fn unit(sigma: f64) -> GateScale {
     GateScale {
@@ -138,7 +140,7 @@ fn bad_settings_are_named_errors() {
 
 #[test]
 fn copy_sequences_are_what_they_claim() {
-    use gatedyn_host::tasks::{copy, CopyTask};
+    use gatedyn_train::tasks::{copy, CopyTask};
     let task = CopyTask {
         symbols: 4,
         alphabet: 6,
@@ -195,7 +197,7 @@ fn copy_sequences_are_what_they_claim() {
 
 #[test]
 fn tasks_score_answers_as_documented() {
-    use gatedyn_host::tasks::{CopyTask, Task, ADDING_TOLERANCE};
+    use gatedyn_train::tasks::{CopyTask, Task, ADDING_TOLERANCE};
     let adding_task = Task::Adding { length: 10 };
     let ex = &adding(10, 1, 4).unwrap()[0];
     let Objective::Squared { targets } = &ex.supervision.objective else {
@@ -216,7 +218,7 @@ fn tasks_score_answers_as_documented() {
         delay: 2,
     };
     let copy_task = Task::Copy(task);
-    let ex = &gatedyn_host::tasks::copy(task, 1, 6).unwrap()[0];
+    let ex = &gatedyn_train::tasks::copy(task, 1, 6).unwrap()[0];
     let Objective::CrossEntropy { classes } = &ex.supervision.objective else {
         panic!("copy is a cross-entropy")
     };
@@ -235,9 +237,9 @@ fn tasks_score_answers_as_documented() {
 
 #[test]
 fn a_training_run_records_what_it_claims() {
-    use gatedyn_host::fit::{dynamics, fit as run, FitConfig, FitEvent};
-    use gatedyn_host::mnist::Split;
-    use gatedyn_host::tasks::{CopyTask, Task};
+    use gatedyn_train::fit::{dynamics, fit as run, FitConfig, FitEvent};
+    use gatedyn_train::mnist::Split;
+    use gatedyn_train::tasks::{CopyTask, Task};
     let task = Task::Copy(CopyTask {
         symbols: 2,
         alphabet: 3,
@@ -307,8 +309,8 @@ fn a_training_run_records_what_it_claims() {
 /// batch mixing lengths goes sequence by sequence.
 #[test]
 fn batched_gradient_equals_the_sequence_by_sequence_one() {
-    use gatedyn_host::tasks::{copy, CopyTask};
-    use gatedyn_host::train::gradient_blocks;
+    use gatedyn_train::params::gradient_blocks;
+    use gatedyn_train::tasks::{copy, CopyTask};
     let lstm = Scales::Lstm(LstmScales {
         f: unit(1.0),
         i: unit(1.0),

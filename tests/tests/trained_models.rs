@@ -15,11 +15,11 @@
 //! (the full test command regenerates them where Python can install ONNX
 //! Runtime).
 
-use gatedyn_host::arrays::{read, Table};
-use gatedyn_host::drive::run_inputs;
-use gatedyn_host::matfree::Precision;
-use gatedyn_host::model::{load, ModelFormat};
-use gatedyn_host::network::Net;
+use gatedyn_host::formats::{load, ModelFormat};
+use gatedyn_host::io::arrays::{read, Table};
+use gatedyn_host::net::drive::run_inputs;
+use gatedyn_host::net::Net;
+use gatedyn_host::Precision;
 use std::path::PathBuf;
 
 /// Agreement of the hidden states with ONNX Runtime (absolute), as the
@@ -197,7 +197,8 @@ fn exported_static_runs_bit_identically_to_the_import() {
     let model = load(&path).unwrap();
     // the committed file is what `gatedyn export` writes today (the first
     // line names the model path as given on the command line)
-    let src = gatedyn_host::export::rust_source(&model, "TRAINED", Precision::F32).unwrap();
+    let src =
+        gatedyn_host::formats::rust_source::rust_source(&model, "TRAINED", Precision::F32).unwrap();
     let committed = std::fs::read_to_string(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware-example/src/trained_model.rs"),
     )
@@ -237,8 +238,8 @@ fn exported_static_runs_bit_identically_to_the_import() {
 
 #[test]
 fn analyze_measures_the_reference_jacobian_radius() {
-    use gatedyn_host::analyze::{analyze, AnalyzeConfig};
-    use gatedyn_host::eigen::{eigenvalues, max_modulus};
+    use gatedyn_host::linalg::eigen::{eigenvalues, max_modulus};
+    use gatedyn_host::theory::analyze::{analyze, AnalyzeConfig};
     let d = dir();
     let inputs = read("--inputs", &d.join("inputs.npy")).unwrap();
     // one more step with x_T again: the last sample is the step from h_T
@@ -293,7 +294,7 @@ fn analyze_measures_the_reference_jacobian_radius() {
 
 #[test]
 fn analyze_matrix_free_agrees_with_dense() {
-    use gatedyn_host::analyze::{analyze, AnalyzeConfig};
+    use gatedyn_host::theory::analyze::{analyze, AnalyzeConfig};
     let d = dir();
     let inputs = read("--inputs", &d.join("inputs.npy")).unwrap();
     for name in ["gru_after_n128_chaotic", "lstm_n128_chaotic"] {
@@ -328,7 +329,7 @@ fn analyze_matrix_free_agrees_with_dense() {
 /// changed: each is refused with its own reason.
 #[test]
 fn malformed_onnx_models_are_refused_with_their_reason() {
-    use gatedyn_host::model::onnx::{AttributeProto, ModelProto, TensorProto};
+    use gatedyn_host::formats::onnx_proto::{AttributeProto, ModelProto, TensorProto};
     use prost::Message;
     let d = dir();
     let good =

@@ -1,0 +1,88 @@
+//! `gatedyn export --model PATH --rust OUT.rs`: a trained network as Rust
+//! source with a `static` network for firmware ([`gatedyn_host::formats::rust_source`]).
+
+use super::spectrum::PrecisionArg;
+use super::OutputArgs;
+use clap::Args;
+use gatedyn_host::formats;
+use gatedyn_host::formats::rust_source::rust_source;
+use gatedyn_host::io::output::{self, Target};
+use gatedyn_host::HostError;
+use gatedyn_host::Precision;
+use std::path::PathBuf;
+
+/// The flags of `gatedyn export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The model: `.onnx` or `.safetensors`.
+    #[arg(long, value_name = "PATH")]
+    model: PathBuf,
+    /// The Rust file to write (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    rust: Target,
+    /// The name of the `static`.
+    #[arg(long, default_value = "NET")]
+    name: String,
+    /// Scalar type of the weights.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    precision: PrecisionArg,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// Runs `gatedyn export`.
+pub fn run(a: ExportArgs) -> Result<(), HostError> {
+    if let Target::File(p) = &a.rust {
+        if p.extension().is_none_or(|e| e != "rs") {
+            return Err(HostError::Param(format!(
+                "--rust {}: the file must end in .rs",
+                p.display()
+            )));
+        }
+    }
+    a.out.check(None, &[("--rust", Some(&a.rust))])?;
+    let m = formats::load(&a.model)?;
+    let precision = match a.precision {
+        PrecisionArg::F32 => Precision::F32,
+        PrecisionArg::F64 => Precision::F64,
+    };
+    let src = rust_source(&m, &a.name, precision)?;
+    match &a.rust {
+        Target::Stdout => output::write_stdout(src.trim_end())?,
+        Target::File(p) => output::write_atomic(p, &src)?,
+    }
+    let readout = m.readout.as_ref().map_or(0, |r| r.outputs * (m.info.n + 1));
+    let b_hn = if m.info.form == Some("reset_after") {
+        m.info.n
+    } else {
+        0
+    };
+    let bytes = (m.net.cell().gates() * m.info.n * (m.info.n + m.info.inputs + 1) + b_hn + readout)
+        * match precision {
+            Precision::F32 => 4,
+            Precision::F64 => 8,
+        };
+    let summary = format!(
+        "{}: static {} ({}), {} bytes of weights in flash → {}",
+        m.info.path,
+        a.name,
+        m.info.describe(),
+        bytes,
+        match &a.rust {
+            Target::Stdout => "stdout".to_string(),
+            Target::File(p) => p.display().to_string(),
+        }
+    );
+    #[derive(serde::Serialize)]
+    struct ExportReport {
+        model: formats::ModelInfo,
+        name: String,
+        weight_bytes: usize,
+    }
+    let report = ExportReport {
+        model: m.info,
+        name: a.name,
+        weight_bytes: bytes,
+    };
+    a.out.emit_beside(&report, &summary, a.rust.is_stdout())
+}

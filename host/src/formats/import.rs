@@ -1,0 +1,166 @@
+//! Trained networks from files (docs/THEORY.md §9): an ONNX model with one
+//! `GRU` or `LSTM` node, or a PyTorch `nn.GRU` / `nn.LSTM` `state_dict`
+//! saved as `.safetensors`. Both become a [`Net`] in this crate's
+//! conventions:
+//!
+//! * the update gate is negated (`U_z`, `W_z`, `b_z` → their negatives:
+//!   ONNX and PyTorch keep `z` of the old state, the paper keeps `1 − z`);
+//! * the input and recurrent biases of a gate add up, except the
+//!   candidate's recurrent bias in the reset-after form (`b_hn`);
+//! * stacked gate blocks are split by the framework's order: ONNX GRU
+//!   `z, r, h`, ONNX LSTM `i, o, f, c`, PyTorch GRU `r, z, n`, PyTorch LSTM
+//!   `i, f, g, o`.
+//!
+//! What is supported: one forward layer (batch size is the caller's), gate
+//! activations `Sigmoid`, candidate/cell activations `Tanh`, no clipping,
+//! no peepholes (or all-zero ones), `input_forget = 0`, weights stored in
+//! the file as `float32` or `float64`. A linear readout after the layer is
+//! read when there is one ([`ReadoutWeights`]: in ONNX a `MatMul`/`Gemm`
+//! fed by the layer, in safetensors the one `P.weight` of shape `[K, N]`
+//! with its `P.bias` outside the layer's keys, as `nn.Linear` saves it);
+//! other nodes are ignored: gatedyn analyses the recurrent core. Anything
+//! else is refused with one line naming the file and the reason.
+//!
+//! The ONNX protobuf is decoded by `prost` from the subset of `onnx.proto`
+//! (field numbers of ONNX IR version 10) declared in [`onnx`]; unknown
+//! fields are skipped by the decoder.
+
+use super::layout::*;
+use super::{onnx, safetensors};
+use crate::net::{Cell, Net, ReadoutWeights};
+use crate::HostError;
+use std::path::Path;
+
+/// The file format of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelFormat {
+    /// ONNX protobuf.
+    Onnx,
+    /// PyTorch `state_dict` in safetensors.
+    Safetensors,
+}
+
+impl ModelFormat {
+    /// The format `path`'s extension names (`.onnx`, `.safetensors`, in
+    /// any case); another is a [`HostError::Param`] naming `flag` and the
+    /// path.
+    pub fn of_path(flag: &str, path: &Path) -> Result<Self, HostError> {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("onnx") => Ok(ModelFormat::Onnx),
+            Some("safetensors") => Ok(ModelFormat::Safetensors),
+            _ => Err(HostError::Param(format!(
+                "{flag} {}: the extension must be .onnx (ONNX) or .safetensors (PyTorch state_dict)",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// What was loaded, for reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelInfo {
+    /// The file.
+    pub path: String,
+    /// Its format.
+    pub format: ModelFormat,
+    /// GRU or LSTM.
+    pub cell: Cell,
+    /// A GRU's form: `"reset_before"` (the paper's) or `"reset_after"`
+    /// (PyTorch's); `None` for an LSTM.
+    pub form: Option<&'static str>,
+    /// Hidden units.
+    pub n: usize,
+    /// Inputs.
+    pub inputs: usize,
+    /// The ONNX node name or the safetensors key prefix.
+    pub layer: String,
+    /// Whether the file gave an initial state (ONNX `initial_h`).
+    pub has_initial_state: bool,
+    /// Outputs of the linear readout after the layer, if the graph has one.
+    pub readout_outputs: Option<usize>,
+}
+
+impl ModelInfo {
+    /// `GRU (reset after U_h, PyTorch form) N=32, 4 inputs` and the like.
+    pub fn describe(&self) -> String {
+        let form = match self.form {
+            Some("reset_after") => " (reset after U_h, PyTorch form)",
+            Some(_) => " (reset before U_h, paper form)",
+            None => "",
+        };
+        format!("{}{form} N={}, {} inputs", self.cell, self.n, self.inputs)
+    }
+}
+
+/// A loaded model: the network at its initial state (zero, or the file's
+/// `initial_h`/`initial_c`) and what it was.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// The network, state set, no step traced.
+    pub net: Net,
+    /// The linear readout after the recurrent layer, when the ONNX graph
+    /// has one (see [`ReadoutWeights`]).
+    pub readout: Option<ReadoutWeights>,
+    /// Description.
+    pub info: ModelInfo,
+}
+
+/// Loads `path` (`.onnx` or `.safetensors`, by extension). Every error is
+/// a [`HostError::Param`] whose one line starts with `--model PATH:`.
+pub fn load(path: &Path) -> Result<Model, HostError> {
+    let bad = |why: String| HostError::Param(format!("--model {}: {why}", path.display()));
+    let format = ModelFormat::of_path("--model", path)?;
+    let size = std::fs::metadata(path)
+        .map_err(|e| bad(format!("cannot read: {e}")))?
+        .len();
+    // the file's bytes, then the weights as f64 (at most twice the bytes of
+    // a float32 file): about three times the file
+    if let Some(avail) = crate::io::limits::allocatable() {
+        if size.saturating_mul(3) > avail {
+            let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+            return Err(bad(format!(
+                "a {:.1} GiB file needs about {:.1} GiB to load, more than the {:.1} GiB this process may allocate",
+                gib(size),
+                gib(size.saturating_mul(3)),
+                gib(avail)
+            )));
+        }
+    }
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let (stacked, layer, readout) = match format {
+        ModelFormat::Onnx => onnx::read_onnx(&bytes),
+        ModelFormat::Safetensors => safetensors::read_safetensors(&bytes),
+    }
+    .map_err(bad)?;
+    if let Some(r) = &readout {
+        if let Some(k) = r.w.iter().chain(&r.b).position(|x| !x.is_finite()) {
+            return Err(bad(format!("readout weight {k} is not finite")));
+        }
+    }
+    let has_initial_state = stacked.initial_h.is_some();
+    let net = build(stacked).map_err(bad)?;
+    let form = match &net {
+        Net::Gru(g) if g.form.is_reset_after() => Some("reset_after"),
+        Net::Gru(_) => Some("reset_before"),
+        Net::Lstm(_) => None,
+    };
+    Ok(Model {
+        info: ModelInfo {
+            path: path.display().to_string(),
+            format,
+            cell: net.cell(),
+            form,
+            n: net.n(),
+            inputs: net.inputs(),
+            layer,
+            has_initial_state,
+            readout_outputs: readout.as_ref().map(|r| r.outputs),
+        },
+        net,
+        readout,
+    })
+}

@@ -1,0 +1,372 @@
+//! The ONNX reader: one `GRU` or `LSTM` node, its weights, and a linear
+//! readout after it.
+
+use super::layout::*;
+use super::onnx_proto as onnx;
+use crate::net::ReadoutWeights;
+
+pub(crate) fn attr<'a>(node: &'a onnx::NodeProto, name: &str) -> Option<&'a onnx::AttributeProto> {
+    node.attribute.iter().find(|a| a.name == name)
+}
+
+/// The values of an ONNX tensor as `f64`, with its dims.
+pub(crate) fn tensor_values(t: &onnx::TensorProto) -> Result<Tensor, String> {
+    let name = &t.name;
+    if t.data_location == 1 || !t.external_data.is_empty() {
+        return Err(format!(
+            "tensor {name} is stored in an external file: save the model with its weights inside (onnx.save(..., save_as_external_data=False))"
+        ));
+    }
+    let dims: Vec<usize> = t
+        .dims
+        .iter()
+        .map(|&d| {
+            usize::try_from(d).map_err(|_| format!("tensor {name} has a negative dimension {d}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let count = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&c| c <= crate::io::arrays::MAX_ENTRIES)
+        .ok_or(format!("tensor {name} is too large ({dims:?})"))?;
+    let values: Vec<f64> = match t.data_type {
+        1 if !t.raw_data.is_empty() => t
+            .raw_data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64)
+            .collect(),
+        1 => t.float_data.iter().map(|&x| x as f64).collect(),
+        11 if !t.raw_data.is_empty() => t
+            .raw_data
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect(),
+        11 => t.double_data.clone(),
+        other => {
+            return Err(format!(
+                "tensor {name} has ONNX data type {other}; only float32 (1) and float64 (11) weights are supported"
+            ))
+        }
+    };
+    if values.len() != count {
+        return Err(format!(
+            "tensor {name} holds {} values, its shape {dims:?} needs {count} (truncated or corrupt)",
+            values.len()
+        ));
+    }
+    Ok(Tensor {
+        shape: dims,
+        values,
+    })
+}
+
+/// The readout after `node` (see [`ReadoutWeights`]), if any.
+pub(crate) fn find_readout(
+    graph: &onnx::GraphProto,
+    node: &onnx::NodeProto,
+    n: usize,
+) -> Result<Option<ReadoutWeights>, String> {
+    const SHAPE_ONLY: [&str; 6] = [
+        "Squeeze",
+        "Reshape",
+        "Transpose",
+        "Flatten",
+        "Unsqueeze",
+        "Identity",
+    ];
+    let stored = |name: &str| graph.initializer.iter().find(|t| t.name == name);
+    // ONNX graphs are topologically sorted: one pass follows the layer's
+    // outputs through shape-only nodes to the first product
+    let mut live: Vec<&str> = node.output.iter().map(String::as_str).collect();
+    let mut product = None;
+    for m in &graph.node {
+        let Some(first) = m.input.first() else {
+            continue;
+        };
+        if !live.contains(&first.as_str()) {
+            continue;
+        }
+        match m.op_type.as_str() {
+            op if SHAPE_ONLY.contains(&op) => live.extend(m.output.iter().map(String::as_str)),
+            "MatMul" | "Gemm" => {
+                product = Some(m);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let Some(m) = product else { return Ok(None) };
+    let Some(t) = m.input.get(1).and_then(|b| stored(b)) else {
+        return Ok(None); // a product with a computed matrix: not a readout
+    };
+    let Tensor { shape, values } = tensor_values(t)?;
+    let gemm = m.op_type == "Gemm";
+    let trans_b = gemm && attr(m, "transB").is_some_and(|a| a.i != 0);
+    if gemm && attr(m, "transA").is_some_and(|a| a.i != 0) {
+        return Err("the readout Gemm has transA = 1; not supported".into());
+    }
+    let alpha = if gemm {
+        attr(m, "alpha").map_or(1.0, |a| a.f as f64)
+    } else {
+        1.0
+    };
+    let beta = if gemm {
+        attr(m, "beta").map_or(1.0, |a| a.f as f64)
+    } else {
+        1.0
+    };
+    let k = match (&shape[..], trans_b) {
+        (&[rows, k], false) if rows == n => k,
+        (&[k, cols], true) if cols == n => k,
+        _ => return Err(format!("the readout's weights {} have shape {shape:?}; expected [{n}, K] (or [K, {n}] with transB)", t.name)),
+    };
+    // ours is K×N: w[o][j] = B[j][o] (or B[o][j] transposed)
+    let w: Vec<f64> = (0..k)
+        .flat_map(|o| (0..n).map(move |j| (o, j)))
+        .map(|(o, j)| {
+            alpha
+                * if trans_b {
+                    values[o * n + j]
+                } else {
+                    values[j * k + o]
+                }
+        })
+        .collect();
+    let bias_of = |name: &str, scale: f64| -> Result<Option<Vec<f64>>, String> {
+        match stored(name) {
+            Some(t) => {
+                let b = tensor_values(t)?;
+                if b.values.len() != k {
+                    return Err(format!(
+                        "the readout bias {} has shape {:?}; expected {k} entries",
+                        t.name, b.shape
+                    ));
+                }
+                Ok(Some(b.values.iter().map(|x| scale * x).collect()))
+            }
+            None => Ok(None),
+        }
+    };
+    let mut b = match m.input.get(2) {
+        Some(c) if gemm && !c.is_empty() => bias_of(c, beta)?.unwrap_or_else(|| vec![0.0; k]),
+        _ => vec![0.0; k],
+    };
+    let out = m.output.first().map(String::as_str).unwrap_or_default();
+    if let Some(add) = graph
+        .node
+        .iter()
+        .find(|a| a.op_type == "Add" && a.input.iter().any(|i| i == out))
+    {
+        if let Some(other) = add.input.iter().find(|i| *i != out) {
+            if let Some(extra) = bias_of(other, 1.0)? {
+                b.iter_mut().zip(extra).for_each(|(x, e)| *x += e);
+            }
+        }
+    }
+    Ok(Some(ReadoutWeights { outputs: k, w, b }))
+}
+
+pub(crate) fn read_onnx(bytes: &[u8]) -> Result<ReadLayer, String> {
+    use prost::Message;
+    let model = onnx::ModelProto::decode(bytes).map_err(|e| {
+        format!("not a readable ONNX model (protobuf: {e}); a truncated file reads like this too")
+    })?;
+    let graph = model
+        .graph
+        .ok_or("not an ONNX model: no graph (is this an ONNX file?)")?;
+    let recurrent: Vec<&onnx::NodeProto> = graph
+        .node
+        .iter()
+        .filter(|n| {
+            (n.domain.is_empty() || n.domain == "ai.onnx")
+                && matches!(n.op_type.as_str(), "GRU" | "LSTM" | "RNN")
+        })
+        .collect();
+    let node = match recurrent[..] {
+        [] => {
+            let ops: Vec<&str> = graph
+                .node
+                .iter()
+                .map(|n| n.op_type.as_str())
+                .take(8)
+                .collect();
+            return Err(format!(
+                "no GRU or LSTM node in the graph (its operators: {})",
+                if ops.is_empty() {
+                    "none".to_string()
+                } else {
+                    ops.join(", ")
+                }
+            ));
+        }
+        [one] => one,
+        _ => {
+            return Err(format!(
+                "{} recurrent nodes (stacked layers); only one GRU or LSTM layer is supported",
+                recurrent.len()
+            ))
+        }
+    };
+    let is_gru = match node.op_type.as_str() {
+        "GRU" => true,
+        "LSTM" => false,
+        _ => {
+            return Err("the recurrent node is a plain RNN; only GRU and LSTM are supported".into())
+        }
+    };
+    let op = &node.op_type;
+    let text = |a: &onnx::AttributeProto| String::from_utf8_lossy(&a.s).into_owned();
+    if let Some(d) = attr(node, "direction") {
+        let d = text(d);
+        if d != "forward" {
+            return Err(format!("{op} direction {d:?}: only forward layers are supported (a bidirectional layer has two networks)"));
+        }
+    }
+    if attr(node, "clip").is_some() {
+        return Err(format!(
+            "{op} has a cell clip; clipping is not part of the model gatedyn analyses"
+        ));
+    }
+    if attr(node, "input_forget").is_some_and(|a| a.i != 0) {
+        return Err(
+            "LSTM input_forget = 1 (coupled input and forget gates) is not supported".into(),
+        );
+    }
+    if let Some(a) = attr(node, "activations") {
+        let names: Vec<String> = a
+            .strings
+            .iter()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect();
+        let want: &[&str] = if is_gru {
+            &["Sigmoid", "Tanh"]
+        } else {
+            &["Sigmoid", "Tanh", "Tanh"]
+        };
+        for (k, (got, w)) in names.iter().zip(want).enumerate() {
+            if !got.eq_ignore_ascii_case(w) {
+                return Err(format!(
+                    "{op} activation {k} is {got}; supported: {} (the paper's gates)",
+                    want.join(", ")
+                ));
+            }
+        }
+        if names.len() != want.len() {
+            return Err(format!(
+                "{op} lists {} activations; a forward layer has {}",
+                names.len(),
+                want.len()
+            ));
+        }
+    }
+    let reset_after = is_gru && attr(node, "linear_before_reset").is_some_and(|a| a.i != 0);
+    let hidden_attr = attr(node, "hidden_size").map(|a| a.i);
+    let init = |k: usize| -> Result<Option<Tensor>, String> {
+        let Some(name) = node.input.get(k).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        match graph.initializer.iter().find(|t| &t.name == name) {
+            Some(t) => tensor_values(t).map(Some),
+            None => Err(format!(
+                "{op} input {k} ({name}) is not an initializer; gatedyn needs the weights stored in the model"
+            )),
+        }
+    };
+    let g = if is_gru { 3 } else { 4 };
+    let Tensor {
+        shape: wd,
+        values: w,
+    } = init(1)?.ok_or(format!("{op} has no W input"))?;
+    let Tensor {
+        shape: rd,
+        values: r,
+    } = init(2)?.ok_or(format!("{op} has no R input"))?;
+    let [1, gn, inputs] = wd[..] else {
+        return Err(format!(
+            "{op} W has shape {wd:?}; expected [1, {g}·hidden, inputs]"
+        ));
+    };
+    let n = gn / g;
+    if gn % g != 0 || n == 0 || rd[..] != [1, gn, n] {
+        return Err(format!(
+            "{op} W {wd:?} and R {rd:?} do not fit [1, {g}·N, I] and [1, {g}·N, N]"
+        ));
+    }
+    if let Some(h) = hidden_attr {
+        if h != n as i64 {
+            return Err(format!("{op} hidden_size = {h} but R is {rd:?}"));
+        }
+    }
+    let (b_in, b_rec) = match init(3)? {
+        None => (vec![0.0; gn], vec![0.0; gn]),
+        Some(Tensor {
+            shape: bd,
+            values: b,
+        }) if bd[..] == [1, 2 * gn] => (b[..gn].to_vec(), b[gn..].to_vec()),
+        Some(Tensor { shape: bd, .. }) => {
+            return Err(format!("{op} B has shape {bd:?}; expected [1, {}]", 2 * gn))
+        }
+    };
+    // optional inputs that may be graph inputs (given at run time): read
+    // only when stored in the model; sequence_lens (input 4) is ignored,
+    // gatedyn runs the whole input sequence
+    let stored = |k: usize| -> Result<Option<Tensor>, String> {
+        match node.input.get(k) {
+            Some(name) if graph.initializer.iter().any(|t| &t.name == name) => init(k),
+            _ => Ok(None),
+        }
+    };
+    let state = |k: usize, what: &str| -> Result<Option<Vec<f64>>, String> {
+        match stored(k)? {
+            None => Ok(None),
+            Some(Tensor {
+                shape: d,
+                values: v,
+            }) if d[..] == [1, 1, n] => Ok(Some(v)),
+            Some(Tensor { shape: d, .. }) => Err(format!(
+                "{op} {what} has shape {d:?}; expected [1, 1, {n}] (batch 1)"
+            )),
+        }
+    };
+    let initial_h = state(5, "initial_h")?;
+    let initial_c = if is_gru { None } else { state(6, "initial_c")? };
+    if !is_gru {
+        if let Some(Tensor {
+            shape: pd,
+            values: p,
+        }) = stored(7)?
+        {
+            if p.iter().any(|&x| x != 0.0) {
+                return Err(format!(
+                    "LSTM has peephole weights P {pd:?}; peepholes are not supported"
+                ));
+            }
+        }
+    }
+    let cell = if is_gru {
+        RawCell::OnnxGru { reset_after }
+    } else {
+        RawCell::OnnxLstm
+    };
+    let layer = if node.name.is_empty() {
+        op.clone()
+    } else {
+        node.name.clone()
+    };
+    let readout = find_readout(&graph, node, n)?;
+    Ok((
+        Stacked {
+            cell,
+            n,
+            inputs,
+            w,
+            r,
+            b_in,
+            b_rec,
+            initial_h,
+            initial_c,
+        },
+        layer,
+        readout,
+    ))
+}

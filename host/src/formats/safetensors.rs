@@ -1,0 +1,164 @@
+//! The PyTorch `state_dict` reader (`.safetensors`).
+
+use super::layout::*;
+use crate::net::ReadoutWeights;
+
+pub(crate) fn read_safetensors(bytes: &[u8]) -> Result<ReadLayer, String> {
+    use safetensors::{Dtype, SafeTensors};
+    let st = SafeTensors::deserialize(bytes).map_err(|e| {
+        format!("not a readable safetensors file ({e}); a truncated file reads like this too")
+    })?;
+    let names = st.names();
+    let hh: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|k| k.ends_with("weight_hh_l0"))
+        .collect();
+    let prefix = match hh[..] {
+        [] => {
+            return Err(
+                "no weight_hh_l0 tensor: expected the state_dict of a PyTorch nn.GRU or nn.LSTM (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0)".into(),
+            )
+        }
+        [one] => one.trim_end_matches("weight_hh_l0").to_string(),
+        _ => return Err(format!("{} recurrent layers (keys ending in weight_hh_l0); only one is supported", hh.len())),
+    };
+    let key = |k: &str| format!("{prefix}{k}");
+    if names.iter().any(|k| *k == key("weight_hh_l1")) {
+        return Err(
+            "a stacked network (num_layers > 1, weight_hh_l1): only one layer is supported".into(),
+        );
+    }
+    if names.iter().any(|k| *k == key("weight_hh_l0_reverse")) {
+        return Err(
+            "a bidirectional network (weight_hh_l0_reverse): only forward layers are supported"
+                .into(),
+        );
+    }
+    if names.iter().any(|k| *k == key("weight_hr_l0")) {
+        return Err("an LSTM with proj_size > 0 (weight_hr_l0) is not supported".into());
+    }
+    // a tensor by its full name, as f64 (`None`: not in the file)
+    let read = |name: &str| -> Result<Option<Tensor>, String> {
+        let Ok(t) = st.tensor(name) else {
+            return Ok(None);
+        };
+        let data = t.data();
+        let values: Vec<f64> = match t.dtype() {
+            Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64).collect(),
+            Dtype::F64 => data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
+            other => return Err(format!("tensor {name} is {other:?}; only F32 and F64 weights are supported (convert with .float())")),
+        };
+        Ok(Some(Tensor {
+            shape: t.shape().to_vec(),
+            values,
+        }))
+    };
+    let get = |k: &str, required: bool| -> Result<Option<Tensor>, String> {
+        let name = key(k);
+        match read(&name)? {
+            None if required => Err(format!("no tensor {name}")),
+            t => Ok(t),
+        }
+    };
+    let Tensor {
+        shape: hd,
+        values: r,
+    } = get("weight_hh_l0", true)?.expect("required");
+    let [gn, n] = hd[..] else {
+        return Err(format!(
+            "{prefix}weight_hh_l0 has shape {hd:?}; expected [G·hidden, hidden]"
+        ));
+    };
+    let cell = match (n > 0).then(|| gn / n.max(1)) {
+        Some(3) if gn == 3 * n => RawCell::TorchGru,
+        Some(4) if gn == 4 * n => RawCell::TorchLstm,
+        _ => {
+            return Err(format!(
+            "{prefix}weight_hh_l0 has shape {hd:?}: neither a GRU ([3N, N]) nor an LSTM ([4N, N])"
+        ))
+        }
+    };
+    let Tensor {
+        shape: id,
+        values: w,
+    } = get("weight_ih_l0", true)?.expect("required");
+    let [gn_i, inputs] = id[..] else {
+        return Err(format!(
+            "{prefix}weight_ih_l0 has shape {id:?}; expected [{gn}, inputs]"
+        ));
+    };
+    if gn_i != gn {
+        return Err(format!(
+            "{prefix}weight_ih_l0 has shape {id:?}; expected [{gn}, inputs]"
+        ));
+    }
+    let bias = |k: &str| -> Result<Vec<f64>, String> {
+        match get(k, false)? {
+            None => Ok(vec![0.0; gn]),
+            Some(Tensor {
+                shape: d,
+                values: v,
+            }) if d[..] == [gn] => Ok(v),
+            Some(Tensor { shape: d, .. }) => {
+                Err(format!("{prefix}{k} has shape {d:?}; expected [{gn}]"))
+            }
+        }
+    };
+    let (b_in, b_rec) = (bias("bias_ih_l0")?, bias("bias_hh_l0")?);
+    // a linear readout (nn.Linear: `P.weight` of [K, N] and `P.bias` of
+    // [K]) outside the recurrent layer's keys, when there is exactly one
+    let linear: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|k| !k.starts_with(&prefix) || prefix.is_empty())
+        .filter_map(|k| k.strip_suffix("weight"))
+        .filter(|p| p.is_empty() || p.ends_with('.'))
+        .filter(|p| {
+            st.tensor(&format!("{p}weight"))
+                .is_ok_and(|t| t.shape().len() == 2 && t.shape()[1] == n)
+        })
+        .collect();
+    let readout = match linear[..] {
+        [p] => {
+            let w = read(&format!("{p}weight"))?.expect("listed above");
+            let k = w.shape[0];
+            let b = match read(&format!("{p}bias"))? {
+                None => vec![0.0; k],
+                Some(b) if b.shape[..] == [k] => b.values,
+                Some(b) => {
+                    return Err(format!(
+                        "readout {p}bias has shape {:?}; expected [{k}]",
+                        b.shape
+                    ))
+                }
+            };
+            (k > 0).then_some(ReadoutWeights {
+                outputs: k,
+                w: w.values,
+                b,
+            })
+        }
+        _ => None,
+    };
+    let layer = if prefix.is_empty() {
+        "l0".to_string()
+    } else {
+        format!("{prefix}l0")
+    };
+    Ok((
+        Stacked {
+            cell,
+            n,
+            inputs,
+            w,
+            r,
+            b_in,
+            b_rec,
+            initial_h: None,
+            initial_c: None,
+        },
+        layer,
+        readout,
+    ))
+}

@@ -1,0 +1,376 @@
+//! Two-dimensional arrays of numbers in files: NumPy `.npy` (version 1–3,
+//! little-endian `f4`/`f8`, C order) and `.csv` (one row per line, comma
+//! separated, `#` comments), read for `--inputs` and `--h0`; written as
+//! `.npy`, `.csv` or `.json` for `gatedyn run --output`.
+//!
+//! The `.npy` header is a Python dict literal of three known keys; this
+//! module reads the three and nothing else (format reference:
+//! `numpy.lib.format`).
+
+use crate::io::output::produce_atomic;
+use crate::HostError;
+use crate::Precision;
+use std::io::Write;
+use std::path::Path;
+
+/// At most this many entries in an array read from a file (4·10⁸, 3.2 GB
+/// of `f64`): a larger header is refused before anything is allocated.
+pub const MAX_ENTRIES: usize = 400_000_000;
+
+/// A row-major `rows × cols` array of finite numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Rows (time steps for `--inputs` and `--output`).
+    pub rows: usize,
+    /// Columns (inputs, or hidden units).
+    pub cols: usize,
+    /// `rows·cols` entries, row-major.
+    pub data: Vec<f64>,
+}
+
+impl Table {
+    /// Row `t`.
+    pub fn row(&self, t: usize) -> &[f64] {
+        &self.data[t * self.cols..(t + 1) * self.cols]
+    }
+}
+
+/// The file formats, by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrayFormat {
+    /// NumPy `.npy`.
+    Npy,
+    /// Comma-separated text.
+    Csv,
+    /// JSON `{"rows": T, "cols": N, "data": [[…], …]}` (writing only).
+    Json,
+}
+
+/// The format of `path` from its extension; `allowed` lists the formats
+/// `flag` takes.
+pub fn format_of(
+    flag: &str,
+    path: &Path,
+    allowed: &[ArrayFormat],
+) -> Result<ArrayFormat, HostError> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let f = match ext.as_deref() {
+        Some("npy") => Some(ArrayFormat::Npy),
+        Some("csv") => Some(ArrayFormat::Csv),
+        Some("json") => Some(ArrayFormat::Json),
+        _ => None,
+    };
+    match f {
+        Some(f) if allowed.contains(&f) => Ok(f),
+        _ => {
+            let names: Vec<&str> = allowed
+                .iter()
+                .map(|f| match f {
+                    ArrayFormat::Npy => ".npy",
+                    ArrayFormat::Csv => ".csv",
+                    ArrayFormat::Json => ".json",
+                })
+                .collect();
+            Err(HostError::Param(format!(
+                "{flag} {}: the extension must be one of {}",
+                path.display(),
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// Reads a 1-D or 2-D array (`.npy` or `.csv`); a 1-D array is one row.
+/// Every error names `flag` and the file: unreadable, malformed, not
+/// `f4`/`f8`, Fortran order, more than two dimensions, ragged rows, NaN or
+/// infinite entries (with row and column).
+pub fn read(flag: &str, path: &Path) -> Result<Table, HostError> {
+    let format = format_of(flag, path, &[ArrayFormat::Npy, ArrayFormat::Csv])?;
+    let bad = |why: String| HostError::Param(format!("{flag} {}: {why}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let table = match format {
+        ArrayFormat::Npy => parse_npy(&bytes),
+        _ => parse_csv(&bytes),
+    }
+    .map_err(bad)?;
+    if let Some(k) = table.data.iter().position(|x| !x.is_finite()) {
+        let (r, c) = (k / table.cols.max(1), k % table.cols.max(1));
+        return Err(bad(format!(
+            "entry at row {r}, column {c} is {}: every entry must be finite",
+            table.data[k]
+        )));
+    }
+    Ok(table)
+}
+
+fn parse_npy(bytes: &[u8]) -> Result<Table, String> {
+    const MAGIC: &[u8] = b"\x93NUMPY";
+    if bytes.len() < 10 || &bytes[..6] != MAGIC {
+        return Err("not a NumPy .npy file (no \\x93NUMPY magic)".into());
+    }
+    let major = bytes[6];
+    let (header_len, start) = match major {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return Err(format!(".npy format version {major} is not supported")),
+    };
+    let header = bytes
+        .get(start..start + header_len)
+        .ok_or("the .npy header is cut short")?;
+    let header = std::str::from_utf8(header).map_err(|_| "the .npy header is not text")?;
+    let value = |key: &str| -> Result<&str, String> {
+        let at = header
+            .find(&format!("'{key}'"))
+            .ok_or(format!("the .npy header has no '{key}'"))?;
+        let rest = &header[at + key.len() + 2..];
+        let colon = rest.find(':').ok_or("malformed .npy header")?;
+        Ok(rest[colon + 1..].trim_start())
+    };
+    let descr = value("descr")?;
+    let width = if descr.starts_with("'<f8'") || descr.starts_with("'float64'") {
+        8
+    } else if descr.starts_with("'<f4'") || descr.starts_with("'float32'") {
+        4
+    } else {
+        let d: String = descr.chars().take_while(|c| *c != ',').collect();
+        return Err(format!(
+            "element type {d} is not supported (use little-endian float32 '<f4' or float64 '<f8')"
+        ));
+    };
+    if value("fortran_order")?.starts_with("True") {
+        return Err("Fortran-ordered arrays are not supported (save a C-ordered copy: np.ascontiguousarray)".into());
+    }
+    let shape = value("shape")?;
+    let inner = shape
+        .strip_prefix('(')
+        .and_then(|s| s.split(')').next())
+        .ok_or("malformed shape in the .npy header")?;
+    let dims: Vec<usize> = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("malformed shape ({inner})"))
+        })
+        .collect::<Result<_, _>>()?;
+    let (rows, cols) = match dims[..] {
+        [n] => (1, n),
+        [t, n] => (t, n),
+        _ => {
+            return Err(format!(
+                "the array has {} dimensions; expected 1 or 2 (T×I)",
+                dims.len()
+            ))
+        }
+    };
+    let count = rows
+        .checked_mul(cols)
+        .filter(|c| *c <= MAX_ENTRIES)
+        .ok_or(format!(
+            "shape ({inner}) is larger than {MAX_ENTRIES} entries"
+        ))?;
+    let data_bytes = &bytes[start + header_len..];
+    if data_bytes.len() != count * width {
+        return Err(format!(
+            "the data holds {} bytes, the shape ({inner}) needs {} (truncated or corrupt file)",
+            data_bytes.len(),
+            count * width
+        ));
+    }
+    let data = if width == 8 {
+        data_bytes
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect()
+    } else {
+        data_bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64)
+            .collect()
+    };
+    Ok(Table { rows, cols, data })
+}
+
+fn parse_csv(bytes: &[u8]) -> Result<Table, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text")?;
+    let mut data = Vec::new();
+    let (mut rows, mut cols) = (0, None);
+    for (k, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let start = data.len();
+        for (c, field) in line.split(',').enumerate() {
+            let v: f64 = field.trim().parse().map_err(|_| {
+                format!(
+                    "line {}, column {c}: not a number: {:?}",
+                    k + 1,
+                    field.trim()
+                )
+            })?;
+            data.push(v);
+        }
+        let width = data.len() - start;
+        match cols {
+            None => cols = Some(width),
+            Some(w) if w != width => {
+                return Err(format!(
+                    "line {} has {width} columns, earlier lines {w}",
+                    k + 1
+                ))
+            }
+            _ => {}
+        }
+        rows += 1;
+        if data.len() > MAX_ENTRIES {
+            return Err(format!("more than {MAX_ENTRIES} entries"));
+        }
+    }
+    let cols = cols.ok_or("no numbers in the file")?;
+    Ok(Table { rows, cols, data })
+}
+
+/// Writes `table` to `path` in `format` with entries of `precision` (`.npy`
+/// stores `f4` or `f8`; text writes the shortest decimal that reads back to
+/// the same value of that precision), atomically (a failure leaves no
+/// partial file: [`produce_atomic`]).
+pub fn write(
+    path: &Path,
+    format: ArrayFormat,
+    table: &Table,
+    precision: Precision,
+) -> Result<(), HostError> {
+    let io = |e: std::io::Error| HostError::Io(format!("cannot write {}: {e}", path.display()));
+    produce_atomic(path, |tmp| {
+        let file = std::fs::File::create(tmp).map_err(io)?;
+        let mut out = std::io::BufWriter::new(file);
+        let text = |x: f64| match precision {
+            Precision::F32 => format!("{}", x as f32),
+            Precision::F64 => format!("{x}"),
+        };
+        match format {
+            ArrayFormat::Npy => {
+                let descr = match precision {
+                    Precision::F32 => "<f4",
+                    Precision::F64 => "<f8",
+                };
+                let mut header = format!(
+                    "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}, {}), }}",
+                    table.rows, table.cols
+                );
+                // magic (6) + version (2) + length (2) + header + '\n', padded to 64
+                let total = (10 + header.len() + 1).div_ceil(64) * 64;
+                header.push_str(&" ".repeat(total - 10 - header.len() - 1));
+                header.push('\n');
+                out.write_all(b"\x93NUMPY\x01\x00").map_err(io)?;
+                out.write_all(&(header.len() as u16).to_le_bytes())
+                    .map_err(io)?;
+                out.write_all(header.as_bytes()).map_err(io)?;
+                for &x in &table.data {
+                    match precision {
+                        Precision::F32 => out.write_all(&(x as f32).to_le_bytes()),
+                        Precision::F64 => out.write_all(&x.to_le_bytes()),
+                    }
+                    .map_err(io)?;
+                }
+            }
+            ArrayFormat::Csv => {
+                for t in 0..table.rows {
+                    let line: Vec<String> = table.row(t).iter().map(|&x| text(x)).collect();
+                    writeln!(out, "{}", line.join(",")).map_err(io)?;
+                }
+            }
+            ArrayFormat::Json => {
+                write!(
+                    out,
+                    "{{\"rows\": {}, \"cols\": {}, \"data\": [",
+                    table.rows, table.cols
+                )
+                .map_err(io)?;
+                for t in 0..table.rows {
+                    let line: Vec<String> = table.row(t).iter().map(|&x| text(x)).collect();
+                    let sep = if t + 1 < table.rows { "," } else { "" };
+                    write!(out, "\n  [{}]{sep}", line.join(", ")).map_err(io)?;
+                }
+                writeln!(out, "\n]}}").map_err(io)?;
+            }
+        }
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("gatedyn-arrays-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d.join(name)
+    }
+
+    #[test]
+    fn npy_and_csv_round_trip() {
+        let t = Table {
+            rows: 3,
+            cols: 2,
+            data: vec![0.1, -2.5, 3.0e-8, 4.0, 1.0 / 3.0, -0.0],
+        };
+        for (name, fmt) in [("a.npy", ArrayFormat::Npy), ("a.csv", ArrayFormat::Csv)] {
+            let p = tmp(name);
+            write(&p, fmt, &t, Precision::F64).unwrap();
+            assert_eq!(read("--inputs", &p).unwrap(), t, "{name}");
+            // f32 rounds each entry to nearest (text: the shortest decimal
+            // that reads back to that f32)
+            write(&p, fmt, &t, Precision::F32).unwrap();
+            let back = read("--inputs", &p).unwrap();
+            assert_eq!(back.data[4] as f32, (1.0f64 / 3.0) as f32, "{name}");
+            assert_ne!(back.data[4], 1.0 / 3.0, "{name}: not rounded");
+        }
+        let p = tmp("a.json");
+        write(&p, ArrayFormat::Json, &t, Precision::F64).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        assert_eq!(v["data"][2][0].as_f64(), Some(1.0 / 3.0));
+        assert_eq!(v["cols"].as_u64(), Some(2));
+    }
+
+    #[test]
+    fn malformed_files_are_named() {
+        let p = tmp("bad.npy");
+        let t = Table {
+            rows: 2,
+            cols: 2,
+            data: vec![1.0; 4],
+        };
+        write(&p, ArrayFormat::Npy, &t, Precision::F32).unwrap();
+        let full = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &full[..full.len() - 3]).unwrap();
+        let e = read("--inputs", &p).unwrap_err().to_string();
+        assert!(e.starts_with("--inputs ") && e.contains("truncated"), "{e}");
+        std::fs::write(&p, b"hello").unwrap();
+        let e = read("--inputs", &p).unwrap_err().to_string();
+        assert!(e.contains("not a NumPy"), "{e}");
+
+        let c = tmp("bad.csv");
+        std::fs::write(&c, "1,2\n3\n").unwrap();
+        let e = read("--h0", &c).unwrap_err().to_string();
+        assert!(e.contains("line 2 has 1 columns"), "{e}");
+        std::fs::write(&c, "1,nan\n").unwrap();
+        let e = read("--h0", &c).unwrap_err().to_string();
+        assert!(e.contains("row 0, column 1") && e.contains("finite"), "{e}");
+        std::fs::write(&c, "1,x\n").unwrap();
+        let e = read("--h0", &c).unwrap_err().to_string();
+        assert!(e.contains("not a number"), "{e}");
+        let e = read("--h0", &tmp("x.txt")).unwrap_err().to_string();
+        assert!(e.contains("extension"), "{e}");
+    }
+}

@@ -1,0 +1,165 @@
+//! Running a network on an input sequence (`gatedyn run`): `T` steps of
+//! the core's cell (docs/THEORY.md §2, §9) from the network's state, in
+//! `f32` (the weights rounded once, as firmware would hold them) or `f64`.
+
+use crate::io::arrays::Table;
+use crate::net::{GateWeights, Net};
+use crate::HostError;
+use crate::Precision;
+use gatedyn::{
+    GateRef, GruForm, GruGates, GruRef, GruTraceMut, LstmGates, LstmRef, LstmTraceMut, Real,
+};
+
+/// Runs `net` from its current state on `inputs` (`T × inputs`, one row per
+/// step) and returns the hidden states `h_1 … h_T` (`T × N`). The network
+/// is not changed. `tick` is called after each step.
+pub fn run_inputs(
+    net: &Net,
+    inputs: &Table,
+    precision: Precision,
+    tick: impl FnMut(),
+) -> Result<Table, HostError> {
+    if inputs.cols != net.inputs() {
+        return Err(HostError::Param(format!(
+            "--inputs has {} columns; the model takes {} inputs",
+            inputs.cols,
+            net.inputs()
+        )));
+    }
+    match precision {
+        Precision::F32 => run_in::<f32>(net, inputs, tick),
+        Precision::F64 => run_in::<f64>(net, inputs, tick),
+    }
+}
+
+/// One gate's weights converted to `F`.
+struct GateIn<F> {
+    u: Vec<F>,
+    w: Vec<F>,
+    b: Vec<F>,
+}
+
+fn to<F: Real>(v: &[f64]) -> Vec<F> {
+    v.iter().map(|&x| F::from_f64(x)).collect()
+}
+
+impl<F: Real> GateIn<F> {
+    fn of(g: &GateWeights) -> Self {
+        GateIn {
+            u: to(&g.u),
+            w: to(&g.w),
+            b: to(&g.b),
+        }
+    }
+    fn view(&self) -> GateRef<'_, F> {
+        GateRef {
+            u: &self.u,
+            w: &self.w,
+            b: &self.b,
+        }
+    }
+}
+
+fn run_in<F: Real>(net: &Net, inputs: &Table, mut tick: impl FnMut()) -> Result<Table, HostError> {
+    let n = net.n();
+    let steps = inputs.rows;
+    let mut out = Table {
+        rows: steps,
+        cols: n,
+        data: Vec::with_capacity(steps * n),
+    };
+    let failed = HostError::numerical("a step of the network");
+    let mut x: Vec<F> = vec![F::ZERO; net.inputs()];
+    match net {
+        Net::Gru(g) => {
+            let gates = [&g.weights.z, &g.weights.r, &g.weights.h].map(GateIn::<F>::of);
+            let b_hn: Option<Vec<F>> = match &g.form {
+                GruForm::ResetAfter { recurrent_bias } => Some(to(recurrent_bias)),
+                GruForm::ResetBefore => None,
+            };
+            let form = match &b_hn {
+                Some(b) => GruForm::ResetAfter {
+                    recurrent_bias: &b[..],
+                },
+                None => GruForm::ResetBefore,
+            };
+            let cell = GruRef::with_form(
+                n,
+                g.inputs,
+                GruGates {
+                    z: gates[0].view(),
+                    r: gates[1].view(),
+                    h: gates[2].view(),
+                },
+                form,
+                g.activation,
+            )?;
+            let mut h: Vec<F> = to(&g.h);
+            let mut buf = vec![F::ZERO; 8 * n];
+            for t in 0..steps {
+                for (d, &s) in x.iter_mut().zip(inputs.row(t)) {
+                    *d = F::from_f64(s);
+                }
+                let mut parts = buf.chunks_exact_mut(n);
+                let mut next = || parts.next().expect("8 parts");
+                let trace = GruTraceMut {
+                    z: next(),
+                    r: next(),
+                    candidate: next(),
+                    a_z: next(),
+                    a_r: next(),
+                    a_h: next(),
+                    reset_operand: next(),
+                    next: next(),
+                };
+                cell.step(&h, &x, trace).map_err(&failed)?;
+                h.copy_from_slice(&buf[7 * n..]);
+                out.data.extend(h.iter().map(|v| v.to_f64()));
+                tick();
+            }
+        }
+        Net::Lstm(l) => {
+            let gates =
+                [&l.weights.f, &l.weights.i, &l.weights.o, &l.weights.c].map(GateIn::<F>::of);
+            let cell = LstmRef::new(
+                n,
+                l.inputs,
+                LstmGates {
+                    f: gates[0].view(),
+                    i: gates[1].view(),
+                    o: gates[2].view(),
+                    c: gates[3].view(),
+                },
+                l.activation,
+            )?;
+            let (mut h, mut c): (Vec<F>, Vec<F>) = (to(&l.h), to(&l.c));
+            let mut buf = vec![F::ZERO; 11 * n];
+            for t in 0..steps {
+                for (d, &s) in x.iter_mut().zip(inputs.row(t)) {
+                    *d = F::from_f64(s);
+                }
+                let mut parts = buf.chunks_exact_mut(n);
+                let mut next = || parts.next().expect("11 parts");
+                let trace = LstmTraceMut {
+                    f: next(),
+                    i: next(),
+                    o: next(),
+                    g: next(),
+                    a_f: next(),
+                    a_i: next(),
+                    a_o: next(),
+                    a_c: next(),
+                    c_next: next(),
+                    c_act: next(),
+                    h_next: next(),
+                };
+                cell.step(&h, &c, &x, trace).map_err(&failed)?;
+                c.copy_from_slice(&buf[8 * n..9 * n]);
+                h.copy_from_slice(&buf[10 * n..]);
+                out.data.extend(h.iter().map(|v| v.to_f64()));
+                tick();
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,368 @@
+//! A training run (`gatedyn train`): epochs of shuffled mini-batches with
+//! Adam ([`crate::params`]), the test loss and accuracy after each, and the
+//! Jacobian's dynamics at every checkpoint (before training and after each
+//! epoch), so a run shows the spectrum move while the network learns.
+//!
+//! The dynamics at a checkpoint are those of the network driven by the
+//! first test sequence (docs/THEORY.md §14): the Jacobian of its last step (§3,
+//! at the state reached and that step's input), its spectral radius, and
+//! its slow modes, the eigenvalues with `|λ| > 1 − ε` (as in `gatedyn
+//! analyze`).
+
+use crate::adam::Adam;
+use crate::loss::Example;
+use crate::mnist::Split;
+use crate::params::Trainable;
+use crate::tasks::Task;
+use gatedyn_host::linalg::eigen::{eigenvalues, jacobian, max_modulus};
+use gatedyn_host::net::CellWeights;
+use gatedyn_host::HostError;
+use rand_core::{RngCore, SeedableRng};
+use rand_xorshift::XorShiftRng;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Above this many hidden units the checkpoints skip the dense eigenvalues
+/// (`O(N³)` each).
+pub const MAX_DENSE_CHECKPOINT: usize = 2048;
+/// At most this many epochs.
+pub const MAX_EPOCHS: usize = 100_000;
+
+/// How to train.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitConfig {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Sequences per gradient step.
+    pub batch: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Global gradient-norm clipping (`∞`: none).
+    pub clip: f64,
+    /// Seed of the data and the shuffles (the weights have their own).
+    pub seed: u64,
+    /// Training sequences.
+    pub train_size: usize,
+    /// Test sequences (the loss and accuracy reported).
+    pub test_size: usize,
+    /// A slow mode is an eigenvalue with `|λ| > 1 − slow_epsilon`.
+    pub slow_epsilon: f64,
+    /// The accuracy whose first epoch is reported (`epochs_to_target`).
+    pub target_accuracy: f64,
+}
+
+impl FitConfig {
+    /// Checks the settings; a [`HostError::Param`] names the flag.
+    pub fn check(&self) -> Result<(), HostError> {
+        let bad = |m: String| Err(HostError::Param(m));
+        if !(1..=MAX_EPOCHS).contains(&self.epochs) {
+            return bad(format!("--epochs: 1 to {MAX_EPOCHS} (got {})", self.epochs));
+        }
+        if self.batch == 0 || self.batch > self.train_size {
+            return bad(format!(
+                "--batch: 1 to the training set's {} sequences (got {})",
+                self.train_size, self.batch
+            ));
+        }
+        if self.train_size == 0 || self.test_size == 0 {
+            return bad("--train-size and --test-size: at least 1 sequence each".into());
+        }
+        if !(self.slow_epsilon > 0.0 && self.slow_epsilon < 1.0) {
+            return bad(format!(
+                "--slow-epsilon: in (0, 1) (got {})",
+                self.slow_epsilon
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.target_accuracy) {
+            return bad(format!(
+                "--target-accuracy: in [0, 1] (got {})",
+                self.target_accuracy
+            ));
+        }
+        Adam::new(self.lr, self.clip).map(|_| ())
+    }
+}
+
+/// The Jacobian's dynamics at a checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dynamics {
+    /// `max |λ|`.
+    pub spectral_radius: f64,
+    /// Eigenvalues with `|λ| > 1 − ε`.
+    pub slow_modes: usize,
+    /// `slow_modes` over the state dimension.
+    pub slow_share: f64,
+    /// Eigenvalues with `|λ| ≥ 1`.
+    pub unstable_modes: usize,
+}
+
+/// One checkpoint of the history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochRecord {
+    /// 0 before training, then the epochs done.
+    pub epoch: usize,
+    /// Mean loss of the epoch's batches (before each batch's update);
+    /// `None` at epoch 0.
+    pub train_loss: Option<f64>,
+    /// Mean loss over the test set.
+    pub test_loss: f64,
+    /// Share of the test set's answers right ([`Task::correct`]).
+    pub test_accuracy: f64,
+    /// Mean gradient norm of the epoch's batches, before clipping.
+    pub gradient_norm: Option<f64>,
+    /// Largest gradient norm of the epoch.
+    pub max_gradient_norm: Option<f64>,
+    /// The Jacobian's spectrum (`None` above [`MAX_DENSE_CHECKPOINT`]).
+    pub dynamics: Option<Dynamics>,
+    /// Seconds of this epoch's training (without the checkpoint).
+    pub seconds: f64,
+}
+
+/// A finished run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FitReport {
+    /// `adding`, `copy` or `smnist`.
+    pub task: &'static str,
+    /// Steps per sequence.
+    pub length: usize,
+    /// `GRU` or `LSTM`.
+    pub cell: String,
+    /// `reset_before`, `reset_after` (GRU) or `None`.
+    pub form: Option<&'static str>,
+    /// Hidden units.
+    pub n: usize,
+    /// The settings.
+    pub epochs: usize,
+    /// Sequences per step.
+    pub batch: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Clipping norm (`null` when none).
+    pub clip: Option<f64>,
+    /// Data seed.
+    pub seed: u64,
+    /// Training sequences.
+    pub train_size: usize,
+    /// Test sequences.
+    pub test_size: usize,
+    /// The loss of a network that learnt nothing ([`Task::chance_loss`]).
+    pub chance_loss: f64,
+    /// Guessing's accuracy.
+    pub chance_accuracy: f64,
+    /// The test loss after the last epoch.
+    pub final_loss: f64,
+    /// The test accuracy after the last epoch.
+    pub final_accuracy: f64,
+    /// The accuracy asked for by `epochs_to_target`.
+    pub target_accuracy: f64,
+    /// The first epoch whose test accuracy reached `target_accuracy`.
+    pub epochs_to_target: Option<usize>,
+    /// Mean seconds of an epoch's training.
+    pub seconds_per_epoch: f64,
+    /// Epoch 0 (before training), then one record per epoch.
+    pub history: Vec<EpochRecord>,
+}
+
+/// What [`fit`] reports as it goes.
+#[derive(Debug, Clone, Copy)]
+pub enum FitEvent<'a> {
+    /// A batch of `epoch` is done (`done` of `of` batches), its loss.
+    Batch {
+        /// 1-based.
+        epoch: usize,
+        /// Batches done in this epoch.
+        done: usize,
+        /// Batches per epoch.
+        of: usize,
+        /// The batch's mean loss.
+        loss: f64,
+    },
+    /// A checkpoint was recorded.
+    Checkpoint(&'a EpochRecord),
+}
+
+/// Errors unless the training and test sequences of `task` (held for
+/// the whole run, 8 bytes per input value) fit in memory; names
+/// `--train-size`.
+pub fn check_data_memory(task: &Task, cfg: &FitConfig) -> Result<(), HostError> {
+    let values = (task.length() as u128) * (task.inputs() as u128) * 8;
+    gatedyn_host::io::limits::check_memory(
+        "--train-size",
+        cfg.train_size,
+        (cfg.train_size as u128 + cfg.test_size as u128) * values,
+    )
+}
+
+/// Batches per epoch.
+pub fn batches(cfg: &FitConfig) -> usize {
+    cfg.train_size.div_ceil(cfg.batch)
+}
+
+/// Trains `net` on `task` (a Fisher–Yates shuffle of the training set per
+/// epoch from `cfg.seed`) and returns the history. The network, the
+/// data and the thread count fix every bit of the result.
+pub fn fit(
+    task: &Task,
+    net: &mut Trainable,
+    cfg: &FitConfig,
+    mut progress: impl FnMut(FitEvent<'_>),
+) -> Result<FitReport, HostError> {
+    cfg.check()?;
+    if net.inputs() != task.inputs() || net.readout.outputs != task.outputs() {
+        return Err(HostError::Param(format!(
+            "train: the network has {} inputs and {} outputs; the {} task needs {} and {}",
+            net.inputs(),
+            net.readout.outputs,
+            task.name(),
+            task.inputs(),
+            task.outputs()
+        )));
+    }
+    check_data_memory(task, cfg)?;
+    let mut train = task.examples(Split::Train, cfg.train_size, cfg.seed, "--train-size")?;
+    let test = task.examples(Split::Test, cfg.test_size, cfg.seed, "--test-size")?;
+    let mut adam = Adam::new(cfg.lr, cfg.clip)?;
+    let mut history = vec![checkpoint(task, net, &test, cfg, 0, None)?];
+    progress(FitEvent::Checkpoint(&history[0]));
+    let per_epoch = batches(cfg);
+    for epoch in 1..=cfg.epochs {
+        let t0 = Instant::now();
+        // the set itself is shuffled (the swaps compose over the epochs):
+        // the batches are slices of it, nothing is copied
+        shuffle(&mut train, cfg.seed.wrapping_add(epoch as u64));
+        let (mut loss, mut norms) = (0.0, Vec::with_capacity(per_epoch));
+        for (b, batch) in train.chunks(cfg.batch).enumerate() {
+            let g = net.batch_gradient(batch)?;
+            norms.push(adam.step(net, &g)?);
+            loss += g.loss * batch.len() as f64;
+            progress(FitEvent::Batch {
+                epoch,
+                done: b + 1,
+                of: per_epoch,
+                loss: g.loss,
+            });
+        }
+        let seconds = t0.elapsed().as_secs_f64();
+        let stats = EpochStats {
+            train_loss: loss / train.len() as f64,
+            mean_norm: norms.iter().sum::<f64>() / norms.len() as f64,
+            max_norm: norms.iter().cloned().fold(0.0, f64::max),
+            seconds,
+        };
+        let record = checkpoint(task, net, &test, cfg, epoch, Some(stats))?;
+        history.push(record);
+        progress(FitEvent::Checkpoint(history.last().expect("pushed")));
+    }
+    let last = history.last().expect("epoch 0 at least");
+    let trained = &history[1..];
+    Ok(FitReport {
+        task: task.name(),
+        length: task.length(),
+        cell: net.cell.cell().to_string(),
+        form: match &net.cell {
+            CellWeights::Gru { form, .. } if form.is_reset_after() => Some("reset_after"),
+            CellWeights::Gru { .. } => Some("reset_before"),
+            CellWeights::Lstm(_) => None,
+        },
+        n: net.n(),
+        epochs: cfg.epochs,
+        batch: cfg.batch,
+        lr: cfg.lr,
+        clip: cfg.clip.is_finite().then_some(cfg.clip),
+        seed: cfg.seed,
+        train_size: cfg.train_size,
+        test_size: cfg.test_size,
+        chance_loss: task.chance_loss(),
+        chance_accuracy: task.chance_accuracy(),
+        final_loss: last.test_loss,
+        final_accuracy: last.test_accuracy,
+        target_accuracy: cfg.target_accuracy,
+        epochs_to_target: history
+            .iter()
+            .find(|r| r.epoch > 0 && r.test_accuracy >= cfg.target_accuracy)
+            .map(|r| r.epoch),
+        seconds_per_epoch: trained.iter().map(|r| r.seconds).sum::<f64>() / trained.len() as f64,
+        history,
+    })
+}
+
+struct EpochStats {
+    train_loss: f64,
+    mean_norm: f64,
+    max_norm: f64,
+    seconds: f64,
+}
+
+/// Fisher–Yates with a fresh stream per call.
+fn shuffle<T>(order: &mut [T], seed: u64) {
+    let mut rng = XorShiftRng::seed_from_u64(seed);
+    for i in (1..order.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+}
+
+/// The test loss and accuracy (sequences in parallel, summed in order)
+/// and the dynamics.
+fn checkpoint(
+    task: &Task,
+    net: &Trainable,
+    test: &[Example],
+    cfg: &FitConfig,
+    epoch: usize,
+    stats: Option<EpochStats>,
+) -> Result<EpochRecord, HostError> {
+    let scored: Vec<(f64, usize, usize)> = test
+        .par_iter()
+        .map(|ex| {
+            net.evaluate(ex).map(|e| {
+                let (right, of) = task.correct(ex, &e.outputs);
+                (e.loss, right, of)
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let loss = scored.iter().map(|s| s.0).sum::<f64>() / test.len() as f64;
+    let (right, of) = scored.iter().fold((0, 0), |(a, b), s| (a + s.1, b + s.2));
+    Ok(EpochRecord {
+        epoch,
+        train_loss: stats.as_ref().map(|s| s.train_loss),
+        test_loss: loss,
+        test_accuracy: right as f64 / of.max(1) as f64,
+        gradient_norm: stats.as_ref().map(|s| s.mean_norm),
+        max_gradient_norm: stats.as_ref().map(|s| s.max_norm),
+        dynamics: dynamics(net, &test[0], cfg.slow_epsilon)?,
+        seconds: stats.map_or(0.0, |s| s.seconds),
+    })
+}
+
+/// The Jacobian's spectrum at the last step of `ex`'s inputs.
+pub fn dynamics(
+    net: &Trainable,
+    ex: &Example,
+    slow_epsilon: f64,
+) -> Result<Option<Dynamics>, HostError> {
+    if net.n() > MAX_DENSE_CHECKPOINT {
+        return Ok(None);
+    }
+    let mut state = net.net();
+    let inputs = state.inputs();
+    let steps = ex.inputs.len() / inputs;
+    for t in 0..steps {
+        if t > 0 {
+            state.advance();
+        }
+        state
+            .x_mut()
+            .copy_from_slice(&ex.inputs[t * inputs..(t + 1) * inputs]);
+        state.trace_step()?;
+    }
+    let ev = eigenvalues(&jacobian(&state)?)?;
+    let slow = ev.iter().filter(|z| z.abs() > 1.0 - slow_epsilon).count();
+    Ok(Some(Dynamics {
+        spectral_radius: max_modulus(&ev),
+        slow_modes: slow,
+        slow_share: slow as f64 / ev.len() as f64,
+        unstable_modes: ev.iter().filter(|z| z.abs() >= 1.0).count(),
+    }))
+}

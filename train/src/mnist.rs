@@ -1,0 +1,329 @@
+//! The MNIST digits from the standard IDX files (LeCun et al. 1998), as
+//! read by `gatedyn train --task smnist --mnist DIR`: `DIR` holds
+//! `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
+//! `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`, each either as
+//! is or gzipped (`.gz` appended, as they are distributed).
+//!
+//! IDX: a big-endian header (two zero bytes, the type `0x08` for unsigned
+//! bytes, the number of dimensions), one big-endian `u32` per dimension,
+//! then the values. Images are `count × rows × cols`, labels `count`.
+//! Every malformed file is a [`HostError::Param`] naming it.
+
+use gatedyn_host::HostError;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The IDX files of one split, by their standard names.
+const FILES: [(Split, &str, &str); 2] = [
+    (
+        Split::Train,
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+    ),
+    (
+        Split::Test,
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ),
+];
+
+/// At most this many images per file (MNIST has 60,000; EMNIST 814,255).
+pub const MAX_IMAGES: usize = 1 << 20;
+/// At most this many pixels per image (MNIST has 784).
+pub const MAX_PIXELS: usize = 1 << 16;
+
+/// The training or the test split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// `train-*`.
+    Train,
+    /// `t10k-*`.
+    Test,
+}
+
+/// Images with their labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Digits {
+    /// Pixels per image (`rows × cols`, 784 for MNIST).
+    pub pixels: usize,
+    /// `count × pixels` bytes, row-major images one after another.
+    pub images: Vec<u8>,
+    /// One label (`0..=9`) per image.
+    pub labels: Vec<u8>,
+}
+
+impl Digits {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+    /// Whether there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+    /// Image `k`'s pixels.
+    pub fn image(&self, k: usize) -> &[u8] {
+        &self.images[k * self.pixels..(k + 1) * self.pixels]
+    }
+}
+
+/// Reads one split from `dir` (plain or `.gz` files; the plain one wins).
+pub fn load(dir: &Path, split: Split) -> Result<Digits, HostError> {
+    let (_, images, labels) = FILES
+        .iter()
+        .find(|(s, _, _)| *s == split)
+        .expect("both splits listed");
+    if !dir.is_dir() {
+        return Err(HostError::Param(format!(
+            "--mnist {}: not a folder (it should hold the four IDX files: {})",
+            dir.display(),
+            FILES
+                .iter()
+                .flat_map(|(_, a, b)| [*a, *b])
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let (image_path, image_bytes) = read(dir, images)?;
+    let (label_path, label_bytes) = read(dir, labels)?;
+    let (dims, pixels) = parse(&image_path, &image_bytes, 3)?;
+    let (ldims, labels) = parse(&label_path, &label_bytes, 1)?;
+    let (count, size) = (dims[0], dims[1] * dims[2]);
+    if size == 0 || size > MAX_PIXELS {
+        return Err(HostError::Param(format!(
+            "--mnist {}: images of {}×{} pixels; 1 to {MAX_PIXELS} are supported",
+            image_path.display(),
+            dims[1],
+            dims[2]
+        )));
+    }
+    if ldims[0] != count {
+        return Err(HostError::Param(format!(
+            "--mnist {}: {} labels for the {count} images of {}",
+            label_path.display(),
+            ldims[0],
+            image_path.display()
+        )));
+    }
+    if let Some(k) = labels.iter().position(|&l| l > 9) {
+        return Err(HostError::Param(format!(
+            "--mnist {}: label {k} is {}; digits are 0 to 9",
+            label_path.display(),
+            labels[k]
+        )));
+    }
+    if count == 0 {
+        return Err(HostError::Param(format!(
+            "--mnist {}: no images",
+            image_path.display()
+        )));
+    }
+    Ok(Digits {
+        pixels: size,
+        images: pixels,
+        labels,
+    })
+}
+
+/// The file `name` (or `name.gz`, decompressed) in `dir`, with its path.
+fn read(dir: &Path, name: &str) -> Result<(PathBuf, Vec<u8>), HostError> {
+    let plain = dir.join(name);
+    let gz = dir.join(format!("{name}.gz"));
+    let limit = (MAX_IMAGES as u64) * (MAX_PIXELS as u64).min(4096) + 64;
+    let io = |p: &Path, e: std::io::Error| {
+        HostError::Param(format!("--mnist {}: cannot read: {e}", p.display()))
+    };
+    if plain.is_file() {
+        let bytes = std::fs::read(&plain).map_err(|e| io(&plain, e))?;
+        return Ok((plain, bytes));
+    }
+    if gz.is_file() {
+        let file = std::fs::File::open(&gz).map_err(|e| io(&gz, e))?;
+        let mut bytes = vec![];
+        flate2::read::GzDecoder::new(file)
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                HostError::Param(format!(
+                    "--mnist {}: not a readable gzip file ({e})",
+                    gz.display()
+                ))
+            })?;
+        return Ok((gz, bytes));
+    }
+    Err(HostError::Param(format!(
+        "--mnist {}: no file {name} (or {name}.gz); the folder should hold the four MNIST IDX files",
+        dir.display()
+    )))
+}
+
+/// The dimensions and values of an IDX file of unsigned bytes with `rank`
+/// dimensions.
+fn parse(path: &Path, bytes: &[u8], rank: usize) -> Result<(Vec<usize>, Vec<u8>), HostError> {
+    let bad = |why: String| HostError::Param(format!("--mnist {}: {why}", path.display()));
+    let header = 4 + 4 * rank;
+    if bytes.len() < header {
+        return Err(bad(format!(
+            "{} bytes, shorter than an IDX header ({header})",
+            bytes.len()
+        )));
+    }
+    if bytes[0] != 0 || bytes[1] != 0 {
+        return Err(bad(
+            "not an IDX file (it does not start with two zero bytes)".into(),
+        ));
+    }
+    if bytes[2] != 0x08 {
+        return Err(bad(format!(
+            "IDX type 0x{:02x}; MNIST files hold unsigned bytes (0x08)",
+            bytes[2]
+        )));
+    }
+    if bytes[3] as usize != rank {
+        return Err(bad(format!(
+            "{} dimensions; expected {rank} ({})",
+            bytes[3],
+            if rank == 3 {
+                "images × rows × columns"
+            } else {
+                "labels"
+            }
+        )));
+    }
+    let dims: Vec<usize> = (0..rank)
+        .map(|k| {
+            u32::from_be_bytes(bytes[4 + 4 * k..8 + 4 * k].try_into().expect("4 bytes")) as usize
+        })
+        .collect();
+    if dims[0] > MAX_IMAGES {
+        return Err(bad(format!(
+            "{} entries; at most {MAX_IMAGES} are supported",
+            dims[0]
+        )));
+    }
+    let size = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&s| s <= MAX_IMAGES * MAX_PIXELS)
+        .ok_or_else(|| bad(format!("dimensions {dims:?} are too large")))?;
+    let data = &bytes[header..];
+    if data.len() != size {
+        return Err(bad(format!(
+            "the header {dims:?} promises {size} values but the file holds {} (truncated?)",
+            data.len()
+        )));
+    }
+    Ok((dims, data.to_vec()))
+}
+
+/// Writes `digits` as the two IDX files of `split` in `dir` (images as
+/// `count × side × side`, `side² = pixels`): for tests and examples that
+/// need MNIST-shaped data without the download.
+pub fn write(dir: &Path, split: Split, digits: &Digits) -> Result<(), HostError> {
+    let side = (digits.pixels as f64).sqrt().round() as usize;
+    if side * side != digits.pixels {
+        return Err(HostError::Param(format!(
+            "mnist::write: {} pixels is not a square image",
+            digits.pixels
+        )));
+    }
+    let (_, images, labels) = FILES
+        .iter()
+        .find(|(s, _, _)| *s == split)
+        .expect("both splits listed");
+    let count = digits.len() as u32;
+    let mut img = vec![0, 0, 8, 3];
+    for d in [count, side as u32, side as u32] {
+        img.extend(d.to_be_bytes());
+    }
+    img.extend(&digits.images);
+    let mut lab = vec![0, 0, 8, 1];
+    lab.extend(count.to_be_bytes());
+    lab.extend(&digits.labels);
+    for (name, bytes) in [(images, img), (labels, lab)] {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes)
+            .map_err(|e| HostError::Io(format!("{}: cannot write: {e}", p.display())))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn digits(count: usize) -> Digits {
+        Digits {
+            pixels: 4,
+            images: (0..count * 4).map(|k| (k * 37 % 256) as u8).collect(),
+            labels: (0..count).map(|k| (k % 10) as u8).collect(),
+        }
+    }
+
+    fn folder(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("gatedyn-mnist-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn param(r: Result<Digits, HostError>) -> String {
+        match r {
+            Err(HostError::Param(m)) => m,
+            other => panic!("expected a Param error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn written_files_read_back_plain_and_gzipped() {
+        let dir = folder("round");
+        let d = digits(7);
+        write(&dir, Split::Test, &d).unwrap();
+        assert_eq!(load(&dir, Split::Test).unwrap(), d);
+        // the distributed form: the same bytes gzipped, `.gz` appended
+        for name in ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            let gz = std::fs::File::create(dir.join(format!("{name}.gz"))).unwrap();
+            let mut enc = flate2::write::GzEncoder::new(gz, flate2::Compression::fast());
+            enc.write_all(&bytes).unwrap();
+            enc.finish().unwrap();
+            std::fs::remove_file(dir.join(name)).unwrap();
+        }
+        assert_eq!(load(&dir, Split::Test).unwrap(), d);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn malformed_files_are_named() {
+        let dir = folder("bad");
+        write(&dir, Split::Train, &digits(5)).unwrap();
+        let labels = dir.join("train-labels-idx1-ubyte");
+        let mut bytes = std::fs::read(&labels).unwrap();
+        bytes[8 + 2] = 12;
+        std::fs::write(&labels, &bytes).unwrap();
+        let m = param(load(&dir, Split::Train));
+        assert!(m.contains("label 2 is 12; digits are 0 to 9"), "{m}");
+        // four labels for five images
+        write(&dir, Split::Train, &digits(5)).unwrap();
+        let mut four = vec![0, 0, 8, 1, 0, 0, 0, 4];
+        four.extend([1, 2, 3, 4]);
+        std::fs::write(&labels, four).unwrap();
+        let m = param(load(&dir, Split::Train));
+        assert!(m.contains("4 labels for the 5 images"), "{m}");
+        // a float IDX file
+        let images = dir.join("train-images-idx3-ubyte");
+        let mut b = std::fs::read(&images).unwrap();
+        b[2] = 0x0D;
+        std::fs::write(&images, &b).unwrap();
+        let m = param(load(&dir, Split::Train));
+        assert!(m.contains("IDX type 0x0d"), "{m}");
+        // a gzip file that is not one
+        std::fs::remove_file(&images).unwrap();
+        std::fs::write(dir.join("train-images-idx3-ubyte.gz"), b"plain text").unwrap();
+        let m = param(load(&dir, Split::Train));
+        assert!(m.contains("not a readable gzip file"), "{m}");
+        let m = param(load(&dir.join("nothing"), Split::Train));
+        assert!(m.contains("not a folder"), "{m}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,433 @@
+//! The training sweep of the paper's Fig. 4 (`gatedyn train-sweep`): GRUs
+//! initialised on a grid of `σ_z × σ_h` at one small `σ_r`, several weight
+//! seeds per point, each trained by [`crate::fit`]; per point the share of
+//! slow modes of the Jacobian at initialisation, the epochs to a target
+//! accuracy and the final accuracy, then their means over the seeds as
+//! heat maps with `σ_h = 2` and the mean-field phase diagram's regions
+//! (docs/THEORY.md §5) marked; the quantities are defined in §14.
+//!
+//! Every `(σ_z, σ_h, seed)` is an independent job with an index: a shard
+//! `K/M` runs the indices `i` with `i mod M = K − 1` and writes one JSON
+//! line per job ([`JobResult`]); [`merge`] assembles the sweep from any set
+//! of lines, checking that they come from one sweep and cover it once. A
+//! job's result depends only on its settings (its training is reproducible
+//! bit for bit), so merged shards equal the single-process sweep.
+
+use crate::fit::{self, FitConfig};
+use crate::mnist::Split;
+use crate::params::Trainable;
+use crate::tasks::Task;
+use gatedyn::init::{GateScale, GruScales};
+use gatedyn::mft::{GruMftParams, Mft};
+use gatedyn::Activation;
+use gatedyn_host::net::Scales;
+use gatedyn_host::theory::phase::{region_name, TabulatedAverages};
+use gatedyn_host::HostError;
+use serde::{Deserialize, Serialize};
+
+/// At most this many jobs in one sweep.
+pub const MAX_JOBS: usize = 100_000;
+
+/// What every job of a sweep shares: the task, the network and the
+/// optimisation, as settings that can be compared between shard files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepSettings {
+    /// `adding`, `copy` or `smnist`.
+    pub task: String,
+    /// Steps per sequence.
+    pub length: usize,
+    /// Hidden units.
+    pub n: usize,
+    /// `reset_before` or `reset_after`.
+    pub form: String,
+    /// `σ_r` of every job.
+    pub sigma_r: f64,
+    /// Input-weight scale.
+    pub sigma_input: f64,
+    /// The grid's `σ_z` values (rows of the maps).
+    pub sigma_z: Vec<f64>,
+    /// The grid's `σ_h` values (columns).
+    pub sigma_h: Vec<f64>,
+    /// Weight seeds per point.
+    pub seeds: Vec<u64>,
+    /// Epochs per job.
+    pub epochs: usize,
+    /// Batch size.
+    pub batch: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Clipping norm (`None`: none).
+    pub clip: Option<f64>,
+    /// Data seed (the same data for every job).
+    pub data_seed: u64,
+    /// Training sequences.
+    pub train_size: usize,
+    /// Test sequences.
+    pub test_size: usize,
+    /// The accuracy of `epochs_to_target`.
+    pub target_accuracy: f64,
+    /// Slow modes: `|λ| > 1 − ε`.
+    pub slow_epsilon: f64,
+}
+
+/// One job of the grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Job {
+    /// Its index (`σ_z` slowest, then `σ_h`, then the seed).
+    pub index: usize,
+    /// Row.
+    pub sigma_z: f64,
+    /// Column.
+    pub sigma_h: f64,
+    /// Weight seed.
+    pub seed: u64,
+}
+
+/// A finished job: one JSON line of a shard file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobResult {
+    /// The sweep it belongs to.
+    pub settings: SweepSettings,
+    /// The job's index.
+    pub index: usize,
+    /// `σ_z`.
+    pub sigma_z: f64,
+    /// `σ_h`.
+    pub sigma_h: f64,
+    /// Weight seed.
+    pub seed: u64,
+    /// Share of the Jacobian's eigenvalues with `|λ| > 1 − ε` at
+    /// initialisation.
+    pub slow_share_init: Option<f64>,
+    /// Spectral radius at initialisation.
+    pub radius_init: Option<f64>,
+    /// First epoch at the target accuracy (`None`: not reached).
+    pub epochs_to_target: Option<usize>,
+    /// Test accuracy after the last epoch.
+    pub final_accuracy: f64,
+    /// Test loss after the last epoch.
+    pub final_loss: f64,
+    /// Seconds of the job.
+    pub seconds: f64,
+}
+
+impl SweepSettings {
+    /// Checks the grid and the settings; [`HostError::Param`] names the
+    /// flag.
+    pub fn check(&self) -> Result<(), HostError> {
+        let bad = |m: String| Err(HostError::Param(m));
+        for (flag, v) in [
+            ("--sigma-z-values", &self.sigma_z),
+            ("--sigma-h-values", &self.sigma_h),
+        ] {
+            if v.is_empty() {
+                return bad(format!("{flag}: at least one value"));
+            }
+            if v.windows(2).any(|w| w[0] >= w[1]) {
+                return bad(format!("{flag}: the values must increase (got {v:?})"));
+            }
+            if v.iter()
+                .any(|x| !(x.is_finite() && *x >= 0.0 && *x <= gatedyn_host::io::limits::MAX_SCALE))
+            {
+                return bad(format!(
+                    "{flag}: scales must be finite and >= 0 (got {v:?})"
+                ));
+            }
+        }
+        if self.seeds.is_empty() {
+            return bad("--seeds: at least one".into());
+        }
+        if self.jobs() > MAX_JOBS {
+            return bad(format!(
+                "the grid has {} jobs; at most {MAX_JOBS}",
+                self.jobs()
+            ));
+        }
+        self.fit_config().check()
+    }
+
+    /// Jobs in the sweep.
+    pub fn jobs(&self) -> usize {
+        self.sigma_z.len() * self.sigma_h.len() * self.seeds.len()
+    }
+
+    /// Every job, in index order.
+    pub fn all_jobs(&self) -> Vec<Job> {
+        let mut out = Vec::with_capacity(self.jobs());
+        for &sz in &self.sigma_z {
+            for &sh in &self.sigma_h {
+                for &seed in &self.seeds {
+                    out.push(Job {
+                        index: out.len(),
+                        sigma_z: sz,
+                        sigma_h: sh,
+                        seed,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The jobs of shard `k` of `of` (1-based): indices `≡ k − 1 (mod of)`.
+    pub fn shard(&self, k: usize, of: usize) -> Result<Vec<Job>, HostError> {
+        if of == 0 || k == 0 || k > of {
+            return Err(HostError::Param(format!(
+                "--shard {k}/{of}: K/M with 1 <= K <= M"
+            )));
+        }
+        Ok(self
+            .all_jobs()
+            .into_iter()
+            .filter(|j| j.index % of == k - 1)
+            .collect())
+    }
+
+    /// The training settings of every job.
+    pub fn fit_config(&self) -> FitConfig {
+        FitConfig {
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            clip: self.clip.unwrap_or(f64::INFINITY),
+            seed: self.data_seed,
+            train_size: self.train_size,
+            test_size: self.test_size,
+            slow_epsilon: self.slow_epsilon,
+            target_accuracy: self.target_accuracy,
+        }
+    }
+
+    /// The initial scales of `job`: zero biases, as in the paper.
+    pub fn scales(&self, job: &Job) -> Scales {
+        let g = |sigma| GateScale {
+            sigma,
+            bias: 0.0,
+            input: self.sigma_input,
+        };
+        Scales::Gru(GruScales {
+            z: g(job.sigma_z),
+            r: g(self.sigma_r),
+            h: g(job.sigma_h),
+        })
+    }
+}
+
+/// Runs one job on `task` (which must be the settings' task).
+pub fn run_job(task: &Task, settings: &SweepSettings, job: &Job) -> Result<JobResult, HostError> {
+    let t0 = std::time::Instant::now();
+    let mut net = Trainable::random(
+        settings.n,
+        task.inputs(),
+        task.outputs(),
+        &settings.scales(job),
+        settings.form == "reset_after",
+        Activation::Tanh,
+        job.seed,
+    )?;
+    let report = fit::fit(task, &mut net, &settings.fit_config(), |_| {})?;
+    let init = report.history[0].dynamics.as_ref();
+    Ok(JobResult {
+        settings: settings.clone(),
+        index: job.index,
+        sigma_z: job.sigma_z,
+        sigma_h: job.sigma_h,
+        seed: job.seed,
+        slow_share_init: init.map(|d| d.slow_share),
+        radius_init: init.map(|d| d.spectral_radius),
+        epochs_to_target: report.epochs_to_target,
+        final_accuracy: report.final_accuracy,
+        final_loss: report.final_loss,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Checks that `task` is the one the settings name (for shards run from
+/// the flags).
+pub fn check_task(task: &Task, settings: &SweepSettings) -> Result<(), HostError> {
+    if task.name() != settings.task || task.length() != settings.length {
+        return Err(HostError::Param(format!(
+            "the task {} T={} is not the sweep's {} T={}",
+            task.name(),
+            task.length(),
+            settings.task,
+            settings.length
+        )));
+    }
+    fit::check_data_memory(task, &settings.fit_config())?;
+    // the data must exist for the sizes asked (sMNIST)
+    task.examples(Split::Test, 1, settings.data_seed, "--test-size")
+        .map(|_| ())
+}
+
+/// Mean and standard deviation (over the seeds) of one quantity at one
+/// grid point; `reached` counts the seeds that have a value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cell {
+    /// Mean over the seeds that have a value (`None`: none has).
+    pub mean: Option<f64>,
+    /// Sample standard deviation (`None` below two values).
+    pub std: Option<f64>,
+    /// Seeds with a value.
+    pub count: usize,
+}
+
+fn cell(values: &[Option<f64>]) -> Cell {
+    let v: Vec<f64> = values.iter().flatten().copied().collect();
+    let count = v.len();
+    let mean = (count > 0).then(|| v.iter().sum::<f64>() / count as f64);
+    let std = (count > 1).then(|| {
+        let m = mean.expect("count > 1");
+        (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (count - 1) as f64).sqrt()
+    });
+    Cell { mean, std, count }
+}
+
+/// The assembled sweep.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sweep {
+    /// The settings shared by every job.
+    pub settings: SweepSettings,
+    /// Mean-field region per `σ_h` column at the sweep's `σ_r` (the
+    /// region does not depend on `σ_z`).
+    pub regions: Vec<&'static str>,
+    /// `[i][j]` at `(σ_z[i], σ_h[j])`: the slow-mode share at
+    /// initialisation.
+    pub slow_share_init: Vec<Vec<Cell>>,
+    /// Epochs to the target accuracy (over the seeds that reached it).
+    pub epochs_to_target: Vec<Vec<Cell>>,
+    /// Final test accuracy.
+    pub final_accuracy: Vec<Vec<Cell>>,
+    /// Every job, in index order.
+    pub jobs: Vec<JobResult>,
+    /// Summed seconds of the jobs.
+    pub job_seconds: f64,
+}
+
+/// Assembles a sweep from job results (from one process or any set of
+/// shard files): they must share one [`SweepSettings`] and cover every
+/// index exactly once; a [`HostError::Param`] says which do not.
+pub fn merge(mut results: Vec<JobResult>) -> Result<Sweep, HostError> {
+    let Some(first) = results.first() else {
+        return Err(HostError::Param(
+            "--merge: no job results in the files".into(),
+        ));
+    };
+    let settings = first.settings.clone();
+    if let Some(other) = results.iter().find(|r| r.settings != settings) {
+        return Err(HostError::Param(format!(
+            "--merge: job {} comes from a different sweep than job {} (its settings differ); merge the shards of one sweep",
+            other.index, first.index
+        )));
+    }
+    settings.check()?;
+    results.sort_by_key(|r| r.index);
+    let total = settings.jobs();
+    if let Some(w) = results.windows(2).find(|w| w[0].index == w[1].index) {
+        return Err(HostError::Param(format!(
+            "--merge: job {} appears twice (a shard given twice?)",
+            w[0].index
+        )));
+    }
+    let expected = settings.all_jobs();
+    if let Some(r) = results.iter().find(|r| r.index >= total) {
+        return Err(HostError::Param(format!(
+            "--merge: job {} is past the sweep's {total} jobs",
+            r.index
+        )));
+    }
+    for r in &results {
+        let j = &expected[r.index];
+        if (j.sigma_z, j.sigma_h, j.seed) != (r.sigma_z, r.sigma_h, r.seed) {
+            return Err(HostError::Param(format!(
+                "--merge: job {} has σ_z {}, σ_h {}, seed {}, but the grid puts σ_z {}, σ_h {}, seed {} there",
+                r.index, r.sigma_z, r.sigma_h, r.seed, j.sigma_z, j.sigma_h, j.seed
+            )));
+        }
+    }
+    if results.len() != total {
+        let have: std::collections::BTreeSet<usize> = results.iter().map(|r| r.index).collect();
+        let missing: Vec<String> = (0..total)
+            .filter(|i| !have.contains(i))
+            .take(8)
+            .map(|i| i.to_string())
+            .collect();
+        return Err(HostError::Param(format!(
+            "--merge: {} of the sweep's {total} jobs are missing (first: {}); is a shard file missing?",
+            total - results.len(),
+            missing.join(", ")
+        )));
+    }
+    let (nz, nh, ns) = (
+        settings.sigma_z.len(),
+        settings.sigma_h.len(),
+        settings.seeds.len(),
+    );
+    let grid = |f: &dyn Fn(&JobResult) -> Option<f64>| -> Vec<Vec<Cell>> {
+        (0..nz)
+            .map(|i| {
+                (0..nh)
+                    .map(|j| {
+                        let at = (i * nh + j) * ns;
+                        let v: Vec<Option<f64>> = results[at..at + ns].iter().map(f).collect();
+                        cell(&v)
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let regions = regions(&settings)?;
+    Ok(Sweep {
+        slow_share_init: grid(&|r| r.slow_share_init),
+        epochs_to_target: grid(&|r| r.epochs_to_target.map(|e| e as f64)),
+        final_accuracy: grid(&|r| Some(r.final_accuracy)),
+        job_seconds: results.iter().map(|r| r.seconds).sum(),
+        jobs: results,
+        regions,
+        settings,
+    })
+}
+
+/// The mean-field region of each `σ_h` column at the sweep's `σ_r`.
+pub fn regions(settings: &SweepSettings) -> Result<Vec<&'static str>, HostError> {
+    let mft = Mft::with_averages(TabulatedAverages::new());
+    settings
+        .sigma_h
+        .iter()
+        .map(|&sh| {
+            mft.classify(&GruMftParams::new(sh, settings.sigma_r))
+                .map(region_name)
+                .map_err(HostError::from)
+        })
+        .collect()
+}
+
+/// Reads job results from JSON-lines text (`name` for errors); blank
+/// lines are skipped.
+pub fn parse_lines(name: &str, text: &str) -> Result<Vec<JobResult>, HostError> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(k, l)| {
+            serde_json::from_str(l).map_err(|e| {
+                HostError::Param(format!(
+                    "--merge {name}: line {} is not a job result ({e})",
+                    k + 1
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Job results as JSON lines.
+pub fn to_lines(results: &[JobResult]) -> Result<String, HostError> {
+    let mut out = String::new();
+    for r in results {
+        out.push_str(
+            &serde_json::to_string(r)
+                .map_err(|e| HostError::Io(format!("cannot serialise a job result: {e}")))?,
+        );
+        out.push('\n');
+    }
+    Ok(out)
+}

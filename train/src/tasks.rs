@@ -1,0 +1,315 @@
+//! Long-memory benchmark tasks that need no download, as training
+//! examples ([`crate::params::Example`]).
+//!
+//! * [`adding`]: the adding problem (Hochreiter & Schmidhuber 1997). Two
+//!   input channels: values uniform on `[0, 1)`, and a marker that is 1 at
+//!   two steps (one in each half of the sequence) and 0 elsewhere. The
+//!   target, read at the last step, is the sum of the two marked values;
+//!   the loss is the squared error, so predicting the mean (1) scores
+//!   `Var = 2/12 = 1/6`.
+//! * [`copy`]: the copy (recall) task (Hochreiter & Schmidhuber 1997;
+//!   Arjovsky et al. 2016). `K + 2` one-hot input channels: `K` symbols,
+//!   a blank and a delimiter. A sequence shows `S` random symbols, then
+//!   `delay` blanks, then the delimiter, then `S` blanks during which the
+//!   network must output the `S` symbols in order (cross-entropy at those
+//!   steps); guessing scores `ln K`.
+//! * sequential MNIST ([`Task::Smnist`]): the 784 pixels of a digit one
+//!   per step (scaled to `[0, 1]`), the class read at the last step
+//!   (cross-entropy over 10 outputs); guessing scores `ln 10`.
+//!
+//! [`Task`] puts the three behind one interface for the training runs.
+
+use crate::loss::Example;
+use crate::loss::{Objective, Supervision};
+use crate::mnist::{Digits, Split};
+use gatedyn_host::HostError;
+use rand_core::{RngCore, SeedableRng};
+use rand_xorshift::XorShiftRng;
+use std::sync::Arc;
+
+/// The loss of always predicting the mean on the adding problem: 1/6.
+pub const ADDING_MEAN_PREDICTOR_LOSS: f64 = 1.0 / 6.0;
+
+/// The copy task's sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyTask {
+    /// Symbols to remember, `S`.
+    pub symbols: usize,
+    /// Size of the alphabet, `K`.
+    pub alphabet: usize,
+    /// Blanks between the symbols and the delimiter.
+    pub delay: usize,
+}
+
+impl CopyTask {
+    /// Steps of one sequence: `2S + delay + 1`.
+    pub fn length(&self) -> usize {
+        2 * self.symbols + self.delay + 1
+    }
+    /// Input channels: `K + 2`.
+    pub fn inputs(&self) -> usize {
+        self.alphabet + 2
+    }
+}
+
+/// `count` copy-task sequences from `seed`. At least one symbol, an
+/// alphabet of 2 to 1000, sequences of at most 10⁶ steps and at least one
+/// sequence, else a [`HostError::Param`] naming the setting.
+pub fn copy(task: CopyTask, count: usize, seed: u64) -> Result<Vec<Example>, HostError> {
+    let CopyTask {
+        symbols,
+        alphabet,
+        delay,
+    } = task;
+    if !(1..=100_000).contains(&symbols) {
+        return Err(HostError::Param(format!(
+            "copy task: 1 to 100000 symbols to remember (got {symbols})"
+        )));
+    }
+    if !(2..=1000).contains(&alphabet) {
+        return Err(HostError::Param(format!(
+            "copy task: an alphabet of 2 to 1000 symbols (got {alphabet})"
+        )));
+    }
+    if delay > 1_000_000 || task.length() > 1_000_000 {
+        return Err(HostError::Param(format!(
+            "--length: a copy sequence of at most 1000000 steps (got delay {delay})"
+        )));
+    }
+    if count == 0 {
+        return Err(HostError::Param("copy task: no sequences asked for".into()));
+    }
+    let (steps, width) = (task.length(), task.inputs());
+    let (blank, delimiter) = (alphabet, alphabet + 1);
+    let mut rng = XorShiftRng::seed_from_u64(seed);
+    Ok((0..count)
+        .map(|_| {
+            let shown: Vec<usize> = (0..symbols).map(|_| index(&mut rng, alphabet)).collect();
+            let mut inputs = vec![0.0; steps * width];
+            for t in 0..steps {
+                let channel = match t {
+                    t if t < symbols => shown[t],
+                    t if t == symbols + delay => delimiter,
+                    _ => blank,
+                };
+                inputs[t * width + channel] = 1.0;
+            }
+            Example {
+                inputs,
+                supervision: Supervision {
+                    at: (steps - symbols..steps).collect(),
+                    objective: Objective::CrossEntropy { classes: shown },
+                },
+            }
+        })
+        .collect())
+}
+
+/// A uniform draw on `[0, 1)` with 53 random bits.
+fn uniform(rng: &mut XorShiftRng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A uniform index in `0..n` (`n ≥ 1`; the modulo bias is below 2⁻⁴⁴ for
+/// the sizes allowed, at most 10⁶).
+fn index(rng: &mut XorShiftRng, n: usize) -> usize {
+    (rng.next_u64() % n as u64) as usize
+}
+
+/// `count` adding-problem sequences of `length` steps from `seed`. A length
+/// below 2 (no two halves) or above 10⁶, or no sequences, is a
+/// [`HostError::Param`] naming `--length` or the count.
+pub fn adding(length: usize, count: usize, seed: u64) -> Result<Vec<Example>, HostError> {
+    if !(2..=1_000_000).contains(&length) {
+        return Err(HostError::Param(format!(
+            "--length: the adding problem needs 2 to 1000000 steps (got {length})"
+        )));
+    }
+    if count == 0 {
+        return Err(HostError::Param(
+            "adding problem: no sequences asked for".into(),
+        ));
+    }
+    let mut rng = XorShiftRng::seed_from_u64(seed);
+    let half = length / 2;
+    Ok((0..count)
+        .map(|_| {
+            let mut inputs = vec![0.0; 2 * length];
+            for t in 0..length {
+                inputs[2 * t] = uniform(&mut rng);
+            }
+            let (a, b) = (index(&mut rng, half), half + index(&mut rng, length - half));
+            inputs[2 * a + 1] = 1.0;
+            inputs[2 * b + 1] = 1.0;
+            let target = inputs[2 * a] + inputs[2 * b];
+            Example {
+                inputs,
+                supervision: Supervision {
+                    at: vec![length - 1],
+                    objective: Objective::Squared {
+                        targets: vec![target],
+                    },
+                },
+            }
+        })
+        .collect())
+}
+
+/// An adding-problem answer within this of the target counts as correct
+/// (the usual threshold, e.g. Le et al. 2015 report the loss; 0.04 is the
+/// accuracy criterion of Arjovsky et al. 2016's follow-ups).
+pub const ADDING_TOLERANCE: f64 = 0.04;
+
+/// A training task: what the examples are and how they are scored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Task {
+    /// The adding problem with sequences of `length` steps.
+    Adding {
+        /// `T`.
+        length: usize,
+    },
+    /// The copy task.
+    Copy(CopyTask),
+    /// Sequential MNIST: both splits, loaded once.
+    Smnist {
+        /// The training images.
+        train: Arc<Digits>,
+        /// The test images.
+        test: Arc<Digits>,
+    },
+}
+
+impl Task {
+    /// `"adding"`, `"copy"` or `"smnist"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Task::Adding { .. } => "adding",
+            Task::Copy(_) => "copy",
+            Task::Smnist { .. } => "smnist",
+        }
+    }
+    /// Input channels.
+    pub fn inputs(&self) -> usize {
+        match self {
+            Task::Adding { .. } => 2,
+            Task::Copy(c) => c.inputs(),
+            Task::Smnist { .. } => 1,
+        }
+    }
+    /// Readout outputs.
+    pub fn outputs(&self) -> usize {
+        match self {
+            Task::Adding { .. } => 1,
+            Task::Copy(c) => c.alphabet,
+            Task::Smnist { .. } => 10,
+        }
+    }
+    /// Steps per sequence.
+    pub fn length(&self) -> usize {
+        match self {
+            Task::Adding { length } => *length,
+            Task::Copy(c) => c.length(),
+            Task::Smnist { train, .. } => train.pixels,
+        }
+    }
+    /// The loss of a network that has learnt nothing: the mean predictor's
+    /// 1/6 (adding), `ln K` (copy), `ln 10` (sMNIST).
+    pub fn chance_loss(&self) -> f64 {
+        match self {
+            Task::Adding { .. } => ADDING_MEAN_PREDICTOR_LOSS,
+            Task::Copy(c) => (c.alphabet as f64).ln(),
+            Task::Smnist { .. } => 10f64.ln(),
+        }
+    }
+    /// The accuracy of guessing: 0 (adding: the mean predictor is within
+    /// [`ADDING_TOLERANCE`] of a triangular-distributed sum about 8% of the
+    /// time, but it is no skill), `1/K`, `1/10`.
+    pub fn chance_accuracy(&self) -> f64 {
+        match self {
+            Task::Adding { .. } => 0.0,
+            Task::Copy(c) => 1.0 / c.alphabet as f64,
+            Task::Smnist { .. } => 0.1,
+        }
+    }
+    /// `count` examples of `split` from `seed`. The synthetic tasks draw
+    /// the two splits from different streams; sMNIST takes the split's
+    /// first `count` images (more than it has is a [`HostError::Param`]
+    /// naming `flag`).
+    pub fn examples(
+        &self,
+        split: Split,
+        count: usize,
+        seed: u64,
+        flag: &str,
+    ) -> Result<Vec<Example>, HostError> {
+        // distinct streams for the splits, whatever the seed
+        let seed = match split {
+            Split::Train => seed,
+            Split::Test => seed ^ 0x9E37_79B9_7F4A_7C15,
+        };
+        match self {
+            Task::Adding { length } => adding(*length, count, seed),
+            Task::Copy(c) => copy(*c, count, seed),
+            Task::Smnist { train, test } => {
+                let digits = match split {
+                    Split::Train => train,
+                    Split::Test => test,
+                };
+                if count == 0 || count > digits.len() {
+                    return Err(HostError::Param(format!(
+                        "{flag}: 1 to {} sequences (the MNIST {} split has {} images; got {count})",
+                        digits.len(),
+                        if split == Split::Train {
+                            "training"
+                        } else {
+                            "test"
+                        },
+                        digits.len()
+                    )));
+                }
+                Ok((0..count)
+                    .map(|k| Example {
+                        inputs: digits.image(k).iter().map(|&p| p as f64 / 255.0).collect(),
+                        supervision: Supervision {
+                            at: vec![digits.pixels - 1],
+                            objective: Objective::CrossEntropy {
+                                classes: vec![digits.labels[k] as usize],
+                            },
+                        },
+                    })
+                    .collect())
+            }
+        }
+    }
+    /// How many of `ex`'s supervised answers `outputs` (`S×K`, the
+    /// readout's at its supervised steps) gets right, out of how many:
+    /// within [`ADDING_TOLERANCE`] (adding), the largest output is the
+    /// class (copy, sMNIST).
+    pub fn correct(&self, ex: &Example, outputs: &[f64]) -> (usize, usize) {
+        match &ex.supervision.objective {
+            Objective::Squared { targets } => (
+                targets
+                    .iter()
+                    .zip(outputs)
+                    .filter(|(t, y)| (*t - *y).abs() < ADDING_TOLERANCE)
+                    .count(),
+                targets.len(),
+            ),
+            Objective::CrossEntropy { classes } => {
+                let k = self.outputs();
+                let right = classes
+                    .iter()
+                    .enumerate()
+                    .filter(|(s, &c)| {
+                        let row = &outputs[s * k..(s + 1) * k];
+                        let best = (0..k)
+                            .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                            .unwrap_or(0);
+                        best == c
+                    })
+                    .count();
+                (right, classes.len())
+            }
+        }
+    }
+}
