@@ -118,7 +118,7 @@ fn main() -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", commands::args::describe(&e));
             ExitCode::from(e.exit_status())
         }
     }

@@ -1,6 +1,7 @@
 //! The `gatedyn` binary: exit status 2 with one clear line on bad input,
 //! and every documented JSON field on good input.
 
+use gatedyn_host::Param;
 use std::process::Command;
 
 fn gatedyn(args: &[&str]) -> (i32, String, String) {
@@ -1358,7 +1359,7 @@ fn trained_model_run_analyze_export_and_spectrum() {
     let states: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let reference = gatedyn_host::io::arrays::read(
-        "--x",
+        Param::Inputs,
         std::path::Path::new(&fixture("gru_before_n32_chaotic.ort_states.npy")),
     )
     .unwrap();

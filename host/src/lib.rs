@@ -30,9 +30,17 @@ pub enum Precision {
 /// CLI ([`HostError::exit_status`]).
 #[derive(Debug)]
 pub enum HostError {
-    /// Bad input: an argument outside its domain, a file that cannot be
-    /// used as given. The message names the flag or file (exit status 2).
-    Param(String),
+    /// Bad input in one parameter: `param` names it, `message` says what
+    /// is wrong and reads on from the parameter's name (`" must be at least
+    /// 2, got 1"`, `" x.npy: truncated"`; exit status 2).
+    Invalid {
+        /// Which parameter.
+        param: Param,
+        /// What is wrong with it, following its name.
+        message: String,
+    },
+    /// Bad input that no single parameter carries (exit status 2).
+    BadInput(String),
     /// A numerical method of the core failed on valid input, in `step`
     /// (exit status 3).
     Numerical {
@@ -69,13 +77,18 @@ impl HostError {
     /// The documented exit status of this error ([`exit_status`]).
     pub fn exit_status(&self) -> u8 {
         match self {
-            HostError::Param(_) => exit_status::BAD_INPUT,
+            HostError::Invalid { .. } | HostError::BadInput(_) => exit_status::BAD_INPUT,
             HostError::ChecksFailed(_) => exit_status::CHECK_FAILED,
             HostError::Numerical { .. }
             | HostError::Core(_)
             | HostError::Io(_)
             | HostError::Eigen(_) => exit_status::FAILURE,
         }
+    }
+
+    /// Bad input in `param`; `message` reads on from its name.
+    pub fn invalid(param: Param, message: String) -> HostError {
+        HostError::Invalid { param, message }
     }
 
     /// Attaches the name of the computation to a core error.
@@ -87,7 +100,8 @@ impl HostError {
 impl fmt::Display for HostError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HostError::Param(m) => write!(f, "{m}"),
+            HostError::Invalid { param, message } => write!(f, "{param}{message}"),
+            HostError::BadInput(m) => write!(f, "{m}"),
             HostError::Numerical { step, source } => write!(f, "{step}: {source}"),
             HostError::Core(e) => write!(f, "{e}"),
             HostError::Io(m) => write!(f, "{m}"),
@@ -103,6 +117,186 @@ impl fmt::Display for HostError {
 }
 
 impl std::error::Error for HostError {}
+
+/// The parameter of a library call that was wrong, by name: what a
+/// [`HostError::Invalid`] carries, so that a caller names it in its own
+/// words (the CLI by its flag, a library user by the argument).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Param {
+    /// Sequences per batch.
+    Batch,
+    /// Batches of a trajectory average.
+    Batches,
+    /// The gradient-norm clipping bound.
+    Clip,
+    /// Training epochs.
+    Epochs,
+    /// Take every k-th step.
+    Every,
+    /// A gate, by its letter.
+    Gate,
+    /// The initial hidden state (a file).
+    H0,
+    /// The input sequence (a file).
+    Inputs,
+    /// The JSON report file.
+    Json,
+    /// How many exponents.
+    K,
+    /// The scale of large starting states.
+    LargeStart,
+    /// The sequence length of a task.
+    Length,
+    /// The learning rate.
+    Lr,
+    /// Iterations of a solver.
+    MaxIter,
+    /// The budget of matrix-vector products.
+    MaxProducts,
+    /// The longest horizon `T`.
+    MaxT,
+    /// Sweep shard files to merge.
+    Merge,
+    /// The folder of MNIST IDX files.
+    Mnist,
+    /// The model file.
+    Model,
+    /// Hidden size `N` (or the list of sizes).
+    N,
+    /// The name of an exported network.
+    Name,
+    /// Networks per grid point.
+    Networks,
+    /// A figure file.
+    Plot,
+    /// Grid points per axis.
+    Points,
+    /// A report folder.
+    Report,
+    /// The gate saturation threshold.
+    Saturation,
+    /// Weight seeds per grid point.
+    Seeds,
+    /// A share of a sweep (`K/M`).
+    Shard,
+    /// The candidate scales `σ_h` of a grid.
+    SigmaH,
+    /// The largest `σ_h` of a grid.
+    SigmaHMax,
+    /// The `σ_h` values of a sweep.
+    SigmaHValues,
+    /// The reset scales `σ_r` of a grid.
+    SigmaR,
+    /// The largest `σ_r` of a grid.
+    SigmaRMax,
+    /// The `σ_z` values of a sweep.
+    SigmaZValues,
+    /// The slow-mode threshold `ε` (`|λ| > 1 − ε`).
+    SlowEpsilon,
+    /// The scale of small starting states.
+    SmallStart,
+    /// Starts of a search.
+    Starts,
+    /// Steps of a trajectory.
+    Steps,
+    /// Transient steps before a measurement.
+    Transient,
+    /// The accuracy a training run aims for.
+    TargetAccuracy,
+    /// Test sequences.
+    TestSize,
+    /// A relative tolerance.
+    Tol,
+    /// Training sequences.
+    TrainSize,
+    /// The values of a sweep.
+    Values,
+    /// The constant input (a file).
+    Input,
+    /// The file a trained model is saved to.
+    Save,
+    /// The file the states are written to.
+    Output,
+    /// The file the readout's outputs are written to.
+    ReadoutOutput,
+    /// The Rust source file of an export.
+    Rust,
+    /// The file the eigenvalues are written to.
+    Eigenvalues,
+    /// The JSON-lines file of a shard.
+    Lines,
+    /// A gate scale of the core's scales types, by the core's name
+    /// (`sigma_z`, `bias_h`, `input_r`, …).
+    Scale(&'static str),
+}
+
+impl Param {
+    /// The parameter's name in this library, `snake_case` (`n`,
+    /// `slow_epsilon`, `sigma_h_values`, the core's scale names).
+    pub fn name(self) -> &'static str {
+        match self {
+            Param::Batch => "batch",
+            Param::Batches => "batches",
+            Param::Clip => "clip",
+            Param::Epochs => "epochs",
+            Param::Every => "every",
+            Param::Gate => "gate",
+            Param::H0 => "h0",
+            Param::Inputs => "inputs",
+            Param::Json => "json",
+            Param::K => "k",
+            Param::LargeStart => "large_start",
+            Param::Length => "length",
+            Param::Lr => "lr",
+            Param::MaxIter => "max_iter",
+            Param::MaxProducts => "max_products",
+            Param::MaxT => "max_t",
+            Param::Merge => "merge",
+            Param::Mnist => "mnist",
+            Param::Model => "model",
+            Param::N => "n",
+            Param::Name => "name",
+            Param::Networks => "networks",
+            Param::Plot => "plot",
+            Param::Points => "points",
+            Param::Report => "report",
+            Param::Saturation => "saturation",
+            Param::Seeds => "seeds",
+            Param::Shard => "shard",
+            Param::SigmaH => "sigma_h",
+            Param::SigmaHMax => "sigma_h_max",
+            Param::SigmaHValues => "sigma_h_values",
+            Param::SigmaR => "sigma_r",
+            Param::SigmaRMax => "sigma_r_max",
+            Param::SigmaZValues => "sigma_z_values",
+            Param::SlowEpsilon => "slow_epsilon",
+            Param::SmallStart => "small_start",
+            Param::Starts => "starts",
+            Param::Steps => "steps",
+            Param::Transient => "transient",
+            Param::TargetAccuracy => "target_accuracy",
+            Param::TestSize => "test_size",
+            Param::Tol => "tol",
+            Param::TrainSize => "train_size",
+            Param::Values => "values",
+            Param::Input => "input",
+            Param::Save => "save",
+            Param::Output => "output",
+            Param::ReadoutOutput => "readout_output",
+            Param::Rust => "rust",
+            Param::Eigenvalues => "eigenvalues",
+            Param::Lines => "lines",
+            Param::Scale(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for Param {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 impl From<gatedyn::Error> for HostError {
     fn from(e: gatedyn::Error) -> Self {

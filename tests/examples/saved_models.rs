@@ -13,6 +13,7 @@ use gatedyn::Activation;
 use gatedyn_host::formats::save;
 use gatedyn_host::io::arrays::{write, ArrayFormat, Table};
 use gatedyn_host::net::Scales;
+use gatedyn_host::Param;
 use gatedyn_host::Precision;
 use gatedyn_train::adam::Adam;
 use gatedyn_train::params::Trainable;
@@ -72,10 +73,15 @@ fn main() {
             let g = net.batch_gradient(batch).unwrap();
             adam.step(&mut net, &g).unwrap();
         }
-        save::save("fixture", &dir.join(format!("{name}.onnx")), &net.trained()).unwrap();
+        save::save(
+            Param::Save,
+            &dir.join(format!("{name}.onnx")),
+            &net.trained(),
+        )
+        .unwrap();
         if reset_after || name == "lstm" {
             save::save(
-                "fixture",
+                Param::Save,
                 &dir.join(format!("{name}.safetensors")),
                 &net.trained(),
             )

@@ -260,7 +260,7 @@ fn bad_supervision_is_a_named_error() {
     let model = Model::new("gru", 2);
     let xs = inputs();
     let param = |sup: Supervision, xs: &[f64]| match model.run(xs, &sup) {
-        Err(HostError::Param(m)) => m,
+        Err(HostError::BadInput(m)) => m,
         other => panic!("expected a Param error, got {other:?}"),
     };
     let sq = |at: Vec<usize>, targets: Vec<f64>| Supervision {

@@ -22,6 +22,7 @@ use gatedyn_host::net::drive::run_inputs;
 use gatedyn_host::net::CellWeights;
 use gatedyn_host::net::Scales;
 use gatedyn_host::HostError;
+use gatedyn_host::Param;
 use gatedyn_host::Precision;
 use gatedyn_train::params::Trainable;
 use std::path::PathBuf;
@@ -48,7 +49,7 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn saved_models_match_onnx_runtime() {
-    let inputs = read("inputs", &fixtures().join("inputs.npy")).unwrap();
+    let inputs = read(Param::Inputs, &fixtures().join("inputs.npy")).unwrap();
     let mut checked = 0;
     for (file, prefix, format) in [
         ("gru_before.onnx", "gru_before", ModelFormat::Onnx),
@@ -72,8 +73,8 @@ fn saved_models_match_onnx_runtime() {
             ModelFormat::Onnx => format!("{prefix}.ort_{what}.npy"),
             ModelFormat::Safetensors => format!("{prefix}.st_ort_{what}.npy"),
         };
-        let ort_h = read("ort", &reference().join(name("states"))).unwrap();
-        let ort_y = read("ort", &reference().join(name("outputs"))).unwrap();
+        let ort_h = read(Param::Inputs, &reference().join(name("states"))).unwrap();
+        let ort_y = read(Param::Inputs, &reference().join(name("outputs"))).unwrap();
         assert_eq!(
             (ort_h.rows, ort_h.cols),
             (states.rows, states.cols),
@@ -156,7 +157,7 @@ fn save_then_load_gives_the_float32_weights_back() {
                 continue;
             }
             let path = dir.join(format!("{name}.{ext}"));
-            save::save("--save", &path, &net.trained()).unwrap();
+            save::save(Param::Save, &path, &net.trained()).unwrap();
             let loaded = Trainable::from_model(load(&path).unwrap(), 3, 5, 0).unwrap();
             assert_eq!(loaded, rounded(&net), "{name}.{ext}");
             round_trips += 1;
@@ -171,24 +172,36 @@ fn what_cannot_be_saved_is_refused() {
     let dir = std::env::temp_dir();
     let nets = nets();
     let param = |r: Result<ModelFormat, HostError>| match r {
-        Err(HostError::Param(m)) => m,
-        other => panic!("expected a Param error, got {other:?}"),
+        Err(HostError::Invalid {
+            param: Param::Save,
+            message,
+        }) => message,
+        Err(HostError::BadInput(m)) => m,
+        other => panic!("expected an error naming the save path, got {other:?}"),
     };
     let before = &nets[0].1;
     let m = param(save::check(
-        "--save",
+        Param::Save,
         &dir.join("x.safetensors"),
         &before.trained(),
     ));
     assert!(m.contains("reset-after only"), "{m}");
-    let m = param(save::check("--save", &dir.join("x.pt"), &before.trained()));
-    assert!(m.starts_with("--save ") && m.contains("extension"), "{m}");
+    let m = param(save::check(
+        Param::Save,
+        &dir.join("x.pt"),
+        &before.trained(),
+    ));
+    assert!(m.starts_with(" ") && m.contains("extension"), "{m}");
     let mut hard = nets[1].1.clone();
     hard.activation = Activation::HardTanh;
-    let m = param(save::check("--save", &dir.join("x.onnx"), &hard.trained()));
+    let m = param(save::check(
+        Param::Save,
+        &dir.join("x.onnx"),
+        &hard.trained(),
+    ));
     assert!(m.contains("only tanh"), "{m}");
     let m = param(save::check(
-        "--save",
+        Param::Save,
         &dir.join("no-such-folder/x.onnx"),
         &before.trained(),
     ));
@@ -200,11 +213,14 @@ fn a_model_that_does_not_fit_the_task_is_named() {
     let dir = std::env::temp_dir().join(format!("gatedyn-fit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("m.onnx");
-    save::save("--save", &path, &nets()[1].1.trained()).unwrap();
+    save::save(Param::Save, &path, &nets()[1].1.trained()).unwrap();
     let err =
         |inputs, outputs| match Trainable::from_model(load(&path).unwrap(), inputs, outputs, 0) {
-            Err(HostError::Param(m)) => m,
-            other => panic!("expected a Param error, got {other:?}"),
+            Err(HostError::Invalid {
+                param: Param::Model,
+                message,
+            }) => message,
+            other => panic!("expected an error naming the model, got {other:?}"),
         };
     assert!(err(2, 5).contains("takes 3 inputs; the task gives 2"));
     assert!(err(3, 10).contains("readout has 5 outputs; the task needs 10"));

@@ -362,7 +362,7 @@ fn block_arnoldi_edge_cases() {
             &mut DenseBlock(a.clone()),
             &BlockOptions { block: 12, ..opts }
         ),
-        Err(HostError::Param(_))
+        Err(HostError::BadInput(_))
     ));
     // a random 300×300 matrix needs more than two passes to 1e-12
     let mut s = 1u64;

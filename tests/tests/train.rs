@@ -7,6 +7,7 @@ use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::Activation;
 use gatedyn_host::net::Scales;
 use gatedyn_host::HostError;
+use gatedyn_host::Param;
 use gatedyn_train::adam::Adam;
 use gatedyn_train::loss::Example;
 use gatedyn_train::loss::Objective;
@@ -122,8 +123,8 @@ fn adding_sequences_are_what_they_claim() {
 #[test]
 fn bad_settings_are_named_errors() {
     let msg = |r: Result<_, HostError>| match r {
-        Err(HostError::Param(m)) => m,
-        _ => panic!("expected a Param error"),
+        Err(e) if e.exit_status() == gatedyn_host::exit_status::BAD_INPUT => as_cli_prints(&e),
+        _ => panic!("expected a bad-input error"),
     };
     assert!(msg(adding(1, 10, 0).map(|_| ())).contains("--length"));
     assert!(msg(adding(10, 0, 0).map(|_| ())).contains("no sequences"));
@@ -179,8 +180,8 @@ fn copy_sequences_are_what_they_claim() {
     let loss = net.batch_gradient(&data[..16]).unwrap().loss;
     assert!((loss - 6f64.ln()).abs() < 1e-12, "{loss}");
     let bad = |t: CopyTask| match copy(t, 1, 0) {
-        Err(HostError::Param(m)) => m,
-        _ => panic!("expected a Param error"),
+        Err(e) if e.exit_status() == gatedyn_host::exit_status::BAD_INPUT => as_cli_prints(&e),
+        _ => panic!("expected a bad-input error"),
     };
     assert!(bad(CopyTask { symbols: 0, ..task }).contains("symbols to remember"));
     assert!(bad(CopyTask {
@@ -263,7 +264,7 @@ fn a_training_run_records_what_it_claims() {
         c: unit(1.0),
     });
     let mut net = Trainable::random(12, 5, 3, &lstm, false, Activation::Tanh, 2).unwrap();
-    let test = task.examples(Split::Test, 64, 5, "--test-size").unwrap();
+    let test = task.examples(Split::Test, 64, 5, Param::TestSize).unwrap();
     let before = dynamics(&net, &test[0], 0.01).unwrap().unwrap();
     let (mut batches, mut checkpoints) = (0, 0);
     let r = run(&task, &mut net, &cfg, |e| match e {
@@ -298,7 +299,7 @@ fn a_training_run_records_what_it_claims() {
     // a network of the wrong shape for the task is refused by name
     let mut wrong = Trainable::random(4, 2, 1, &gru_scales(), false, Activation::Tanh, 1).unwrap();
     match run(&task, &mut wrong, &cfg, |_| {}) {
-        Err(HostError::Param(m)) => assert!(m.contains("the copy task needs 5 and 3"), "{m}"),
+        Err(HostError::BadInput(m)) => assert!(m.contains("the copy task needs 5 and 3"), "{m}"),
         other => panic!("expected a Param error, got {other:?}"),
     }
 }
@@ -367,4 +368,15 @@ fn batched_gradient_equals_the_sequence_by_sequence_one() {
     let a = net.batch_gradient(&mixed).unwrap();
     let b = net.batch_gradient_by_sequence(&mixed).unwrap();
     assert!((a.loss - b.loss).abs() <= 1e-14 * b.loss);
+}
+
+/// The error as the CLI prints it (a parameter by its flag), so that the
+/// tests check the same words a user reads.
+fn as_cli_prints(e: &HostError) -> String {
+    match e {
+        HostError::Invalid { param, message } => {
+            format!("--{}{message}", param.name().replace('_', "-"))
+        }
+        other => other.to_string(),
+    }
 }

@@ -19,6 +19,7 @@ use gatedyn_host::formats::{load, ModelFormat};
 use gatedyn_host::io::arrays::{read, Table};
 use gatedyn_host::net::drive::run_inputs;
 use gatedyn_host::net::Net;
+use gatedyn_host::Param;
 use gatedyn_host::Precision;
 use std::path::PathBuf;
 
@@ -71,13 +72,13 @@ fn jacobian_h(net: &mut Net) -> Vec<f64> {
 #[test]
 fn imported_models_match_onnx_runtime() {
     let d = dir();
-    let inputs = read("--inputs", &d.join("inputs.npy")).unwrap();
+    let inputs = read(Param::Inputs, &d.join("inputs.npy")).unwrap();
     assert_eq!((inputs.rows, inputs.cols), (100, 4));
     let mut report = Vec::new();
     for name in names() {
         let model = load(&d.join(format!("{name}.onnx"))).unwrap();
         assert_eq!(model.info.format, ModelFormat::Onnx);
-        let expected = read("--expected", &d.join(format!("{name}.ort_states.npy"))).unwrap();
+        let expected = read(Param::Inputs, &d.join(format!("{name}.ort_states.npy"))).unwrap();
         assert_eq!(expected.cols, model.info.n);
         assert_eq!(
             model.info.form,
@@ -104,7 +105,7 @@ fn imported_models_match_onnx_runtime() {
         let readout_file = d.join(format!("{name}.ort_readout.npy"));
         match (&model.readout, readout_file.exists()) {
             (Some(r), true) => {
-                let want = read("--expected", &readout_file).unwrap();
+                let want = read(Param::Inputs, &readout_file).unwrap();
                 let got = r.apply(&ours32);
                 assert_eq!((got.rows, got.cols), (100, 2));
                 let e = max_diff(&got.data, &want.data);
@@ -129,7 +130,7 @@ fn imported_models_match_onnx_runtime() {
         }
 
         // Jacobian at h_T with x_T (LSTM: c = 0, as the fixture's one-step map)
-        let fd = read("--expected", &d.join(format!("{name}.ort_jacobian.npy"))).unwrap();
+        let fd = read(Param::Inputs, &d.join(format!("{name}.ort_jacobian.npy"))).unwrap();
         let mut net = model.net.clone();
         let last = |t: &Table| t.row(t.rows - 1).to_vec();
         net.h_mut().copy_from_slice(&last(&expected));
@@ -164,7 +165,7 @@ fn bad_model_files_are_refused_with_their_reason() {
     let cut = tmp.join("cut.onnx");
     std::fs::write(&cut, &onnx[..onnx.len() / 2]).unwrap();
     let e = err(&cut);
-    assert!(e.starts_with(&format!("--model {}", cut.display())), "{e}");
+    assert!(e.starts_with(&format!("model {}", cut.display())), "{e}");
     assert!(e.contains("truncated") || e.contains("holds"), "{e}");
 
     // not ONNX at all
@@ -211,10 +212,10 @@ fn exported_static_runs_bit_identically_to_the_import() {
             "re-run gatedyn export (see firmware-example/src/trained.rs)"
         );
     }
-    let inputs = read("--inputs", &d.join("inputs.npy")).unwrap();
+    let inputs = read(Param::Inputs, &d.join("inputs.npy")).unwrap();
     let ours = run_inputs(&model.net, &inputs, Precision::F32, || {}).unwrap();
     let want_readout = read(
-        "--expected",
+        Param::Inputs,
         &d.join("gru_after_n32_stable.ort_readout.npy"),
     )
     .unwrap();
@@ -241,7 +242,7 @@ fn analyze_measures_the_reference_jacobian_radius() {
     use gatedyn_host::linalg::eigen::{eigenvalues, max_modulus};
     use gatedyn_host::theory::analyze::{analyze, AnalyzeConfig};
     let d = dir();
-    let inputs = read("--inputs", &d.join("inputs.npy")).unwrap();
+    let inputs = read(Param::Inputs, &d.join("inputs.npy")).unwrap();
     // one more step with x_T again: the last sample is the step from h_T
     // with x_T, where the fixture differenced ONNX Runtime's one-step map
     let mut extended = inputs.clone();
@@ -258,7 +259,7 @@ fn analyze_measures_the_reference_jacobian_radius() {
             r.samples.iter().map(|s| s.t).collect::<Vec<_>>(),
             [0, 25, 50, 75, 100]
         );
-        let fd = read("--expected", &d.join(format!("{name}.ort_jacobian.npy"))).unwrap();
+        let fd = read(Param::Inputs, &d.join(format!("{name}.ort_jacobian.npy"))).unwrap();
         let n = fd.cols;
         let ev = eigenvalues(&faer::Mat::from_fn(n, n, |i, k| fd.data[i * n + k])).unwrap();
         let reference = max_modulus(&ev);
@@ -296,7 +297,7 @@ fn analyze_measures_the_reference_jacobian_radius() {
 fn analyze_matrix_free_agrees_with_dense() {
     use gatedyn_host::theory::analyze::{analyze, AnalyzeConfig};
     let d = dir();
-    let inputs = read("--inputs", &d.join("inputs.npy")).unwrap();
+    let inputs = read(Param::Inputs, &d.join("inputs.npy")).unwrap();
     for name in ["gru_after_n128_chaotic", "lstm_n128_chaotic"] {
         let model = load(&d.join(format!("{name}.onnx"))).unwrap();
         let dense_cfg = AnalyzeConfig {
@@ -434,7 +435,7 @@ fn malformed_onnx_models_are_refused_with_their_reason() {
         std::fs::write(&p, m.encode_to_vec()).unwrap();
         let e = load(&p).unwrap_err().to_string();
         assert!(
-            e.starts_with(&format!("--model {}: ", p.display())),
+            e.starts_with(&format!("model {}: ", p.display())),
             "{label}: {e}"
         );
         assert!(e.contains(msg), "{label}: expected {msg:?} in {e:?}");

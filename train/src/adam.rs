@@ -1,6 +1,7 @@
 //! Adam with gradient-norm clipping.
 
 use crate::bptt::LossGradient;
+use gatedyn_host::Param;
 
 use gatedyn_host::HostError;
 
@@ -33,14 +34,16 @@ impl Adam {
     /// `∞`) is a [`HostError::Param`].
     pub fn new(lr: f64, max_norm: f64) -> Result<Self, HostError> {
         if !(lr.is_finite() && lr > 0.0) {
-            return Err(HostError::Param(format!(
-                "--lr: the learning rate must be positive and finite (got {lr})"
-            )));
+            return Err(HostError::invalid(
+                Param::Lr,
+                format!(": the learning rate must be positive and finite (got {lr})"),
+            ));
         }
         if max_norm.is_nan() || max_norm <= 0.0 {
-            return Err(HostError::Param(format!(
-                "--clip: the clipping norm must be positive (got {max_norm})"
-            )));
+            return Err(HostError::invalid(
+                Param::Clip,
+                format!(": the clipping norm must be positive (got {max_norm})"),
+            ));
         }
         Ok(Adam {
             lr,

@@ -106,7 +106,7 @@ pub(crate) fn check(
     xs: &[f64],
     sup: &Supervision,
 ) -> Result<usize, HostError> {
-    let bad = |m: String| Err(HostError::Param(m));
+    let bad = |m: String| Err(HostError::BadInput(m));
     if n == 0 {
         return bad("bptt: the network has no units".into());
     }

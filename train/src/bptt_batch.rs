@@ -153,7 +153,7 @@ pub fn chunk_loss_gradient(
     for ex in chunk {
         let t = check(n, inputs, readout, &ex.inputs, &ex.supervision)?;
         if steps != 0 && t != steps {
-            return Err(HostError::Param(format!(
+            return Err(HostError::BadInput(format!(
                 "bptt: a batched chunk mixes sequences of {steps} and {t} steps"
             )));
         }
@@ -161,7 +161,7 @@ pub fn chunk_loss_gradient(
     }
     let b = chunk.len();
     if b == 0 {
-        return Err(HostError::Param("bptt: an empty chunk".into()));
+        return Err(HostError::BadInput("bptt: an empty chunk".into()));
     }
     let blk = n * b;
     let all = steps * blk;

@@ -17,6 +17,7 @@ use crate::tasks::Task;
 use gatedyn_host::linalg::eigen::{eigenvalues, jacobian, max_modulus};
 use gatedyn_host::net::CellWeights;
 use gatedyn_host::HostError;
+use gatedyn_host::Param;
 use rand_core::{RngCore, SeedableRng};
 use rand_xorshift::XorShiftRng;
 use rayon::prelude::*;
@@ -55,30 +56,41 @@ pub struct FitConfig {
 impl FitConfig {
     /// Checks the settings; a [`HostError::Param`] names the flag.
     pub fn check(&self) -> Result<(), HostError> {
-        let bad = |m: String| Err(HostError::Param(m));
+        let bad_in = |param: Param, m: String| Err(HostError::invalid(param, m));
         if !(1..=MAX_EPOCHS).contains(&self.epochs) {
-            return bad(format!("--epochs: 1 to {MAX_EPOCHS} (got {})", self.epochs));
+            return bad_in(
+                Param::Epochs,
+                format!(": 1 to {MAX_EPOCHS} (got {})", self.epochs),
+            );
         }
         if self.batch == 0 || self.batch > self.train_size {
-            return bad(format!(
-                "--batch: 1 to the training set's {} sequences (got {})",
-                self.train_size, self.batch
-            ));
+            return bad_in(
+                Param::Batch,
+                format!(
+                    ": 1 to the training set's {} sequences (got {})",
+                    self.train_size, self.batch
+                ),
+            );
         }
         if self.train_size == 0 || self.test_size == 0 {
-            return bad("--train-size and --test-size: at least 1 sequence each".into());
+            let param = if self.train_size == 0 {
+                Param::TrainSize
+            } else {
+                Param::TestSize
+            };
+            return bad_in(param, ": at least 1 sequence".into());
         }
         if !(self.slow_epsilon > 0.0 && self.slow_epsilon < 1.0) {
-            return bad(format!(
-                "--slow-epsilon: in (0, 1) (got {})",
-                self.slow_epsilon
-            ));
+            return bad_in(
+                Param::SlowEpsilon,
+                format!(": in (0, 1) (got {})", self.slow_epsilon),
+            );
         }
         if !(0.0..=1.0).contains(&self.target_accuracy) {
-            return bad(format!(
-                "--target-accuracy: in [0, 1] (got {})",
-                self.target_accuracy
-            ));
+            return bad_in(
+                Param::TargetAccuracy,
+                format!(": in [0, 1] (got {})", self.target_accuracy),
+            );
         }
         Adam::new(self.lr, self.clip).map(|_| ())
     }
@@ -188,7 +200,7 @@ pub enum FitEvent<'a> {
 pub fn check_data_memory(task: &Task, cfg: &FitConfig) -> Result<(), HostError> {
     let values = (task.length() as u128) * (task.inputs() as u128) * 8;
     gatedyn_host::io::limits::check_memory(
-        "--train-size",
+        Param::TrainSize,
         cfg.train_size,
         (cfg.train_size as u128 + cfg.test_size as u128) * values,
     )
@@ -210,7 +222,7 @@ pub fn fit(
 ) -> Result<FitReport, HostError> {
     cfg.check()?;
     if net.inputs() != task.inputs() || net.readout.outputs != task.outputs() {
-        return Err(HostError::Param(format!(
+        return Err(HostError::BadInput(format!(
             "train: the network has {} inputs and {} outputs; the {} task needs {} and {}",
             net.inputs(),
             net.readout.outputs,
@@ -220,8 +232,8 @@ pub fn fit(
         )));
     }
     check_data_memory(task, cfg)?;
-    let mut train = task.examples(Split::Train, cfg.train_size, cfg.seed, "--train-size")?;
-    let test = task.examples(Split::Test, cfg.test_size, cfg.seed, "--test-size")?;
+    let mut train = task.examples(Split::Train, cfg.train_size, cfg.seed, Param::TrainSize)?;
+    let test = task.examples(Split::Test, cfg.test_size, cfg.seed, Param::TestSize)?;
     let mut adam = Adam::new(cfg.lr, cfg.clip)?;
     let mut history = vec![checkpoint(task, net, &test, cfg, 0, None)?];
     progress(FitEvent::Checkpoint(&history[0]));

@@ -10,6 +10,7 @@
 //! Every malformed file is a [`HostError::Param`] naming it.
 
 use gatedyn_host::HostError;
+use gatedyn_host::Param;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -74,15 +75,18 @@ pub fn load(dir: &Path, split: Split) -> Result<Digits, HostError> {
         .find(|(s, _, _)| *s == split)
         .expect("both splits listed");
     if !dir.is_dir() {
-        return Err(HostError::Param(format!(
-            "--mnist {}: not a folder (it should hold the four IDX files: {})",
-            dir.display(),
-            FILES
-                .iter()
-                .flat_map(|(_, a, b)| [*a, *b])
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        return Err(HostError::invalid(
+            Param::Mnist,
+            format!(
+                " {}: not a folder (it should hold the four IDX files: {})",
+                dir.display(),
+                FILES
+                    .iter()
+                    .flat_map(|(_, a, b)| [*a, *b])
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
     }
     let (image_path, image_bytes) = read(dir, images)?;
     let (label_path, label_bytes) = read(dir, labels)?;
@@ -90,33 +94,42 @@ pub fn load(dir: &Path, split: Split) -> Result<Digits, HostError> {
     let (ldims, labels) = parse(&label_path, &label_bytes, 1)?;
     let (count, size) = (dims[0], dims[1] * dims[2]);
     if size == 0 || size > MAX_PIXELS {
-        return Err(HostError::Param(format!(
-            "--mnist {}: images of {}×{} pixels; 1 to {MAX_PIXELS} are supported",
-            image_path.display(),
-            dims[1],
-            dims[2]
-        )));
+        return Err(HostError::invalid(
+            Param::Mnist,
+            format!(
+                " {}: images of {}×{} pixels; 1 to {MAX_PIXELS} are supported",
+                image_path.display(),
+                dims[1],
+                dims[2]
+            ),
+        ));
     }
     if ldims[0] != count {
-        return Err(HostError::Param(format!(
-            "--mnist {}: {} labels for the {count} images of {}",
-            label_path.display(),
-            ldims[0],
-            image_path.display()
-        )));
+        return Err(HostError::invalid(
+            Param::Mnist,
+            format!(
+                " {}: {} labels for the {count} images of {}",
+                label_path.display(),
+                ldims[0],
+                image_path.display()
+            ),
+        ));
     }
     if let Some(k) = labels.iter().position(|&l| l > 9) {
-        return Err(HostError::Param(format!(
-            "--mnist {}: label {k} is {}; digits are 0 to 9",
-            label_path.display(),
-            labels[k]
-        )));
+        return Err(HostError::invalid(
+            Param::Mnist,
+            format!(
+                " {}: label {k} is {}; digits are 0 to 9",
+                label_path.display(),
+                labels[k]
+            ),
+        ));
     }
     if count == 0 {
-        return Err(HostError::Param(format!(
-            "--mnist {}: no images",
-            image_path.display()
-        )));
+        return Err(HostError::invalid(
+            Param::Mnist,
+            format!(" {}: no images", image_path.display()),
+        ));
     }
     Ok(Digits {
         pixels: size,
@@ -131,7 +144,7 @@ fn read(dir: &Path, name: &str) -> Result<(PathBuf, Vec<u8>), HostError> {
     let gz = dir.join(format!("{name}.gz"));
     let limit = (MAX_IMAGES as u64) * (MAX_PIXELS as u64).min(4096) + 64;
     let io = |p: &Path, e: std::io::Error| {
-        HostError::Param(format!("--mnist {}: cannot read: {e}", p.display()))
+        HostError::invalid(Param::Mnist, format!(" {}: cannot read: {e}", p.display()))
     };
     if plain.is_file() {
         let bytes = std::fs::read(&plain).map_err(|e| io(&plain, e))?;
@@ -144,23 +157,26 @@ fn read(dir: &Path, name: &str) -> Result<(PathBuf, Vec<u8>), HostError> {
             .take(limit)
             .read_to_end(&mut bytes)
             .map_err(|e| {
-                HostError::Param(format!(
-                    "--mnist {}: not a readable gzip file ({e})",
-                    gz.display()
-                ))
+                HostError::invalid(
+                    Param::Mnist,
+                    format!(" {}: not a readable gzip file ({e})", gz.display()),
+                )
             })?;
         return Ok((gz, bytes));
     }
-    Err(HostError::Param(format!(
-        "--mnist {}: no file {name} (or {name}.gz); the folder should hold the four MNIST IDX files",
-        dir.display()
-    )))
+    Err(HostError::invalid(
+        Param::Mnist,
+        format!(
+            " {}: no file {name} (or {name}.gz); the folder should hold the four MNIST IDX files",
+            dir.display()
+        ),
+    ))
 }
 
 /// The dimensions and values of an IDX file of unsigned bytes with `rank`
 /// dimensions.
 fn parse(path: &Path, bytes: &[u8], rank: usize) -> Result<(Vec<usize>, Vec<u8>), HostError> {
-    let bad = |why: String| HostError::Param(format!("--mnist {}: {why}", path.display()));
+    let bad = |why: String| HostError::invalid(Param::Mnist, format!(" {}: {why}", path.display()));
     let header = 4 + 4 * rank;
     if bytes.len() < header {
         return Err(bad(format!(
@@ -222,7 +238,7 @@ fn parse(path: &Path, bytes: &[u8], rank: usize) -> Result<(Vec<usize>, Vec<u8>)
 pub fn write(dir: &Path, split: Split, digits: &Digits) -> Result<(), HostError> {
     let side = (digits.pixels as f64).sqrt().round() as usize;
     if side * side != digits.pixels {
-        return Err(HostError::Param(format!(
+        return Err(HostError::BadInput(format!(
             "mnist::write: {} pixels is not a square image",
             digits.pixels
         )));
@@ -267,10 +283,14 @@ mod tests {
         d
     }
 
+    /// The message of an error that names the MNIST folder.
     fn param(r: Result<Digits, HostError>) -> String {
         match r {
-            Err(HostError::Param(m)) => m,
-            other => panic!("expected a Param error, got {other:?}"),
+            Err(HostError::Invalid {
+                param: Param::Mnist,
+                message,
+            }) => message,
+            other => panic!("expected an error naming the MNIST folder, got {other:?}"),
         }
     }
 

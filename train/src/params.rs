@@ -18,6 +18,7 @@ use gatedyn_host::net::{
     CellWeights, GateWeights, GruNet, GruWeights, LstmNet, LstmWeights, Net, Scales, TrainedRef,
 };
 use gatedyn_host::HostError;
+use gatedyn_host::Param;
 use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 use rayon::prelude::*;
@@ -56,9 +57,12 @@ impl Trainable {
         activation: Activation,
         seed: u64,
     ) -> Result<Self, HostError> {
-        for (size, flag) in [(n, "--n"), (inputs, "inputs"), (outputs, "outputs")] {
+        if n == 0 {
+            return Err(HostError::invalid(Param::N, " must be at least 1".into()));
+        }
+        for (size, what) in [(inputs, "inputs"), (outputs, "outputs")] {
             if size == 0 {
-                return Err(HostError::Param(format!("{flag} must be at least 1")));
+                return Err(HostError::BadInput(format!("{what} must be at least 1")));
             }
         }
         scales.check()?;
@@ -190,7 +194,7 @@ impl Trainable {
         seed: u64,
     ) -> Result<Self, HostError> {
         let path = model.info.path.clone();
-        let bad = |why: String| HostError::Param(format!("--model {path}: {why}"));
+        let bad = |why: String| HostError::invalid(Param::Model, format!(" {path}: {why}"));
         let n = model.net.n();
         if model.net.inputs() != inputs {
             return Err(bad(format!(
@@ -246,7 +250,7 @@ impl Trainable {
     /// [`HostError::Param`].
     pub fn batch_gradient(&self, batch: &[Example]) -> Result<LossGradient, HostError> {
         if batch.is_empty() {
-            return Err(HostError::Param("train: empty batch".into()));
+            return Err(HostError::BadInput("train: empty batch".into()));
         }
         let chunks: Vec<LossGradient> = batch
             .par_chunks(CHUNK)
@@ -273,7 +277,7 @@ impl Trainable {
     /// reference the batched products are checked and timed against.
     pub fn batch_gradient_by_sequence(&self, batch: &[Example]) -> Result<LossGradient, HostError> {
         if batch.is_empty() {
-            return Err(HostError::Param("train: empty batch".into()));
+            return Err(HostError::BadInput("train: empty batch".into()));
         }
         let grads: Vec<LossGradient> = batch
             .par_iter()
@@ -293,7 +297,7 @@ fn sum(grads: Vec<LossGradient>) -> Result<LossGradient, HostError> {
     let mut iter = grads.into_iter();
     let mut sum = iter
         .next()
-        .ok_or_else(|| HostError::Param("train: empty batch".into()))?;
+        .ok_or_else(|| HostError::BadInput("train: empty batch".into()))?;
     for g in iter {
         sum.loss += g.loss;
         sum.outputs.extend_from_slice(&g.outputs);

@@ -23,6 +23,7 @@ use gatedyn::Activation;
 use gatedyn_host::net::Scales;
 use gatedyn_host::theory::phase::{region_name, TabulatedAverages};
 use gatedyn_host::HostError;
+use gatedyn_host::Param;
 use serde::{Deserialize, Serialize};
 
 /// At most this many jobs in one sweep.
@@ -115,33 +116,34 @@ impl SweepSettings {
     /// Checks the grid and the settings; [`HostError::Param`] names the
     /// flag.
     pub fn check(&self) -> Result<(), HostError> {
-        let bad = |m: String| Err(HostError::Param(m));
+        let bad_in = |param: Param, m: String| Err(HostError::invalid(param, m));
         for (flag, v) in [
-            ("--sigma-z-values", &self.sigma_z),
-            ("--sigma-h-values", &self.sigma_h),
+            (Param::SigmaZValues, &self.sigma_z),
+            (Param::SigmaHValues, &self.sigma_h),
         ] {
             if v.is_empty() {
-                return bad(format!("{flag}: at least one value"));
+                return bad_in(flag, format!(": at least one value"));
             }
             if v.windows(2).any(|w| w[0] >= w[1]) {
-                return bad(format!("{flag}: the values must increase (got {v:?})"));
+                return bad_in(flag, format!(": the values must increase (got {v:?})"));
             }
             if v.iter()
                 .any(|x| !(x.is_finite() && *x >= 0.0 && *x <= gatedyn_host::io::limits::MAX_SCALE))
             {
-                return bad(format!(
-                    "{flag}: scales must be finite and >= 0 (got {v:?})"
-                ));
+                return bad_in(
+                    flag,
+                    format!(": scales must be finite and >= 0 (got {v:?})"),
+                );
             }
         }
         if self.seeds.is_empty() {
-            return bad("--seeds: at least one".into());
+            return bad_in(Param::Seeds, ": at least one".into());
         }
         if self.jobs() > MAX_JOBS {
-            return bad(format!(
+            return Err(HostError::BadInput(format!(
                 "the grid has {} jobs; at most {MAX_JOBS}",
                 self.jobs()
-            ));
+            )));
         }
         self.fit_config().check()
     }
@@ -172,9 +174,10 @@ impl SweepSettings {
     /// The jobs of shard `k` of `of` (1-based): indices `≡ k − 1 (mod of)`.
     pub fn shard(&self, k: usize, of: usize) -> Result<Vec<Job>, HostError> {
         if of == 0 || k == 0 || k > of {
-            return Err(HostError::Param(format!(
-                "--shard {k}/{of}: K/M with 1 <= K <= M"
-            )));
+            return Err(HostError::invalid(
+                Param::Shard,
+                format!(" {k}/{of}: K/M with 1 <= K <= M"),
+            ));
         }
         Ok(self
             .all_jobs()
@@ -246,7 +249,7 @@ pub fn run_job(task: &Task, settings: &SweepSettings, job: &Job) -> Result<JobRe
 /// the flags).
 pub fn check_task(task: &Task, settings: &SweepSettings) -> Result<(), HostError> {
     if task.name() != settings.task || task.length() != settings.length {
-        return Err(HostError::Param(format!(
+        return Err(HostError::BadInput(format!(
             "the task {} T={} is not the sweep's {} T={}",
             task.name(),
             task.length(),
@@ -256,7 +259,7 @@ pub fn check_task(task: &Task, settings: &SweepSettings) -> Result<(), HostError
     }
     fit::check_data_memory(task, &settings.fit_config())?;
     // the data must exist for the sizes asked (sMNIST)
-    task.examples(Split::Test, 1, settings.data_seed, "--test-size")
+    task.examples(Split::Test, 1, settings.data_seed, Param::TestSize)
         .map(|_| ())
 }
 
@@ -309,14 +312,15 @@ pub struct Sweep {
 /// index exactly once; a [`HostError::Param`] says which do not.
 pub fn merge(mut results: Vec<JobResult>) -> Result<Sweep, HostError> {
     let Some(first) = results.first() else {
-        return Err(HostError::Param(
-            "--merge: no job results in the files".into(),
+        return Err(HostError::invalid(
+            Param::Merge,
+            ": no job results in the files".into(),
         ));
     };
     let settings = first.settings.clone();
     if let Some(other) = results.iter().find(|r| r.settings != settings) {
-        return Err(HostError::Param(format!(
-            "--merge: job {} comes from a different sweep than job {} (its settings differ); merge the shards of one sweep",
+        return Err(HostError::invalid(Param::Merge,format!(
+            ": job {} comes from a different sweep than job {} (its settings differ); merge the shards of one sweep",
             other.index, first.index
         )));
     }
@@ -324,23 +328,23 @@ pub fn merge(mut results: Vec<JobResult>) -> Result<Sweep, HostError> {
     results.sort_by_key(|r| r.index);
     let total = settings.jobs();
     if let Some(w) = results.windows(2).find(|w| w[0].index == w[1].index) {
-        return Err(HostError::Param(format!(
-            "--merge: job {} appears twice (a shard given twice?)",
-            w[0].index
-        )));
+        return Err(HostError::invalid(
+            Param::Merge,
+            format!(": job {} appears twice (a shard given twice?)", w[0].index),
+        ));
     }
     let expected = settings.all_jobs();
     if let Some(r) = results.iter().find(|r| r.index >= total) {
-        return Err(HostError::Param(format!(
-            "--merge: job {} is past the sweep's {total} jobs",
-            r.index
-        )));
+        return Err(HostError::invalid(
+            Param::Merge,
+            format!(": job {} is past the sweep's {total} jobs", r.index),
+        ));
     }
     for r in &results {
         let j = &expected[r.index];
         if (j.sigma_z, j.sigma_h, j.seed) != (r.sigma_z, r.sigma_h, r.seed) {
-            return Err(HostError::Param(format!(
-                "--merge: job {} has σ_z {}, σ_h {}, seed {}, but the grid puts σ_z {}, σ_h {}, seed {} there",
+            return Err(HostError::invalid(Param::Merge,format!(
+                ": job {} has σ_z {}, σ_h {}, seed {}, but the grid puts σ_z {}, σ_h {}, seed {} there",
                 r.index, r.sigma_z, r.sigma_h, r.seed, j.sigma_z, j.sigma_h, j.seed
             )));
         }
@@ -352,11 +356,14 @@ pub fn merge(mut results: Vec<JobResult>) -> Result<Sweep, HostError> {
             .take(8)
             .map(|i| i.to_string())
             .collect();
-        return Err(HostError::Param(format!(
-            "--merge: {} of the sweep's {total} jobs are missing (first: {}); is a shard file missing?",
+        return Err(HostError::invalid(
+            Param::Merge,
+            format!(
+            ": {} of the sweep's {total} jobs are missing (first: {}); is a shard file missing?",
             total - results.len(),
             missing.join(", ")
-        )));
+        ),
+        ));
     }
     let (nz, nh, ns) = (
         settings.sigma_z.len(),
@@ -410,10 +417,10 @@ pub fn parse_lines(name: &str, text: &str) -> Result<Vec<JobResult>, HostError> 
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(k, l)| {
             serde_json::from_str(l).map_err(|e| {
-                HostError::Param(format!(
-                    "--merge {name}: line {} is not a job result ({e})",
-                    k + 1
-                ))
+                HostError::invalid(
+                    Param::Merge,
+                    format!(" {name}: line {} is not a job result ({e})", k + 1),
+                )
             })
         })
         .collect()

@@ -23,6 +23,7 @@ use crate::loss::Example;
 use crate::loss::{Objective, Supervision};
 use crate::mnist::{Digits, Split};
 use gatedyn_host::HostError;
+use gatedyn_host::Param;
 use rand_core::{RngCore, SeedableRng};
 use rand_xorshift::XorShiftRng;
 use std::sync::Arc;
@@ -62,22 +63,25 @@ pub fn copy(task: CopyTask, count: usize, seed: u64) -> Result<Vec<Example>, Hos
         delay,
     } = task;
     if !(1..=100_000).contains(&symbols) {
-        return Err(HostError::Param(format!(
+        return Err(HostError::BadInput(format!(
             "copy task: 1 to 100000 symbols to remember (got {symbols})"
         )));
     }
     if !(2..=1000).contains(&alphabet) {
-        return Err(HostError::Param(format!(
+        return Err(HostError::BadInput(format!(
             "copy task: an alphabet of 2 to 1000 symbols (got {alphabet})"
         )));
     }
     if delay > 1_000_000 || task.length() > 1_000_000 {
-        return Err(HostError::Param(format!(
-            "--length: a copy sequence of at most 1000000 steps (got delay {delay})"
-        )));
+        return Err(HostError::invalid(
+            Param::Length,
+            format!(": a copy sequence of at most 1000000 steps (got delay {delay})"),
+        ));
     }
     if count == 0 {
-        return Err(HostError::Param("copy task: no sequences asked for".into()));
+        return Err(HostError::BadInput(
+            "copy task: no sequences asked for".into(),
+        ));
     }
     let (steps, width) = (task.length(), task.inputs());
     let (blank, delimiter) = (alphabet, alphabet + 1);
@@ -121,12 +125,13 @@ fn index(rng: &mut XorShiftRng, n: usize) -> usize {
 /// [`HostError::Param`] naming `--length` or the count.
 pub fn adding(length: usize, count: usize, seed: u64) -> Result<Vec<Example>, HostError> {
     if !(2..=1_000_000).contains(&length) {
-        return Err(HostError::Param(format!(
-            "--length: the adding problem needs 2 to 1000000 steps (got {length})"
-        )));
+        return Err(HostError::invalid(
+            Param::Length,
+            format!(": the adding problem needs 2 to 1000000 steps (got {length})"),
+        ));
     }
     if count == 0 {
-        return Err(HostError::Param(
+        return Err(HostError::BadInput(
             "adding problem: no sequences asked for".into(),
         ));
     }
@@ -240,7 +245,7 @@ impl Task {
         split: Split,
         count: usize,
         seed: u64,
-        flag: &str,
+        param: Param,
     ) -> Result<Vec<Example>, HostError> {
         // distinct streams for the splits, whatever the seed
         let seed = match split {
@@ -256,16 +261,19 @@ impl Task {
                     Split::Test => test,
                 };
                 if count == 0 || count > digits.len() {
-                    return Err(HostError::Param(format!(
-                        "{flag}: 1 to {} sequences (the MNIST {} split has {} images; got {count})",
-                        digits.len(),
-                        if split == Split::Train {
-                            "training"
-                        } else {
-                            "test"
-                        },
-                        digits.len()
-                    )));
+                    return Err(HostError::invalid(
+                        param,
+                        format!(
+                            ": 1 to {} sequences (the MNIST {} split has {} images; got {count})",
+                            digits.len(),
+                            if split == Split::Train {
+                                "training"
+                            } else {
+                                "test"
+                            },
+                            digits.len()
+                        ),
+                    ));
                 }
                 Ok((0..count)
                     .map(|k| Example {

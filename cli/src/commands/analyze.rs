@@ -3,8 +3,8 @@
 //! its weights put it relative to the random-network theory
 //! ([`gatedyn_host::theory::analyze`], docs/THEORY.md §9).
 
-use super::run::ModelArgs;
-use super::{count, finite, OutputArgs, Progress};
+use super::args::ModelArgs;
+use super::args::{count, finite, OutputArgs, Progress};
 use clap::{Args, ValueEnum};
 use gatedyn_host::io::output::Target;
 use gatedyn_host::theory::analyze::{analyze, AnalyzeConfig};
@@ -64,7 +64,7 @@ pub fn run(a: AnalyzeArgs) -> Result<(), HostError> {
     let figure_targets: Vec<Target> = match &a.plot {
         Some(dir) => {
             if !dir.is_dir() {
-                return Err(HostError::Param(format!(
+                return Err(HostError::BadInput(format!(
                     "--plot {}: not an existing folder",
                     dir.display()
                 )));

@@ -1,7 +1,7 @@
 //! `gatedyn bifurcation`: the critical reset scale `σ_r*(σ_h)` where the
 //! non-zero mean-field fixed point appears (docs/THEORY.md §5).
 
-use super::{finite, OutputArgs};
+use super::args::{finite, OutputArgs};
 use clap::Args;
 use gatedyn::mft::Mft;
 use gatedyn_host::HostError;
@@ -27,7 +27,7 @@ struct BifurcationReport {
 pub fn run(a: BifurcationArgs) -> Result<(), HostError> {
     let sigma_h = a.sigma_h;
     if !(sigma_h > std::f64::consts::SQRT_2 && sigma_h < 2.0) {
-        return Err(HostError::Param(format!(
+        return Err(HostError::BadInput(format!(
             "--sigma-h must lie in (√2, 2) = (1.41421, 2) for a bifurcation, got {sigma_h}"
         )));
     }
@@ -35,7 +35,7 @@ pub fn run(a: BifurcationArgs) -> Result<(), HostError> {
     let sr = Mft::new()
         .bifurcation_sigma_r(sigma_h)
         .map_err(|e| match e {
-            gatedyn::Error::Infeasible { .. } => HostError::Param(format!(
+            gatedyn::Error::Infeasible { .. } => HostError::BadInput(format!(
                 "--sigma-h {sigma_h}: σ_r* is beyond 1e12, too close to √2 to compute"
             )),
             other => HostError::numerical("bifurcation")(other),

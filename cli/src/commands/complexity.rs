@@ -2,7 +2,7 @@
 //! exponent from small and large initial states across `σ_r` (and `σ_h`),
 //! against the mean-field `σ_r*(σ_h)` (docs/THEORY.md §10).
 
-use super::{count, scale, OutputArgs, Progress};
+use super::args::{count, scale, OutputArgs, Progress};
 use clap::Args;
 use gatedyn::lyapunov::LyapunovOptions;
 use gatedyn_host::io::limits::{MAX_LM_ITERATIONS, MAX_STARTS, MAX_STEPS};

@@ -1,8 +1,8 @@
 //! `gatedyn export --model PATH --rust OUT.rs`: a trained network as Rust
 //! source with a `static` network for firmware ([`gatedyn_host::formats::rust_source`]).
 
-use super::spectrum::PrecisionArg;
-use super::OutputArgs;
+use super::args::OutputArgs;
+use super::args::PrecisionArg;
 use clap::Args;
 use gatedyn_host::formats;
 use gatedyn_host::formats::rust_source::rust_source;
@@ -34,7 +34,7 @@ pub struct ExportArgs {
 pub fn run(a: ExportArgs) -> Result<(), HostError> {
     if let Target::File(p) = &a.rust {
         if p.extension().is_none_or(|e| e != "rs") {
-            return Err(HostError::Param(format!(
+            return Err(HostError::BadInput(format!(
                 "--rust {}: the file must end in .rs",
                 p.display()
             )));

@@ -3,13 +3,14 @@
 //! states, each against the support predicted from its own state
 //! (docs/THEORY.md §4; not for the reset-after form).
 
-use super::spectrum::GruScalesArgs;
-use super::{count, OutputArgs, Progress};
+use super::args::GruScalesArgs;
+use super::args::{count, OutputArgs, Progress};
 use clap::{Args, Subcommand};
 use gatedyn_host::io::limits::check_memory;
 use gatedyn_host::io::limits::{MAX_LM_ITERATIONS, MAX_STARTS, MAX_STEPS};
 use gatedyn_host::theory::fixed_points::{self, FixedPointConfig};
 use gatedyn_host::HostError;
+use gatedyn_host::Param;
 use std::path::PathBuf;
 
 /// The cell.
@@ -41,7 +42,7 @@ pub struct SearchArgs {
 #[derive(Args, Debug)]
 pub struct ModelFixedPointArgs {
     #[command(flatten)]
-    model: super::run::ModelArgs,
+    model: super::args::ModelArgs,
     /// The constant input, `I` entries (`.npy` or `.csv`); default zero.
     #[arg(long, value_name = "PATH")]
     input: Option<PathBuf>,
@@ -93,14 +94,14 @@ pub fn run(cmd: FixedPointCmd) -> Result<(), HostError> {
 fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
     a.out.check(None, &[])?;
     let mut m = a.model.load()?;
-    super::run::hold_input(&mut m, a.input.as_ref())?;
+    super::args::hold_input(&mut m, a.input.as_ref())?;
     if m.net.as_gru().is_none() {
-        return Err(HostError::Param(format!(
+        return Err(HostError::BadInput(format!(
             "--model {}: an LSTM; fixed-points searches GRUs",
             a.model.model.display()
         )));
     }
-    check_memory("--model", m.info.n, 8 * 11 * (m.info.n as u128).pow(2))?;
+    check_memory(Param::Model, m.info.n, 8 * 11 * (m.info.n as u128).pow(2))?;
     let bar = Progress::new(a.out.quiet, a.search.starts as u64);
     let r = fixed_points::search(
         m.net,

@@ -2,7 +2,7 @@
 //! random GRU's zero fixed point against the large-N theory, constant or
 //! binary update gate (docs/THEORY.md §11).
 
-use super::{count, scale, OutputArgs, Progress};
+use super::args::{count, scale, OutputArgs, Progress};
 use clap::Args;
 use gatedyn_host::theory::long_term::{self, LongTermConfig, LongTermReport, MAX_T};
 use gatedyn_host::{figures, HostError};

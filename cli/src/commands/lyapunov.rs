@@ -2,8 +2,8 @@
 //! network's trajectory (docs/THEORY.md §8), with errors, the Kaplan–Yorke
 //! dimension and a plot of the spectrum.
 
-use super::spectrum::{GruScalesArgs, LstmScalesArgs};
-use super::{count, ActivationArg, OutputArgs, Progress};
+use super::args::{count, ActivationArg, OutputArgs, Progress};
+use super::args::{GruScalesArgs, LstmScalesArgs};
 use clap::{Args, Subcommand};
 use gatedyn::lyapunov::LyapunovOptions;
 use gatedyn_host::io::limits::MAX_STEPS;
@@ -35,7 +35,7 @@ pub enum LyapunovCmd {
     /// autonomous with its input held constant (zero unless `--input`).
     Model {
         #[command(flatten)]
-        model: super::run::ModelArgs,
+        model: super::args::ModelArgs,
         /// The constant input, `I` entries (`.npy` or `.csv`); default zero.
         #[arg(long, value_name = "PATH")]
         input: Option<PathBuf>,
@@ -126,13 +126,13 @@ pub fn run(cmd: LyapunovCmd) -> Result<(), HostError> {
 }
 
 fn run_model(
-    model: super::run::ModelArgs,
+    model: super::args::ModelArgs,
     input: Option<PathBuf>,
     m: MethodArgs,
 ) -> Result<(), HostError> {
     m.out.check(m.plot.as_ref(), &[])?;
     let mut loaded = model.load()?;
-    super::run::hold_input(&mut loaded, input.as_ref())?;
+    super::args::hold_input(&mut loaded, input.as_ref())?;
     let name = format!("{}, {}", loaded.info.path, loaded.info.describe());
     let r = lyapunov::run_model(loaded.net, m.k, &m.options(), {
         let bar = Progress::new(m.out.quiet, m.batches as u64);

@@ -1,6 +1,6 @@
 //! `gatedyn mft gru`: the GRU's mean-field fixed point (docs/THEORY.md §5).
 
-use super::{scale, ActivationArg, OutputArgs};
+use super::args::{scale, ActivationArg, OutputArgs};
 use clap::{Args, Subcommand};
 use gatedyn::init::{GateScale, GruScales};
 use gatedyn::mft::Mft;

@@ -1,7 +1,7 @@
 //! `gatedyn phase-diagram`: the GRU phase diagram over `(σ_h, σ_r)` from the
 //! mean-field theory (docs/THEORY.md §5).
 
-use super::{count, finite, OutputArgs, Progress};
+use super::args::{count, finite, OutputArgs, Progress};
 use clap::Args;
 
 use gatedyn_host::theory::phase;

@@ -1,7 +1,7 @@
 //! `gatedyn scaling`: the spectral radius (empirical and predicted)
 //! against one gate scale, with the law of docs/THEORY.md §5 where it gives one.
 
-use super::{count, scale, OutputArgs, Progress};
+use super::args::{count, scale, OutputArgs, Progress};
 use clap::{Args, ValueEnum};
 use gatedyn::init::{GruScales, LstmScales};
 use gatedyn_host::io::limits::MAX_STEPS;
@@ -93,7 +93,7 @@ impl SweepArgs {
             (Cell::Gru, Some(&[z, r, h])) => Scales::Gru(GruScales::recurrent(z, r, h)),
             (Cell::Lstm, Some(&[f, i, o, c])) => Scales::Lstm(LstmScales::recurrent(f, i, o, c)),
             (cell, Some(v)) => {
-                return Err(HostError::Param(format!(
+                return Err(HostError::BadInput(format!(
                     "--sigmas needs {} values for the {cell} ({}), got {}",
                     cell.gates(),
                     cell.gate_names()

@@ -1,8 +1,8 @@
 //! `gatedyn slow-modes`: eigenvalues piling up at `λ = 1` as σ_z (GRU) or
 //! σ_f (LSTM) grows (docs/THEORY.md §4).
 
+use super::args::{scale, Progress};
 use super::scaling::SweepArgs;
-use super::{scale, Progress};
 use clap::Args;
 use gatedyn_host::theory::sweep;
 use gatedyn_host::{figures, HostError};

@@ -2,9 +2,11 @@
 //! reached by simulation against the predicted support, or the spectral
 //! radius alone, matrix-free (`--solver arnoldi`).
 
-use super::{count, finite, scale, ActivationArg, OutputArgs, Progress};
+use super::args::{
+    count, finite, ActivationArg, GruScalesArgs, LstmScalesArgs, OutputArgs, PrecisionArg, Progress,
+};
 use clap::{Args, Subcommand, ValueEnum};
-use gatedyn::init::{GateScale, GruScales, LstmScales};
+
 use gatedyn_host::io::limits::{MAX_PRODUCTS, MAX_STEPS};
 use gatedyn_host::io::output::{self, Target};
 use gatedyn_host::linalg::matfree::RadiusOptions;
@@ -42,7 +44,7 @@ pub enum SpectrumCmd {
 #[derive(Args, Debug)]
 pub struct ModelSpectrumArgs {
     #[command(flatten)]
-    model: super::run::ModelArgs,
+    model: super::args::ModelArgs,
     /// Steps of zero input from the model's initial state (without
     /// `--inputs`).
     #[arg(long, default_value_t = 200, value_parser = count(0, MAX_STEPS), conflicts_with = "inputs")]
@@ -61,91 +63,6 @@ pub struct ModelSpectrumArgs {
     out: OutputArgs,
 }
 
-/// The GRU's gate scales (recurrent `σ`, bias `σ_b`), docs/THEORY.md §1.
-#[derive(Args, Debug, Clone, Copy)]
-pub struct GruScalesArgs {
-    /// σ_z: update-gate scale (slow modes).
-    #[arg(long, default_value_t = 1.0, value_parser = scale, allow_hyphen_values = true)]
-    pub sigma_z: f64,
-    /// σ_r: reset-gate scale (phase-space complexity).
-    #[arg(long, default_value_t = 1.0, value_parser = scale, allow_hyphen_values = true)]
-    pub sigma_r: f64,
-    /// σ_h: candidate scale (chaos above 2).
-    #[arg(long, default_value_t = 3.0, value_parser = scale, allow_hyphen_values = true)]
-    pub sigma_h: f64,
-    /// Bias scale of z.
-    #[arg(long, default_value_t = 0.0, value_parser = scale, allow_hyphen_values = true)]
-    pub bias_z: f64,
-    /// Bias scale of r.
-    #[arg(long, default_value_t = 0.0, value_parser = scale, allow_hyphen_values = true)]
-    pub bias_r: f64,
-    /// Bias scale of h.
-    #[arg(long, default_value_t = 0.0, value_parser = scale, allow_hyphen_values = true)]
-    pub bias_h: f64,
-}
-
-impl GruScalesArgs {
-    /// The core's scales.
-    pub fn scales(&self) -> GruScales {
-        let g = |sigma, bias| GateScale {
-            sigma,
-            bias,
-            input: 0.0,
-        };
-        GruScales {
-            z: g(self.sigma_z, self.bias_z),
-            r: g(self.sigma_r, self.bias_r),
-            h: g(self.sigma_h, self.bias_h),
-        }
-    }
-}
-
-/// The LSTM's gate scales, docs/THEORY.md §1.
-#[derive(Args, Debug, Clone, Copy)]
-pub struct LstmScalesArgs {
-    /// σ_f: forget-gate scale (slow modes).
-    #[arg(long, default_value_t = 1.0, value_parser = scale, allow_hyphen_values = true)]
-    pub sigma_f: f64,
-    /// σ_i: input-gate scale.
-    #[arg(long, default_value_t = 1.0, value_parser = scale, allow_hyphen_values = true)]
-    pub sigma_i: f64,
-    /// σ_o: output-gate scale.
-    #[arg(long, default_value_t = 1.0, value_parser = scale, allow_hyphen_values = true)]
-    pub sigma_o: f64,
-    /// σ_c: cell-candidate scale.
-    #[arg(long, default_value_t = 3.0, value_parser = scale, allow_hyphen_values = true)]
-    pub sigma_c: f64,
-    /// Bias scale of f.
-    #[arg(long, default_value_t = 0.0, value_parser = scale, allow_hyphen_values = true)]
-    pub bias_f: f64,
-    /// Bias scale of i.
-    #[arg(long, default_value_t = 0.0, value_parser = scale, allow_hyphen_values = true)]
-    pub bias_i: f64,
-    /// Bias scale of o.
-    #[arg(long, default_value_t = 0.0, value_parser = scale, allow_hyphen_values = true)]
-    pub bias_o: f64,
-    /// Bias scale of c.
-    #[arg(long, default_value_t = 0.0, value_parser = scale, allow_hyphen_values = true)]
-    pub bias_c: f64,
-}
-
-impl LstmScalesArgs {
-    /// The core's scales.
-    pub fn scales(&self) -> LstmScales {
-        let g = |sigma, bias| GateScale {
-            sigma,
-            bias,
-            input: 0.0,
-        };
-        LstmScales {
-            f: g(self.sigma_f, self.bias_f),
-            i: g(self.sigma_i, self.bias_i),
-            o: g(self.sigma_o, self.bias_o),
-            c: g(self.sigma_c, self.bias_c),
-        }
-    }
-}
-
 /// Which spectral computation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Solver {
@@ -153,15 +70,6 @@ pub enum Solver {
     Dense,
     /// The spectral radius only, matrix-free (no N×N Jacobian).
     Arnoldi,
-}
-
-/// Weight precision of the matrix-free products.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum PrecisionArg {
-    /// `f32` weights (half the memory traffic).
-    F32,
-    /// `f64` weights.
-    F64,
 }
 
 /// The flags of both cells.
@@ -236,7 +144,7 @@ fn dense(cfg: &SpectrumConfig, a: &SpectrumArgs) -> Result<(), HostError> {
     .map(|(f, _)| *f)
     .collect();
     if !arnoldi_only.is_empty() {
-        return Err(HostError::Param(format!(
+        return Err(HostError::BadInput(format!(
             "{} appl{} to --solver arnoldi only",
             arnoldi_only.join(", "),
             if arnoldi_only.len() == 1 { "ies" } else { "y" }
@@ -262,7 +170,7 @@ fn dense(cfg: &SpectrumConfig, a: &SpectrumArgs) -> Result<(), HostError> {
 
 fn matrix_free(cfg: &SpectrumConfig, a: &SpectrumArgs) -> Result<(), HostError> {
     if a.eigenvalues.is_some() || a.plot.is_some() {
-        return Err(HostError::Param(
+        return Err(HostError::BadInput(
             "--eigenvalues and --plot need all eigenvalues: use them with --solver dense".into(),
         ));
     }

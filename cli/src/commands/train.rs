@@ -5,13 +5,14 @@
 //! radius and slow modes per epoch), a plot, and `--save` in the formats
 //! `--model` reads.
 
-use super::{count, finite, scale, ActivationArg, OutputArgs, Progress};
+use super::args::{count, finite, scale, ActivationArg, OutputArgs, Progress};
 use clap::{Args, ValueEnum};
 use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn_host::figures::plot;
 use gatedyn_host::formats::{self, save};
 use gatedyn_host::net::Scales;
 use gatedyn_host::HostError;
+use gatedyn_host::Param;
 use gatedyn_train::fit::{self, FitConfig, FitEvent, FitReport, MAX_EPOCHS};
 use gatedyn_train::mnist::{self, Split};
 use gatedyn_train::params::Trainable;
@@ -72,7 +73,7 @@ pub struct TaskArgs {
 impl TaskArgs {
     /// The task, its files read.
     pub fn task(&self) -> Result<Task, HostError> {
-        let bad = |m: String| Err(HostError::Param(m));
+        let bad = |m: String| Err(HostError::BadInput(m));
         if self.task != TaskArg::Smnist && self.mnist.is_some() {
             return bad("--mnist is for --task smnist".into());
         }
@@ -180,7 +181,7 @@ impl NetArgs {
         );
         let misplaced = |flags: &[Option<f64>], names: &str, cell: &str| {
             if flags.iter().any(Option::is_some) {
-                Err(HostError::Param(format!(
+                Err(HostError::BadInput(format!(
                     "{names} are scales of the {cell}; this run trains --cell {}",
                     if cell == "GRU" { "lstm" } else { "gru" }
                 )))
@@ -201,7 +202,7 @@ impl NetArgs {
             CellArg::Lstm => {
                 misplaced(&gru, "--sigma-z/r/h", "GRU")?;
                 if self.form != FormArg::ResetBefore {
-                    return Err(HostError::Param("--form is a GRU setting".into()));
+                    return Err(HostError::BadInput("--form is a GRU setting".into()));
                 }
                 let v = |k: usize| gate(lstm[k].unwrap_or(LSTM_DEFAULTS[k]));
                 Scales::Lstm(LstmScales {
@@ -233,7 +234,7 @@ impl NetArgs {
                 (self.form != FormArg::ResetBefore, "--form"),
             ];
             if let Some((_, flag)) = drawn.iter().find(|(given, _)| *given) {
-                return Err(HostError::Param(format!(
+                return Err(HostError::BadInput(format!(
                     "{flag} draws new weights; --model {} gives them (leave {flag} out)",
                     p.display()
                 )));
@@ -360,7 +361,7 @@ pub fn run(a: TrainArgs) -> Result<(), HostError> {
     cfg.check()?;
     let mut net = a.net.network(&task, &scales)?;
     if let Some(p) = &a.save {
-        save::check("--save", p, &net.trained())?;
+        save::check(Param::Save, p, &net.trained())?;
     }
     let bar = Progress::new(a.out.quiet, (cfg.epochs * fit::batches(&cfg)) as u64);
     let mut last = String::new();
@@ -379,7 +380,7 @@ pub fn run(a: TrainArgs) -> Result<(), HostError> {
     })?;
     drop(bar);
     if let Some(p) = &a.save {
-        save::save("--save", p, &net.trained())?;
+        save::save(Param::Save, p, &net.trained())?;
     }
     if let Some(p) = &a.plot {
         draw(p, &report)?;

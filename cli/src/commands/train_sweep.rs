@@ -3,8 +3,8 @@
 //! PATH`), merged from shard files (`--merge`), or as a Slurm job array
 //! (`--emit-slurm`). See [`gatedyn_train::sweep`].
 
+use super::args::{count, scale, OutputArgs, Progress};
 use super::train::{Defaults, FormArg, OptimArgs, TaskArgs};
-use super::{count, scale, OutputArgs, Progress};
 use clap::Args;
 use gatedyn_host::figures::plot;
 use gatedyn_host::io::output::{self, Target};
@@ -133,7 +133,7 @@ pub fn run(a: TrainSweepArgs) -> Result<(), HostError> {
         let mut results = vec![];
         for p in &a.merge {
             let text = std::fs::read_to_string(p).map_err(|e| {
-                HostError::Param(format!("--merge {}: cannot read: {e}", p.display()))
+                HostError::BadInput(format!("--merge {}: cannot read: {e}", p.display()))
             })?;
             results.extend(sweep::parse_lines(&p.display().to_string(), &text)?);
         }
@@ -209,21 +209,21 @@ pub fn run(a: TrainSweepArgs) -> Result<(), HostError> {
 
 fn check_report_dir(d: &Path) -> Result<(), HostError> {
     if d.exists() && !d.is_dir() {
-        return Err(HostError::Param(format!(
+        return Err(HostError::BadInput(format!(
             "--report {}: exists and is not a folder",
             d.display()
         )));
     }
     let parent = output::parent_folder(d);
     if !parent.is_dir() {
-        return Err(HostError::Param(format!(
+        return Err(HostError::BadInput(format!(
             "--report {}: folder {} does not exist",
             d.display(),
             parent.display()
         )));
     }
     std::fs::create_dir_all(d)
-        .map_err(|e| HostError::Param(format!("--report {}: cannot create: {e}", d.display())))
+        .map_err(|e| HostError::BadInput(format!("--report {}: cannot create: {e}", d.display())))
 }
 
 /// The report folder, the JSON and the table.

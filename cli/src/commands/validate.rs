@@ -1,7 +1,7 @@
 //! `gatedyn validate`: the battery of checks (docs/THEORY.md §6), a pass/fail
 //! table and a report folder, replaced only when complete.
 
-use super::{count, OutputArgs, Progress};
+use super::args::{count, OutputArgs, Progress};
 use clap::Args;
 use gatedyn_host::io::output;
 use gatedyn_host::validate::{self, EXPERIMENTS, MIN_N};

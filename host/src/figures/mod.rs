@@ -9,6 +9,7 @@ use crate::theory::phase::PhaseDiagram;
 use crate::theory::spectrum::{MatrixFreeReport, SpectrumReport};
 use crate::theory::sweep::{Scaling, SlowModes};
 use crate::HostError;
+use crate::Param;
 use gatedyn::Complex;
 use plot::Series;
 use std::path::{Path, PathBuf};
@@ -51,8 +52,9 @@ pub fn check_log_axis(values: &[f64]) -> Result<(), HostError> {
     if values.iter().any(|v| *v > 0.0) {
         Ok(())
     } else {
-        Err(HostError::Param(
-            "--plot needs a positive value in --values (the σ axis is logarithmic)".into(),
+        Err(HostError::invalid(
+            Param::Plot,
+            " needs a positive value in --values (the σ axis is logarithmic)".into(),
         ))
     }
 }

@@ -29,6 +29,7 @@ use super::layout::*;
 use super::{onnx, safetensors};
 use crate::net::{Cell, Net, ReadoutWeights};
 use crate::HostError;
+use crate::Param;
 use std::path::Path;
 
 /// The file format of a model.
@@ -45,17 +46,20 @@ impl ModelFormat {
     /// The format `path`'s extension names (`.onnx`, `.safetensors`, in
     /// any case); another is a [`HostError::Param`] naming `flag` and the
     /// path.
-    pub fn of_path(flag: &str, path: &Path) -> Result<Self, HostError> {
+    pub fn of_path(param: Param, path: &Path) -> Result<Self, HostError> {
         let ext = path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase());
         match ext.as_deref() {
             Some("onnx") => Ok(ModelFormat::Onnx),
             Some("safetensors") => Ok(ModelFormat::Safetensors),
-            _ => Err(HostError::Param(format!(
-                "{flag} {}: the extension must be .onnx (ONNX) or .safetensors (PyTorch state_dict)",
-                path.display()
-            ))),
+            _ => Err(HostError::invalid(
+                param,
+                format!(
+                    " {}: the extension must be .onnx (ONNX) or .safetensors (PyTorch state_dict)",
+                    path.display()
+                ),
+            )),
         }
     }
 }
@@ -112,8 +116,8 @@ pub struct Model {
 /// Loads `path` (`.onnx` or `.safetensors`, by extension). Every error is
 /// a [`HostError::Param`] whose one line starts with `--model PATH:`.
 pub fn load(path: &Path) -> Result<Model, HostError> {
-    let bad = |why: String| HostError::Param(format!("--model {}: {why}", path.display()));
-    let format = ModelFormat::of_path("--model", path)?;
+    let bad = |why: String| HostError::invalid(Param::Model, format!(" {}: {why}", path.display()));
+    let format = ModelFormat::of_path(Param::Model, path)?;
     let size = std::fs::metadata(path)
         .map_err(|e| bad(format!("cannot read: {e}")))?
         .len();

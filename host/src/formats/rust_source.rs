@@ -9,6 +9,7 @@
 use crate::formats::Model;
 use crate::net::{GateWeights, Net};
 use crate::HostError;
+use crate::Param;
 use crate::Precision;
 use gatedyn::GruForm;
 use std::fmt::Write;
@@ -91,8 +92,8 @@ pub fn rust_source(model: &Model, name: &str, precision: Precision) -> Result<St
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
         && !name.starts_with(|c: char| c.is_ascii_digit());
     if !valid {
-        return Err(HostError::Param(format!(
-            "--name {name:?}: a static's name is SCREAMING_SNAKE_CASE (A-Z, 0-9, _; not starting with a digit)"
+        return Err(HostError::invalid(Param::Name,format!(
+            " {name:?}: a static's name is SCREAMING_SNAKE_CASE (A-Z, 0-9, _; not starting with a digit)"
         )));
     }
     let net = &model.net;

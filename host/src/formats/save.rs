@@ -23,14 +23,15 @@ use crate::net::GateWeights;
 use crate::net::ReadoutWeights;
 use crate::net::{CellWeights, TrainedRef};
 use crate::HostError;
+use crate::Param;
 use gatedyn::{Activation, GruForm};
 use std::path::Path;
 
 /// The format `path` asks for, and whether `net` can be written in it; a
 /// [`HostError::Param`] naming `flag` otherwise. Call before a long run.
-pub fn check(flag: &str, path: &Path, net: &TrainedRef<'_>) -> Result<ModelFormat, HostError> {
-    let bad = |why: &str| HostError::Param(format!("{flag} {}: {why}", path.display()));
-    let format = ModelFormat::of_path(flag, path)?;
+pub fn check(param: Param, path: &Path, net: &TrainedRef<'_>) -> Result<ModelFormat, HostError> {
+    let bad = |why: &str| HostError::invalid(param, format!(" {}: {why}", path.display()));
+    let format = ModelFormat::of_path(param, path)?;
     if net.activation != Activation::Tanh {
         return Err(bad(
             "only tanh networks can be saved (ONNX and PyTorch recurrent layers have no hard tanh)",
@@ -47,13 +48,13 @@ pub fn check(flag: &str, path: &Path, net: &TrainedRef<'_>) -> Result<ModelForma
     {
         return Err(bad("PyTorch's nn.GRU is reset-after only; save the paper's (reset-before) GRU as .onnx, or train with --form reset-after"));
     }
-    crate::io::output::check_writable(flag, path)?;
+    crate::io::output::check_writable(param, path)?;
     Ok(format)
 }
 
 /// Writes `net` to `path` (atomically) in the format of its extension.
-pub fn save(flag: &str, path: &Path, net: &TrainedRef<'_>) -> Result<ModelFormat, HostError> {
-    let format = check(flag, path, net)?;
+pub fn save(param: Param, path: &Path, net: &TrainedRef<'_>) -> Result<ModelFormat, HostError> {
+    let format = check(param, path, net)?;
     let bytes = match format {
         ModelFormat::Onnx => onnx_bytes(net),
         ModelFormat::Safetensors => safetensors_bytes(net)?,
@@ -281,7 +282,7 @@ pub fn safetensors_bytes(net: &TrainedRef<'_>) -> Result<Vec<u8>, HostError> {
         ..
     } = net.cell
     {
-        return Err(HostError::Param(
+        return Err(HostError::BadInput(
             "PyTorch's nn.GRU is reset-after only: a reset-before GRU has no state_dict".into(),
         ));
     }

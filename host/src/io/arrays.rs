@@ -9,6 +9,7 @@
 
 use crate::io::output::produce_atomic;
 use crate::HostError;
+use crate::Param;
 use crate::Precision;
 use std::io::Write;
 use std::path::Path;
@@ -49,7 +50,7 @@ pub enum ArrayFormat {
 /// The format of `path` from its extension; `allowed` lists the formats
 /// `flag` takes.
 pub fn format_of(
-    flag: &str,
+    param: Param,
     path: &Path,
     allowed: &[ArrayFormat],
 ) -> Result<ArrayFormat, HostError> {
@@ -73,11 +74,14 @@ pub fn format_of(
                     ArrayFormat::Json => ".json",
                 })
                 .collect();
-            Err(HostError::Param(format!(
-                "{flag} {}: the extension must be one of {}",
-                path.display(),
-                names.join(", ")
-            )))
+            Err(HostError::invalid(
+                param,
+                format!(
+                    " {}: the extension must be one of {}",
+                    path.display(),
+                    names.join(", ")
+                ),
+            ))
         }
     }
 }
@@ -86,9 +90,9 @@ pub fn format_of(
 /// Every error names `flag` and the file: unreadable, malformed, not
 /// `f4`/`f8`, Fortran order, more than two dimensions, ragged rows, NaN or
 /// infinite entries (with row and column).
-pub fn read(flag: &str, path: &Path) -> Result<Table, HostError> {
-    let format = format_of(flag, path, &[ArrayFormat::Npy, ArrayFormat::Csv])?;
-    let bad = |why: String| HostError::Param(format!("{flag} {}: {why}", path.display()));
+pub fn read(param: Param, path: &Path) -> Result<Table, HostError> {
+    let format = format_of(param, path, &[ArrayFormat::Npy, ArrayFormat::Csv])?;
+    let bad = |why: String| HostError::invalid(param, format!(" {}: {why}", path.display()));
     let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
     let table = match format {
         ArrayFormat::Npy => parse_npy(&bytes),
@@ -327,11 +331,11 @@ mod tests {
         for (name, fmt) in [("a.npy", ArrayFormat::Npy), ("a.csv", ArrayFormat::Csv)] {
             let p = tmp(name);
             write(&p, fmt, &t, Precision::F64).unwrap();
-            assert_eq!(read("--inputs", &p).unwrap(), t, "{name}");
+            assert_eq!(read(Param::Inputs, &p).unwrap(), t, "{name}");
             // f32 rounds each entry to nearest (text: the shortest decimal
             // that reads back to that f32)
             write(&p, fmt, &t, Precision::F32).unwrap();
-            let back = read("--inputs", &p).unwrap();
+            let back = read(Param::Inputs, &p).unwrap();
             assert_eq!(back.data[4] as f32, (1.0f64 / 3.0) as f32, "{name}");
             assert_ne!(back.data[4], 1.0 / 3.0, "{name}: not rounded");
         }
@@ -354,23 +358,26 @@ mod tests {
         write(&p, ArrayFormat::Npy, &t, Precision::F32).unwrap();
         let full = std::fs::read(&p).unwrap();
         std::fs::write(&p, &full[..full.len() - 3]).unwrap();
-        let e = read("--inputs", &p).unwrap_err().to_string();
-        assert!(e.starts_with("--inputs ") && e.contains("truncated"), "{e}");
+        let e = read(Param::Inputs, &p).unwrap_err();
+        assert!(
+            matches!(&e, HostError::Invalid { param: Param::Inputs, message } if message.contains("truncated")),
+            "{e}"
+        );
         std::fs::write(&p, b"hello").unwrap();
-        let e = read("--inputs", &p).unwrap_err().to_string();
+        let e = read(Param::Inputs, &p).unwrap_err().to_string();
         assert!(e.contains("not a NumPy"), "{e}");
 
         let c = tmp("bad.csv");
         std::fs::write(&c, "1,2\n3\n").unwrap();
-        let e = read("--h0", &c).unwrap_err().to_string();
+        let e = read(Param::H0, &c).unwrap_err().to_string();
         assert!(e.contains("line 2 has 1 columns"), "{e}");
         std::fs::write(&c, "1,nan\n").unwrap();
-        let e = read("--h0", &c).unwrap_err().to_string();
+        let e = read(Param::H0, &c).unwrap_err().to_string();
         assert!(e.contains("row 0, column 1") && e.contains("finite"), "{e}");
         std::fs::write(&c, "1,x\n").unwrap();
-        let e = read("--h0", &c).unwrap_err().to_string();
+        let e = read(Param::H0, &c).unwrap_err().to_string();
         assert!(e.contains("not a number"), "{e}");
-        let e = read("--h0", &tmp("x.txt")).unwrap_err().to_string();
+        let e = read(Param::H0, &tmp("x.txt")).unwrap_err().to_string();
         assert!(e.contains("extension"), "{e}");
     }
 }

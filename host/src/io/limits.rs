@@ -4,6 +4,7 @@
 //! once with one line naming the flag.
 
 use crate::HostError;
+use crate::Param;
 
 /// Largest gate or bias scale the CLI takes. Far beyond any regime of
 /// interest (a binary gate is reached at `σ ≈ 1e3`; `validate` uses `1e8`),
@@ -77,22 +78,28 @@ fn mapped_bytes() -> Option<u64> {
 
 /// Errors unless `need` bytes can be allocated; the message names `flag`
 /// with its value and both sizes.
-pub fn check_memory(flag: &str, value: usize, need: u128) -> Result<(), HostError> {
+pub fn check_memory(param: Param, value: usize, need: u128) -> Result<(), HostError> {
     let gib = |b: f64| b / (1u64 << 30) as f64;
     // beyond any machine: also the guard against size arithmetic overflow
     if need > (1u128 << 60) {
-        return Err(HostError::Param(format!(
-            "{flag} {value} needs about {:.3e} GiB: too large for any machine",
-            gib(need as f64)
-        )));
+        return Err(HostError::invalid(
+            param,
+            format!(
+                " {value} needs about {:.3e} GiB: too large for any machine",
+                gib(need as f64)
+            ),
+        ));
     }
     if let Some(avail) = allocatable() {
         if need > avail as u128 {
-            return Err(HostError::Param(format!(
-                "{flag} {value} needs about {:.1} GiB, more than the {:.1} GiB this process may allocate",
+            return Err(HostError::invalid(
+                param,
+                format!(
+                " {value} needs about {:.1} GiB, more than the {:.1} GiB this process may allocate",
                 gib(need as f64),
                 gib(avail as f64)
-            )));
+            ),
+            ));
         }
     }
     Ok(())
@@ -115,11 +122,11 @@ mod tests {
 
     #[test]
     fn impossible_sizes_are_refused_with_the_flag() {
-        let e = check_memory("--n", 1_000_000_000_000, u128::MAX).unwrap_err();
+        let e = check_memory(Param::N, 1_000_000_000_000, u128::MAX).unwrap_err();
         assert!(
-            matches!(&e, HostError::Param(m) if m.starts_with("--n 1000000000000 needs about") && m.ends_with("too large for any machine")),
+            matches!(&e, HostError::Invalid { param: Param::N, message } if message.starts_with(" 1000000000000 needs about") && message.ends_with("too large for any machine")),
             "{e}"
         );
-        assert!(check_memory("--n", 10, 1 << 20).is_ok());
+        assert!(check_memory(Param::N, 10, 1 << 20).is_ok());
     }
 }

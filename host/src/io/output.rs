@@ -11,6 +11,7 @@
 //!   a full or closed stdout.
 
 use crate::HostError;
+use crate::Param;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -65,59 +66,34 @@ fn resolved(path: &Path) -> Option<PathBuf> {
 }
 
 /// Checks a file target: its folder exists and takes a new file, and the
-/// path itself is not a folder. Writes and removes a probe file.
-pub fn check_writable(flag: &str, path: &Path) -> Result<(), HostError> {
-    let bad = |why: String| HostError::Param(format!("{flag} {}: {why}", path.display()));
+/// path itself is not a folder. Writes and removes a probe file. The error
+/// names `param` and the path.
+pub fn check_writable(param: Param, path: &Path) -> Result<(), HostError> {
+    writable(path).map_err(|why| HostError::invalid(param, format!(" {}: {why}", path.display())))
+}
+
+/// Why `path` cannot take a new file (see [`check_writable`]).
+pub fn writable(path: &Path) -> Result<(), String> {
     if path.file_name().is_none() {
-        return Err(bad("not a file name".into()));
+        return Err("not a file name".into());
     }
     if path.is_dir() {
-        return Err(bad("is a folder".into()));
+        return Err("is a folder".into());
     }
     let parent = parent_folder(path);
     if !parent.is_dir() {
-        return Err(bad(format!("folder {} does not exist", parent.display())));
+        return Err(format!("folder {} does not exist", parent.display()));
     }
     let probe = parent.join(format!(".gatedyn-probe-{}", std::process::id()));
     std::fs::write(&probe, b"")
-        .map_err(|e| bad(format!("cannot create files in {}: {e}", parent.display())))?;
+        .map_err(|e| format!("cannot create files in {}: {e}", parent.display()))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 
-/// Checks the outputs of a run before it starts: `(flag, target)` pairs;
-/// `None` targets (flags not given) are skipped.
-pub fn check_targets(targets: &[(&str, Option<&Target>)]) -> Result<(), HostError> {
-    let given: Vec<(&str, &Target)> = targets
-        .iter()
-        .filter_map(|(f, t)| t.map(|t| (*f, t)))
-        .collect();
-    let on_stdout: Vec<&str> = given
-        .iter()
-        .filter(|(_, t)| t.is_stdout())
-        .map(|(f, _)| *f)
-        .collect();
-    if on_stdout.len() > 1 {
-        return Err(HostError::Param(format!(
-            "{} all write to stdout (-): give all but one a file",
-            on_stdout.join(" and ")
-        )));
-    }
-    for (k, (flag, t)) in given.iter().enumerate() {
-        let Target::File(p) = t else { continue };
-        check_writable(flag, p)?;
-        for (other, u) in &given[..k] {
-            if let Target::File(q) = u {
-                if resolved(p) == resolved(q) {
-                    return Err(HostError::Param(format!(
-                        "{other} and {flag} name the same file {}: give them different paths",
-                        p.display()
-                    )));
-                }
-            }
-        }
-    }
-    Ok(())
+/// Whether two paths name the same file (after resolving their folders).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    resolved(a) == resolved(b)
 }
 
 /// A sibling of `path` for its temporary copy: `.name.tmp-PID.ext` (the
@@ -212,35 +188,13 @@ mod tests {
     }
 
     #[test]
-    fn two_flags_on_stdout_or_on_one_file_are_refused() {
-        let d = tmpdir("conflicts");
-        let (a, b) = (Target::Stdout, Target::Stdout);
-        let e = check_targets(&[("--json", Some(&a)), ("--eigenvalues", Some(&b))]).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "--json and --eigenvalues all write to stdout (-): give all but one a file"
-        );
-        let p = Target::File(d.join("x.svg"));
-        let q = Target::File(d.join(".").join("x.svg"));
-        let e = check_targets(&[("--plot", Some(&p)), ("--json", Some(&q))]).unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with("--plot and --json name the same file"),
-            "{e}"
-        );
-        assert!(
-            check_targets(&[("--plot", Some(&p)), ("--json", Some(&a)), ("--x", None)]).is_ok()
-        );
-    }
-
-    #[test]
     fn missing_folders_and_folders_as_files_are_refused() {
         let d = tmpdir("paths");
-        let e = check_writable("--json", &d.join("no/such/x.json")).unwrap_err();
+        let e = check_writable(Param::Json, &d.join("no/such/x.json")).unwrap_err();
         assert!(e.to_string().contains("does not exist"), "{e}");
-        let e = check_writable("--json", &d).unwrap_err();
+        let e = check_writable(Param::Json, &d).unwrap_err();
         assert!(e.to_string().ends_with("is a folder"), "{e}");
-        assert!(check_writable("--json", &d.join("ok.json")).is_ok());
+        assert!(check_writable(Param::Json, &d.join("ok.json")).is_ok());
         assert_eq!(
             std::fs::read_dir(&d).unwrap().count(),
             0,

@@ -332,7 +332,7 @@ pub fn estimate<A: BlockOperator>(
         return Err(invalid("keep"));
     }
     if d < 4 * b {
-        return Err(HostError::Param(format!(
+        return Err(HostError::BadInput(format!(
             "the block Arnoldi needs a dimension of at least 4·block = {}, got {d}",
             4 * b
         )));

@@ -5,6 +5,7 @@
 use crate::io::arrays::Table;
 use crate::net::{GateWeights, Net};
 use crate::HostError;
+use crate::Param;
 use crate::Precision;
 use gatedyn::{
     GateRef, GruForm, GruGates, GruRef, GruTraceMut, LstmGates, LstmRef, LstmTraceMut, Real,
@@ -20,11 +21,14 @@ pub fn run_inputs(
     tick: impl FnMut(),
 ) -> Result<Table, HostError> {
     if inputs.cols != net.inputs() {
-        return Err(HostError::Param(format!(
-            "--inputs has {} columns; the model takes {} inputs",
-            inputs.cols,
-            net.inputs()
-        )));
+        return Err(HostError::invalid(
+            Param::Inputs,
+            format!(
+                " has {} columns; the model takes {} inputs",
+                inputs.cols,
+                net.inputs()
+            ),
+        ));
     }
     match precision {
         Precision::F32 => run_in::<f32>(net, inputs, tick),

@@ -3,6 +3,7 @@
 //! types) and the memory a network of a given size needs.
 
 use crate::HostError;
+use crate::Param;
 use gatedyn::init::{GateScale, GruScales, LstmScales};
 use std::fmt;
 
@@ -118,10 +119,9 @@ impl Scales {
             Scales::Lstm(s) => s.check(),
         };
         r.map_err(|e| match e {
-            gatedyn::Error::InvalidParameter { name } => HostError::Param(format!(
-                "--{} must be finite and >= 0",
-                name.replace('_', "-")
-            )),
+            gatedyn::Error::InvalidParameter { name } => {
+                HostError::invalid(Param::Scale(name), " must be finite and >= 0".into())
+            }
             other => HostError::Core(other),
         })
     }
@@ -153,14 +153,17 @@ impl Scales {
         let cell = self.cell();
         let names = cell.gate_names();
         let Some(k) = names.iter().position(|g| *g == gate) else {
-            return Err(HostError::Param(format!(
-                "--gate {gate} is not a gate of the {cell} (one of {})",
-                names
-                    .iter()
-                    .map(|g| g.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+            return Err(HostError::invalid(
+                Param::Gate,
+                format!(
+                    " {gate} is not a gate of the {cell} (one of {})",
+                    names
+                        .iter()
+                        .map(|g| g.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
         };
         Ok(match self {
             Scales::Gru(s) => {

@@ -12,6 +12,7 @@ use super::kinds::*;
 use super::trace::*;
 use super::weights::*;
 use crate::HostError;
+use crate::Param;
 use gatedyn::init::{fill_gates, GateScale, GruScales, LstmScales, Normal};
 use gatedyn::spectral_curve::{GruSupport, LstmSupport, Support};
 use gatedyn::{Activation, Complex, GruFactorsMut, GruForm, GruRef, LstmFactorsMut, LstmRef};
@@ -135,7 +136,7 @@ impl GruNet {
     /// theory is the paper-form GRU's, so the reset-after form is refused.
     pub fn support(&self) -> Result<GruSupport<'_, f64>, HostError> {
         if self.form.is_reset_after() {
-            return Err(HostError::Param(
+            return Err(HostError::BadInput(
                 "the predicted support (docs/THEORY.md §4) is derived for the paper-form GRU (reset before the product); this GRU resets after it".into(),
             ));
         }
@@ -250,7 +251,7 @@ impl Net {
         seed: u64,
     ) -> Result<Self, HostError> {
         if n == 0 {
-            return Err(HostError::Param("--n must be at least 1".into()));
+            return Err(HostError::invalid(Param::N, " must be at least 1".into()));
         }
         scales.check()?;
         let mut rng = XorShiftRng::seed_from_u64(seed);

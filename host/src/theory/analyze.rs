@@ -21,6 +21,7 @@ use crate::net::{GateName, GateWeights, Net, Scales};
 use crate::theory::phase::region_name;
 use crate::theory::spectrum::{fraction_inside, predicted_radius, support_boundary};
 use crate::HostError;
+use crate::Param;
 use crate::Precision;
 use gatedyn::mft::Mft;
 use gatedyn::{Activation, Complex};
@@ -65,19 +66,22 @@ impl AnalyzeConfig {
     /// Checks the settings (errors name the flags).
     pub fn check(&self) -> Result<(), HostError> {
         if self.every == 0 {
-            return Err(HostError::Param("--every must be at least 1".into()));
+            return Err(HostError::invalid(
+                Param::Every,
+                " must be at least 1".into(),
+            ));
         }
         if !(self.slow_epsilon > 0.0 && self.slow_epsilon < 1.0) {
-            return Err(HostError::Param(format!(
-                "--slow-epsilon must be in (0, 1), got {}",
-                self.slow_epsilon
-            )));
+            return Err(HostError::invalid(
+                Param::SlowEpsilon,
+                format!(" must be in (0, 1), got {}", self.slow_epsilon),
+            ));
         }
         if !(self.saturation > 0.0 && self.saturation < 0.5) {
-            return Err(HostError::Param(format!(
-                "--saturation must be in (0, 0.5), got {}",
-                self.saturation
-            )));
+            return Err(HostError::invalid(
+                Param::Saturation,
+                format!(" must be in (0, 0.5), got {}", self.saturation),
+            ));
         }
         Ok(())
     }
@@ -277,18 +281,24 @@ pub fn analyze(
     let t0 = std::time::Instant::now();
     let Model { mut net, info, .. } = model;
     if inputs.cols != net.inputs() {
-        return Err(HostError::Param(format!(
-            "--inputs has {} columns; the model takes {} inputs",
-            inputs.cols,
-            net.inputs()
-        )));
+        return Err(HostError::invalid(
+            Param::Inputs,
+            format!(
+                " has {} columns; the model takes {} inputs",
+                inputs.cols,
+                net.inputs()
+            ),
+        ));
     }
     if inputs.rows == 0 {
-        return Err(HostError::Param("--inputs has no rows (steps)".into()));
+        return Err(HostError::invalid(
+            Param::Inputs,
+            " has no rows (steps)".into(),
+        ));
     }
     let dense = net.dim() <= cfg.max_dense;
     crate::io::limits::check_memory(
-        "--model",
+        Param::Model,
         net.n(),
         if dense {
             crate::net::bytes_needed(net.cell(), net.n())

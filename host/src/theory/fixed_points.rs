@@ -9,6 +9,7 @@ use crate::linalg::eigen::{eigenvalues, jacobian, max_modulus};
 use crate::net::{Net, Scales};
 use crate::theory::spectrum::{predicted_radius, relative_error};
 use crate::HostError;
+use crate::Param;
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 use gatedyn::init::GruScales;
@@ -155,30 +156,30 @@ pub(crate) fn solve(
 /// Levenberg–Marquardt matrices (about eight `N×N` matrices).
 pub fn check(cfg: &FixedPointConfig) -> Result<(), HostError> {
     if cfg.n < 2 {
-        return Err(HostError::Param("--n must be at least 2".into()));
+        return Err(HostError::invalid(Param::N, " must be at least 2".into()));
     }
     if !(1..=MAX_STARTS).contains(&cfg.starts) {
-        return Err(HostError::Param(format!(
-            "--starts must be in 1..={MAX_STARTS}, got {}",
-            cfg.starts
-        )));
+        return Err(HostError::invalid(
+            Param::Starts,
+            format!(" must be in 1..={MAX_STARTS}, got {}", cfg.starts),
+        ));
     }
     if cfg.steps > MAX_STEPS {
-        return Err(HostError::Param(format!(
-            "--steps must be at most {MAX_STEPS}, got {}",
-            cfg.steps
-        )));
+        return Err(HostError::invalid(
+            Param::Steps,
+            format!(" must be at most {MAX_STEPS}, got {}", cfg.steps),
+        ));
     }
     if cfg.max_iter > MAX_LM_ITERATIONS {
-        return Err(HostError::Param(format!(
-            "--max-iter must be at most {MAX_LM_ITERATIONS}, got {}",
-            cfg.max_iter
-        )));
+        return Err(HostError::invalid(
+            Param::MaxIter,
+            format!(" must be at most {MAX_LM_ITERATIONS}, got {}", cfg.max_iter),
+        ));
     }
     Scales::Gru(cfg.scales).check()?;
     let n = cfg.n as u128;
     check_memory(
-        "--n",
+        Param::N,
         cfg.n,
         8 * (3 + 8) * n * n + 8 * cfg.starts as u128 * n,
     )
@@ -208,7 +209,7 @@ pub fn search(
 ) -> Result<FixedPointSearch, HostError> {
     let t0 = std::time::Instant::now();
     let Some(gru) = net.as_gru() else {
-        return Err(HostError::Param(
+        return Err(HostError::BadInput(
             "fixed points are searched for GRUs (an LSTM's state includes its cell)".into(),
         ));
     };

@@ -14,6 +14,7 @@ use crate::io::limits::check_memory;
 use crate::linalg::eigen::{eigenvalues, max_modulus};
 use crate::net::{Net, Scales};
 use crate::HostError;
+use crate::Param;
 use faer::Mat;
 use gatedyn::init::{GateScale, GruScales};
 use gatedyn::long_term::{
@@ -94,16 +95,16 @@ pub struct LongTermReport {
 /// Validates a run.
 pub fn check(cfg: &LongTermConfig) -> Result<(), HostError> {
     if cfg.n < 2 {
-        return Err(HostError::Param("--n must be at least 2".into()));
+        return Err(HostError::invalid(Param::N, " must be at least 2".into()));
     }
     if !(1..=MAX_T).contains(&cfg.max_t) {
-        return Err(HostError::Param(format!(
-            "--max-t must be in 1..={MAX_T}, got {}",
-            cfg.max_t
-        )));
+        return Err(HostError::invalid(
+            Param::MaxT,
+            format!(" must be in 1..={MAX_T}, got {}", cfg.max_t),
+        ));
     }
     Scales::Gru(scales(cfg)).check()?;
-    check_memory("--n", cfg.n, 8 * 8 * (cfg.n as u128).pow(2))
+    check_memory(Param::N, cfg.n, 8 * 8 * (cfg.n as u128).pow(2))
 }
 
 fn scales(cfg: &LongTermConfig) -> GruScales {
@@ -168,10 +169,13 @@ pub fn run(
         product = &j * &product;
         let measured = product.squared_norm_l2() / n as f64;
         if !measured.is_finite() {
-            return Err(HostError::Param(format!(
-                "--max-t {}: ‖J^T‖ overflows at T = {t}; use a smaller --max-t",
-                cfg.max_t
-            )));
+            return Err(HostError::invalid(
+                Param::MaxT,
+                format!(
+                    " {}: ‖J^T‖ overflows at T = {t}; use a smaller --max-t",
+                    cfg.max_t
+                ),
+            ));
         }
         let log_pred = log_m(t as u32).map_err(&numerical)?;
         let predicted = log_pred.exp();
@@ -283,18 +287,18 @@ mod tests {
             seed: 4,
         };
         for (c, flag) in [
-            (LongTermConfig { n: 1, ..base }, "--n"),
-            (LongTermConfig { max_t: 0, ..base }, "--max-t"),
+            (LongTermConfig { n: 1, ..base }, Param::N),
+            (LongTermConfig { max_t: 0, ..base }, Param::MaxT),
             (
                 LongTermConfig {
                     max_t: MAX_T + 1,
                     ..base
                 },
-                "--max-t",
+                Param::MaxT,
             ),
         ] {
             match check(&c) {
-                Err(HostError::Param(m)) => assert!(m.starts_with(flag), "{m}"),
+                Err(HostError::Invalid { param, .. }) => assert_eq!(param, flag),
                 other => panic!("{other:?}"),
             }
         }

@@ -9,6 +9,7 @@ use crate::net::Factors;
 use crate::net::{weight_bytes, Cell, Net, Scales};
 use crate::theory::spectrum::by_gate;
 use crate::HostError;
+use crate::Param;
 use crate::Precision;
 use faer::{MatMut, MatRef};
 use gatedyn::lyapunov::{
@@ -83,18 +84,18 @@ pub struct LyapunovReport {
 /// tangent vectors).
 pub fn check(cfg: &LyapunovConfig) -> Result<(), HostError> {
     if cfg.n == 0 {
-        return Err(HostError::Param("--n must be at least 1".into()));
+        return Err(HostError::invalid(Param::N, " must be at least 1".into()));
     }
     cfg.scales.check()?;
-    check_method("--n", cfg.scales.cell(), cfg.n, cfg.k, &cfg.options)
+    check_method(Param::N, cfg.scales.cell(), cfg.n, cfg.k, &cfg.options)
 }
 
 /// The checks every run shares: `k` against the state dimension, the
 /// method's settings, and the memory (the weights, their copy for the
 /// blocked products, and the tangent vectors with the block's work copies,
-/// three of them), named after `flag`.
+/// three of them), named after `param`.
 fn check_method(
-    flag: &str,
+    param: Param,
     cell: Cell,
     n: usize,
     k: usize,
@@ -102,14 +103,15 @@ fn check_method(
 ) -> Result<(), HostError> {
     let d = cell.state_dim(n);
     if !(1..=d).contains(&k) {
-        return Err(HostError::Param(format!(
-            "--k must be in 1..={d} (the state dimension), got {k}"
-        )));
+        return Err(HostError::invalid(
+            Param::K,
+            format!(" must be in 1..={d} (the state dimension), got {k}"),
+        ));
     }
     check_options(options)?;
     let blocked = if k >= BLOCKED_FROM_K { 3 } else { 1 };
     check_memory(
-        flag,
+        param,
         n,
         2 * weight_bytes(cell, n) + 8 * (blocked * k as u128 + 4) * d as u128,
     )
@@ -124,16 +126,25 @@ pub const BLOCKED_FROM_K: usize = 16;
 /// Checks the method's settings (batches, steps, transient).
 fn check_options(o: &LyapunovOptions) -> Result<(), HostError> {
     if o.batches < 2 {
-        return Err(HostError::Param(format!(
-            "--batches must be at least 2, got {}",
-            o.batches
-        )));
+        return Err(HostError::invalid(
+            Param::Batches,
+            format!(" must be at least 2, got {}", o.batches),
+        ));
     }
-    if o.steps < o.batches || o.steps > MAX_STEPS || o.transient > MAX_STEPS {
-        return Err(HostError::Param(format!(
-            "--steps must be in {}..={MAX_STEPS} and --transient at most {MAX_STEPS}",
-            o.batches
-        )));
+    if o.steps < o.batches || o.steps > MAX_STEPS {
+        return Err(HostError::invalid(
+            Param::Steps,
+            format!(
+                " must be in {}..={MAX_STEPS} (at least the number of batches), got {}",
+                o.batches, o.steps
+            ),
+        ));
+    }
+    if o.transient > MAX_STEPS {
+        return Err(HostError::invalid(
+            Param::Transient,
+            format!(" must be at most {MAX_STEPS}, got {}", o.transient),
+        ));
     }
     Ok(())
 }
@@ -294,7 +305,7 @@ pub fn run_model(
     options: &LyapunovOptions,
     progress: impl FnMut(usize, usize),
 ) -> Result<LyapunovReport, HostError> {
-    check_method("--model", net.cell(), net.n(), k, options)?;
+    check_method(Param::Model, net.cell(), net.n(), k, options)?;
     run_from(net, 0, k, options, progress)
 }
 

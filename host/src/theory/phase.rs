@@ -10,6 +10,7 @@
 //! instead of a minute.
 
 use crate::HostError;
+use crate::Param;
 use gatedyn::mft::{FieldAverages, GruMftParams, GruRegion, Mft};
 use gatedyn::quadrature::GaussianAverage;
 use gatedyn::Activation;
@@ -188,20 +189,24 @@ pub fn compute(
     progress: impl Fn(usize) + Sync,
 ) -> Result<PhaseDiagram, HostError> {
     for (name, v) in [
-        ("--sigma-h-max", sigma_h_max),
-        ("--sigma-r-max", sigma_r_max),
+        (Param::SigmaHMax, sigma_h_max),
+        (Param::SigmaRMax, sigma_r_max),
     ] {
         if !(v.is_finite() && v > 0.0 && v <= crate::io::limits::MAX_SCALE) {
-            return Err(HostError::Param(format!(
-                "{name} must be in (0, {:e}], got {v:e}",
-                crate::io::limits::MAX_SCALE
-            )));
+            return Err(HostError::invalid(
+                name,
+                format!(
+                    " must be in (0, {:e}], got {v:e}",
+                    crate::io::limits::MAX_SCALE
+                ),
+            ));
         }
     }
     if !(2..=2000).contains(&points) {
-        return Err(HostError::Param(format!(
-            "--points must be in 2..=2000, got {points}"
-        )));
+        return Err(HostError::invalid(
+            Param::Points,
+            format!(" must be in 2..=2000, got {points}"),
+        ));
     }
     let t0 = std::time::Instant::now();
     let mft = Mft::with_averages(TabulatedAverages::new());

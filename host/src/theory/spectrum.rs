@@ -8,6 +8,7 @@ use crate::linalg::eigen::{eigenvalues, jacobian, max_modulus};
 use crate::linalg::matfree::{self, HostJacobian, Method, RadiusOptions};
 use crate::net::{bytes_needed, weight_bytes, Cell, Factors, GateName, Net, Scales};
 use crate::HostError;
+use crate::Param;
 use crate::Precision;
 use gatedyn::spectral_curve::{boundary_radius, outer_bound, CurveOptions, Support};
 use gatedyn::{Activation, Complex};
@@ -56,7 +57,7 @@ impl SpectrumConfig {
     /// Validates sizes and scales (the memory is checked by each path).
     pub fn check(&self) -> Result<(), HostError> {
         if self.n == 0 {
-            return Err(HostError::Param("--n must be at least 1".into()));
+            return Err(HostError::invalid(Param::N, " must be at least 1".into()));
         }
         self.scales.check()
     }
@@ -129,7 +130,7 @@ fn activation_name(a: Activation) -> &'static str {
 /// Jacobian with the eigen-solver's workspace.
 pub fn check(cfg: &SpectrumConfig) -> Result<(), HostError> {
     cfg.check()?;
-    check_memory("--n", cfg.n, bytes_needed(cfg.cell(), cfg.n))
+    check_memory(Param::N, cfg.n, bytes_needed(cfg.cell(), cfg.n))
 }
 
 /// Draws the network and runs `cfg.steps` steps (progress up to `upto`).
@@ -360,16 +361,20 @@ pub fn check_matrix_free(cfg: &SpectrumConfig, mf: &MatrixFreeConfig) -> Result<
     cfg.check()?;
     let tol = mf.radius.tol;
     if !(tol > 0.0 && tol < 1.0) {
-        return Err(HostError::Param(format!(
-            "--tol must be in (0, 1), got {tol}"
-        )));
+        return Err(HostError::invalid(
+            Param::Tol,
+            format!(" must be in (0, 1), got {tol}"),
+        ));
     }
     if mf.radius.max_products == 0 {
-        return Err(HostError::Param("--max-products must be at least 1".into()));
+        return Err(HostError::invalid(
+            Param::MaxProducts,
+            " must be at least 1".into(),
+        ));
     }
     let need = weight_bytes(cfg.cell(), cfg.n)
         + HostJacobian::bytes_needed(cfg.cell(), cfg.n, mf.precision);
-    check_memory("--n", cfg.n, need)
+    check_memory(Param::N, cfg.n, need)
 }
 
 /// The spectral radius without the dense solve: simulate, then Arnoldi over

@@ -6,6 +6,7 @@
 use crate::net::{Cell, GateName};
 use crate::theory::spectrum::{self, SpectrumConfig};
 use crate::HostError;
+use crate::Param;
 use serde::Serialize;
 
 /// One point of a scaling sweep.
@@ -71,17 +72,19 @@ pub fn check_values(
     values: &[f64],
 ) -> Result<(), HostError> {
     if values.is_empty() || values.len() > crate::io::limits::MAX_VALUES {
-        return Err(HostError::Param(format!(
-            "--values needs 1 to {} values, got {}",
-            crate::io::limits::MAX_VALUES,
-            values.len()
-        )));
+        return Err(HostError::invalid(
+            Param::Values,
+            format!(
+                " needs 1 to {} values, got {}",
+                crate::io::limits::MAX_VALUES,
+                values.len()
+            ),
+        ));
     }
     for &v in values {
-        base.scales
-            .with_sigma(gate, v)?
-            .check()
-            .map_err(|_| HostError::Param(format!("--values must be finite and >= 0, got {v}")))?;
+        base.scales.with_sigma(gate, v)?.check().map_err(|_| {
+            HostError::invalid(Param::Values, format!(" must be finite and >= 0, got {v}"))
+        })?;
     }
     spectrum::check(base)
 }

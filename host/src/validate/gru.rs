@@ -83,7 +83,7 @@ pub(crate) fn gru_reset_scaling(ctx: &Context) -> Result<Outcome, HostError> {
         let fp = mft
             .fixed_point(&GruMftParams::new(3.0, sr))
             .map_err(HostError::numerical("mean-field theory"))?
-            .ok_or_else(|| HostError::Param("no MFT fixed point".into()))?;
+            .ok_or_else(|| HostError::BadInput("no MFT fixed point".into()))?;
         Ok(fp.shaping_sq)
     };
     let slope = (rho2(4000.0)? / rho2(1000.0)?).ln() / 4f64.ln();

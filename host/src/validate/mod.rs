@@ -13,6 +13,7 @@
 //! structure of docs/THEORY.md §4 at any state.
 
 use crate::HostError;
+use crate::Param;
 use serde::Serialize;
 use std::path::Path;
 
@@ -163,17 +164,19 @@ pub const MIN_N: usize = 50;
 /// report, in a writable parent).
 pub fn check(n: usize, report: &Path) -> Result<(), HostError> {
     if n < MIN_N {
-        return Err(HostError::Param(format!(
-            "--n must be at least {MIN_N} for the battery, got {n}"
-        )));
+        return Err(HostError::invalid(
+            Param::N,
+            format!(" must be at least {MIN_N} for the battery, got {n}"),
+        ));
     }
     // the largest run: an LSTM at n (state 2n) with the dense solve
     crate::io::limits::check_memory(
-        "--n",
+        Param::N,
         n,
         crate::net::bytes_needed(crate::net::Cell::Lstm, n),
     )?;
-    let bad = |why: String| HostError::Param(format!("--report {}: {why}", report.display()));
+    let bad =
+        |why: String| HostError::invalid(Param::Report, format!(" {}: {why}", report.display()));
     if report.exists() {
         if !report.is_dir() {
             return Err(bad("exists and is not a folder".into()));

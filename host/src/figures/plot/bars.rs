@@ -2,6 +2,7 @@
 
 use super::canvas::*;
 use crate::HostError;
+use crate::Param;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -105,7 +106,10 @@ where
 {
     area.fill(&WHITE).map_err(err)?;
     let (Some(first), Some(last)) = (bins.first(), bins.last()) else {
-        return Err(HostError::Param("--plot: an empty histogram".into()));
+        return Err(HostError::invalid(
+            Param::Plot,
+            ": an empty histogram".into(),
+        ));
     };
     let top = bins.iter().map(|b| b.2).max().unwrap_or(1).max(1) as f64 * 1.08;
     let mut chart = ChartBuilder::on(area)

@@ -3,6 +3,7 @@
 //! and the regions' colours.
 
 use crate::HostError;
+use crate::Param;
 use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 use std::path::Path;
@@ -78,10 +79,10 @@ pub fn format_of(path: &Path) -> Result<&'static str, HostError> {
     {
         Some(e) if e == "svg" => Ok("svg"),
         Some(e) if e == "png" => Ok("png"),
-        _ => Err(HostError::Param(format!(
-            "--plot {} must end in .svg or .png",
-            path.display()
-        ))),
+        _ => Err(HostError::invalid(
+            Param::Plot,
+            format!(" {} must end in .svg or .png", path.display()),
+        )),
     }
 }
 

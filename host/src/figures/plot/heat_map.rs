@@ -1,6 +1,7 @@
 //! A heat map over a grid of two parameters.
 
 use crate::HostError;
+use crate::Param;
 
 use super::canvas::*;
 use plotters::coord::Shift;
@@ -68,7 +69,7 @@ where
     area.fill(&WHITE).map_err(err)?;
     let (nx, ny) = (map.xs.len(), map.ys.len());
     if nx == 0 || ny == 0 {
-        return Err(HostError::Param("--plot: an empty grid".into()));
+        return Err(HostError::invalid(Param::Plot, ": an empty grid".into()));
     }
     let finite: Vec<f64> = map
         .values

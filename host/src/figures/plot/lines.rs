@@ -2,6 +2,7 @@
 
 use super::canvas::*;
 use crate::HostError;
+use crate::Param;
 use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -66,12 +67,16 @@ where
         y1 = y1.max(y);
     }
     if log_x && !(x0 > 0.0 && x1.is_finite()) {
-        return Err(HostError::Param(
-            "--plot: the log axis needs positive values".into(),
+        return Err(HostError::invalid(
+            Param::Plot,
+            ": the log axis needs positive values".into(),
         ));
     }
     if !(x0.is_finite() && x1.is_finite() && y0.is_finite() && y1.is_finite()) {
-        return Err(HostError::Param("--plot: nothing finite to draw".into()));
+        return Err(HostError::invalid(
+            Param::Plot,
+            ": nothing finite to draw".into(),
+        ));
     }
     if x1 == x0 {
         // one value: a decade (log) or a unit (linear) on either side

@@ -1,10 +1,11 @@
 //! What a complexity run is given and what it reports, and the check of
 //! its configuration.
 
-use super::search::scales;
 use crate::io::limits::check_memory;
 use crate::net::{weight_bytes, Cell, Scales};
 use crate::HostError;
+use crate::Param;
+use gatedyn::init::GruScales;
 use gatedyn::lyapunov::LyapunovOptions;
 use serde::Serialize;
 
@@ -241,55 +242,79 @@ pub struct ComplexityReport {
     pub seconds: f64,
 }
 
-pub(crate) fn param(m: String) -> HostError {
-    HostError::Param(m)
-}
-
 /// Validates a sweep before it starts.
 pub fn check(cfg: &ComplexityConfig) -> Result<(), HostError> {
-    for (flag, v) in [("--sigma-h", &cfg.sigma_h), ("--sigma-r", &cfg.sigma_r)] {
+    for (flag, v) in [(Param::SigmaH, &cfg.sigma_h), (Param::SigmaR, &cfg.sigma_r)] {
         if v.is_empty() {
-            return Err(param(format!("{flag} needs at least one value")));
+            return Err(HostError::invalid(
+                flag,
+                format!(" needs at least one value"),
+            ));
         }
     }
     if cfg.sizes.is_empty() || cfg.sizes.iter().any(|&n| n < 2) {
-        return Err(param("--n: every size must be at least 2".into()));
+        return Err(HostError::invalid(
+            Param::N,
+            ": every size must be at least 2".into(),
+        ));
     }
     if cfg.networks == 0 {
-        return Err(param("--networks must be at least 1".into()));
+        return Err(HostError::invalid(
+            Param::Networks,
+            " must be at least 1".into(),
+        ));
     }
     if let Some(s) = cfg.search {
-        if s.starts < 4 || s.max_iter == 0 {
-            return Err(param(
-                "--starts must be at least 4 and --max-iter at least 1".into(),
+        if s.starts < 4 {
+            return Err(HostError::invalid(
+                Param::Starts,
+                format!(" must be at least 4, got {}", s.starts),
+            ));
+        }
+        if s.max_iter == 0 {
+            return Err(HostError::invalid(
+                Param::MaxIter,
+                " must be at least 1, got 0".into(),
             ));
         }
     }
     for (flag, v) in [
-        ("--small-start", cfg.small_start.unwrap_or(1.0)),
-        ("--large-start", cfg.large_start),
+        (Param::SmallStart, cfg.small_start.unwrap_or(1.0)),
+        (Param::LargeStart, cfg.large_start),
     ] {
         if !(v > 0.0 && v <= 1e3) {
-            return Err(param(format!("{flag} must be in (0, 1000], got {v}")));
+            return Err(HostError::invalid(
+                flag,
+                format!(" must be in (0, 1000], got {v}"),
+            ));
         }
     }
     let o = &cfg.lyapunov;
-    if o.batches < 2 || o.steps < o.batches {
-        return Err(param(format!(
-            "--steps must be at least --batches ({}) and --batches at least 2",
-            o.batches
-        )));
+    if o.batches < 2 {
+        return Err(HostError::invalid(
+            Param::Batches,
+            format!(" must be at least 2, got {}", o.batches),
+        ));
+    }
+    if o.steps < o.batches {
+        return Err(HostError::invalid(
+            Param::Steps,
+            format!(
+                " must be at least the number of batches ({}), got {}",
+                o.batches, o.steps
+            ),
+        ));
     }
     for &sh in &cfg.sigma_h {
         for &sr in &cfg.sigma_r {
-            Scales::Gru(scales(cfg.sigma_z, sr, sh)).check()?;
+            Scales::Gru(GruScales::recurrent(cfg.sigma_z, sr, sh)).check()?;
         }
     }
     let n_max = *cfg.sizes.iter().max().expect("checked non-empty");
     // two networks alive per job (the two starts) and a job per thread
     let threads = rayon::current_num_threads() as u128;
     check_memory(
-        "--n",
+        Param::N,
         n_max,
         threads * (2 * weight_bytes(Cell::Gru, n_max) + 8 * 11 * (n_max as u128).pow(2)),
     )

@@ -8,7 +8,7 @@ use crate::net::{Net, Scales};
 use crate::theory::fixed_points::{residual, rms, rms_distance, solve, DISTINCT};
 use crate::theory::lyapunov::run_from;
 use crate::HostError;
-use gatedyn::init::{GateScale, GruScales};
+use gatedyn::init::GruScales;
 use gatedyn::lyapunov::LyapunovOptions;
 use gatedyn::mft::Mft;
 use gatedyn::Activation;
@@ -16,19 +16,6 @@ use rand_core::{RngCore, SeedableRng};
 use rand_xorshift::XorShiftRng;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-pub(crate) fn scales(sigma_z: f64, sigma_r: f64, sigma_h: f64) -> GruScales {
-    let g = |sigma| GateScale {
-        sigma,
-        bias: 0.0,
-        input: 0.0,
-    };
-    GruScales {
-        z: g(sigma_z),
-        r: g(sigma_r),
-        h: g(sigma_h),
-    }
-}
 
 /// `N(0, scale²)` entries from `rng` (Box–Muller, as deterministic as the
 /// seed).
@@ -166,7 +153,7 @@ pub fn measure(
     let t0 = std::time::Instant::now();
     let net = Net::random(
         n,
-        Scales::Gru(scales(cfg.sigma_z, sigma_r, sigma_h)),
+        Scales::Gru(GruScales::recurrent(cfg.sigma_z, sigma_r, sigma_h)),
         Activation::Tanh,
         seed,
     )?;

@@ -5,6 +5,8 @@ use crate::linalg::eigen::{eigenvalues, jacobian, max_modulus};
 use crate::net::{Net, Scales};
 use crate::theory::fixed_points::{residual, rms_distance, solve, DISTINCT};
 use crate::HostError;
+use crate::Param;
+use gatedyn::init::GruScales;
 use gatedyn::lyapunov::LyapunovOptions;
 use gatedyn::Activation;
 
@@ -46,7 +48,13 @@ fn fixed_points_are_fixed_and_small_states_decay_at_the_zero_radius() {
     assert_eq!(s.starts, 24);
     assert!(s.converged >= s.fixed_points);
     // re-run the search and check each point directly
-    let net = Net::random(24, Scales::Gru(scales(1.0, 12.0, 1.8)), Activation::Tanh, 5).unwrap();
+    let net = Net::random(
+        24,
+        Scales::Gru(GruScales::recurrent(1.0, 12.0, 1.8)),
+        Activation::Tanh,
+        5,
+    )
+    .unwrap();
     let mut probe = net.clone();
     let mut found = vec![];
     for k in 0..24 {
@@ -144,20 +152,24 @@ fn onsets_and_extrapolation_recover_a_planted_law() {
 
 #[test]
 fn bad_settings_name_their_flag() {
-    let msg = |c: ComplexityConfig| match check(&c) {
-        Err(HostError::Param(m)) => m,
+    let param = |c: ComplexityConfig| match check(&c) {
+        Err(HostError::Invalid { param, .. }) => param,
         other => panic!("{other:?}"),
     };
-    assert!(msg(cfg(vec![], vec![16])).starts_with("--sigma-r"));
-    assert!(msg(cfg(vec![4.0], vec![1])).starts_with("--n"));
-    assert!(msg(ComplexityConfig {
-        large_start: 0.0,
-        ..cfg(vec![4.0], vec![16])
-    })
-    .starts_with("--large-start"));
-    assert!(msg(ComplexityConfig {
-        networks: 0,
-        ..cfg(vec![4.0], vec![16])
-    })
-    .starts_with("--networks"));
+    assert_eq!(param(cfg(vec![], vec![16])), Param::SigmaR);
+    assert_eq!(param(cfg(vec![4.0], vec![1])), Param::N);
+    assert_eq!(
+        param(ComplexityConfig {
+            large_start: 0.0,
+            ..cfg(vec![4.0], vec![16])
+        }),
+        Param::LargeStart
+    );
+    assert_eq!(
+        param(ComplexityConfig {
+            networks: 0,
+            ..cfg(vec![4.0], vec![16])
+        }),
+        Param::Networks
+    );
 }
