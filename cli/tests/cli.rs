@@ -204,7 +204,7 @@ fn hostile_inputs_end_at_once_with_one_line() {
                 "scaling", "--gate", "r", "--values", "0", "--n", "20", "--plot", same,
             ],
             2,
-            "--plot needs a positive value in --values",
+            "--plot needs a positive value among the swept values",
         ),
         // output paths are checked before the run
         (

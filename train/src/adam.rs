@@ -31,7 +31,7 @@ impl Adam {
     /// Adam with the usual moments' decays (0.9, 0.999), `eps` 1e-8, the
     /// learning rate `lr` and clipping at `max_norm`. A learning rate or
     /// clipping norm that is not positive and finite (`max_norm` may be
-    /// `∞`) is a [`HostError::Param`].
+    /// `∞`) is a [`HostError::Invalid`].
     pub fn new(lr: f64, max_norm: f64) -> Result<Self, HostError> {
         if !(lr.is_finite() && lr > 0.0) {
             return Err(HostError::invalid(

@@ -98,7 +98,7 @@ pub(crate) fn shape(net: &Recurrent<'_>) -> (usize, usize) {
 }
 
 /// Checks the sequence, the readout and the supervision against the
-/// network; `HostError::Param` names what is wrong.
+/// network; `HostError::Invalid` names what is wrong.
 pub(crate) fn check(
     n: usize,
     inputs: usize,
@@ -216,7 +216,7 @@ fn add_transposed(u: &[f64], a: &[f64], out: &mut [f64]) {
 
 /// The loss of the sequence `xs` (`T×inputs`, row-major) from the zero
 /// state and its gradient with respect to every weight of `net` and
-/// `readout`. Errors: [`HostError::Param`] for inconsistent shapes or
+/// `readout`. Errors: [`HostError::Invalid`] for inconsistent shapes or
 /// supervision, non-finite inputs or targets; the core's errors (as
 /// `Numerical { step: "bptt forward" }`) for weights or states that are not
 /// finite.

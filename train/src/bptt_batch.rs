@@ -141,7 +141,7 @@ fn gate_gradient(d: &[f64], p: &[f64], x: &[f64], n: usize, inputs: usize) -> Ga
 /// The loss summed over `chunk` and the gradient summed over it (not
 /// averaged), outputs concatenated: what [`crate::bptt::loss_gradient`]
 /// gives per sequence, summed. The sequences must have one length (a
-/// [`HostError::Param`] otherwise).
+/// [`HostError::Invalid`] otherwise).
 pub fn chunk_loss_gradient(
     net: Recurrent<'_>,
     activation: Activation,

@@ -54,7 +54,7 @@ pub struct FitConfig {
 }
 
 impl FitConfig {
-    /// Checks the settings; a [`HostError::Param`] names the flag.
+    /// Checks the settings; a [`HostError::Invalid`] names the flag.
     pub fn check(&self) -> Result<(), HostError> {
         let bad_in = |param: Param, m: String| Err(HostError::invalid(param, m));
         if !(1..=MAX_EPOCHS).contains(&self.epochs) {
@@ -196,7 +196,7 @@ pub enum FitEvent<'a> {
 
 /// Errors unless the training and test sequences of `task` (held for
 /// the whole run, 8 bytes per input value) fit in memory; names
-/// `--train-size`.
+/// `Param::TrainSize`.
 pub fn check_data_memory(task: &Task, cfg: &FitConfig) -> Result<(), HostError> {
     let values = (task.length() as u128) * (task.inputs() as u128) * 8;
     gatedyn_host::io::limits::check_memory(

@@ -1,5 +1,5 @@
 //! The MNIST digits from the standard IDX files (LeCun et al. 1998), as
-//! read by `gatedyn train --task smnist --mnist DIR`: `DIR` holds
+//! sequential MNIST reads them: the folder `DIR` holds
 //! `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
 //! `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte`, each either as
 //! is or gzipped (`.gz` appended, as they are distributed).
@@ -7,7 +7,7 @@
 //! IDX: a big-endian header (two zero bytes, the type `0x08` for unsigned
 //! bytes, the number of dimensions), one big-endian `u32` per dimension,
 //! then the values. Images are `count × rows × cols`, labels `count`.
-//! Every malformed file is a [`HostError::Param`] naming it.
+//! Every malformed file is a [`HostError::Invalid`] naming it.
 
 use gatedyn_host::HostError;
 use gatedyn_host::Param;

@@ -47,7 +47,7 @@ impl Trainable {
     /// entries `N(0, σ²/N)`, `W` entries `N(0, input²/I)`, biases
     /// `N(0, σ_b²)`), in PyTorch's reset-after form when `reset_after` (its
     /// `b_hn` zero), and a readout with entries `N(0, 1/N)` and zero bias;
-    /// all from `seed`. Sizes of zero are a [`HostError::Param`].
+    /// all from `seed`. Sizes of zero are a [`HostError::Invalid`].
     pub fn random(
         n: usize,
         inputs: usize,
@@ -186,7 +186,7 @@ impl Trainable {
     /// and its readout, or a new readout of `outputs` rows (entries
     /// `N(0, 1/N)`, zero bias, from `seed`) when the file has none. A model
     /// whose inputs or readout do not fit (`inputs`, `outputs`) is a
-    /// [`HostError::Param`] naming `--model`.
+    /// [`HostError::Invalid`] naming `Param::Model`.
     pub fn from_model(
         model: Model,
         inputs: usize,
@@ -247,7 +247,7 @@ impl Trainable {
     /// sequence), summed in the batch's order, so the result
     /// does not depend on the number of threads. Its `outputs` are the
     /// examples', one after another. An empty batch is a
-    /// [`HostError::Param`].
+    /// [`HostError::Invalid`].
     pub fn batch_gradient(&self, batch: &[Example]) -> Result<LossGradient, HostError> {
         if batch.is_empty() {
             return Err(HostError::BadInput("train: empty batch".into()));

@@ -113,7 +113,7 @@ pub struct JobResult {
 }
 
 impl SweepSettings {
-    /// Checks the grid and the settings; [`HostError::Param`] names the
+    /// Checks the grid and the settings; [`HostError::Invalid`] names the
     /// flag.
     pub fn check(&self) -> Result<(), HostError> {
         let bad_in = |param: Param, m: String| Err(HostError::invalid(param, m));
@@ -122,7 +122,7 @@ impl SweepSettings {
             (Param::SigmaHValues, &self.sigma_h),
         ] {
             if v.is_empty() {
-                return bad_in(flag, format!(": at least one value"));
+                return bad_in(flag, ": at least one value".to_string());
             }
             if v.windows(2).any(|w| w[0] >= w[1]) {
                 return bad_in(flag, format!(": the values must increase (got {v:?})"));
@@ -309,7 +309,7 @@ pub struct Sweep {
 
 /// Assembles a sweep from job results (from one process or any set of
 /// shard files): they must share one [`SweepSettings`] and cover every
-/// index exactly once; a [`HostError::Param`] says which do not.
+/// index exactly once; a [`HostError::Invalid`] says which do not.
 pub fn merge(mut results: Vec<JobResult>) -> Result<Sweep, HostError> {
     let Some(first) = results.first() else {
         return Err(HostError::invalid(

@@ -1,5 +1,5 @@
 //! Long-memory benchmark tasks that need no download, as training
-//! examples ([`crate::params::Example`]).
+//! examples ([`crate::loss::Example`]).
 //!
 //! * [`adding`]: the adding problem (Hochreiter & Schmidhuber 1997). Two
 //!   input channels: values uniform on `[0, 1)`, and a marker that is 1 at
@@ -55,7 +55,7 @@ impl CopyTask {
 
 /// `count` copy-task sequences from `seed`. At least one symbol, an
 /// alphabet of 2 to 1000, sequences of at most 10⁶ steps and at least one
-/// sequence, else a [`HostError::Param`] naming the setting.
+/// sequence, else a [`HostError::Invalid`] naming the setting.
 pub fn copy(task: CopyTask, count: usize, seed: u64) -> Result<Vec<Example>, HostError> {
     let CopyTask {
         symbols,
@@ -122,7 +122,7 @@ fn index(rng: &mut XorShiftRng, n: usize) -> usize {
 
 /// `count` adding-problem sequences of `length` steps from `seed`. A length
 /// below 2 (no two halves) or above 10⁶, or no sequences, is a
-/// [`HostError::Param`] naming `--length` or the count.
+/// [`HostError::Invalid`] naming `Param::Length` or the count.
 pub fn adding(length: usize, count: usize, seed: u64) -> Result<Vec<Example>, HostError> {
     if !(2..=1_000_000).contains(&length) {
         return Err(HostError::invalid(
@@ -238,7 +238,7 @@ impl Task {
     }
     /// `count` examples of `split` from `seed`. The synthetic tasks draw
     /// the two splits from different streams; sMNIST takes the split's
-    /// first `count` images (more than it has is a [`HostError::Param`]
+    /// first `count` images (more than it has is a [`HostError::Invalid`]
     /// naming `flag`).
     pub fn examples(
         &self,

@@ -254,7 +254,16 @@ fn ci() -> Result<(), String> {
     run(
         "docs",
         cargo()
-            .args(["doc", "-p", "gatedyn", "-p", "gatedyn-host", "--no-deps"])
+            .args([
+                "doc",
+                "-p",
+                "gatedyn",
+                "-p",
+                "gatedyn-host",
+                "-p",
+                "gatedyn-train",
+                "--no-deps",
+            ])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     run("tests", cargo().args(["test", "--workspace"]))?;

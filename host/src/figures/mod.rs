@@ -54,7 +54,7 @@ pub fn check_log_axis(values: &[f64]) -> Result<(), HostError> {
     } else {
         Err(HostError::invalid(
             Param::Plot,
-            " needs a positive value in --values (the σ axis is logarithmic)".into(),
+            " needs a positive value among the swept values (the σ axis is logarithmic)".into(),
         ))
     }
 }

@@ -22,7 +22,7 @@
 //! else is refused with one line naming the file and the reason.
 //!
 //! The ONNX protobuf is decoded by `prost` from the subset of `onnx.proto`
-//! (field numbers of ONNX IR version 10) declared in [`onnx`]; unknown
+//! (field numbers of ONNX IR version 10) declared in [`super::onnx_proto`]; unknown
 //! fields are skipped by the decoder.
 
 use super::layout::*;
@@ -44,7 +44,7 @@ pub enum ModelFormat {
 
 impl ModelFormat {
     /// The format `path`'s extension names (`.onnx`, `.safetensors`, in
-    /// any case); another is a [`HostError::Param`] naming `flag` and the
+    /// any case); another is a [`HostError::Invalid`] naming `flag` and the
     /// path.
     pub fn of_path(param: Param, path: &Path) -> Result<Self, HostError> {
         let ext = path
@@ -114,7 +114,8 @@ pub struct Model {
 }
 
 /// Loads `path` (`.onnx` or `.safetensors`, by extension). Every error is
-/// a [`HostError::Param`] whose one line starts with `--model PATH:`.
+/// a [`HostError::Invalid`] naming `Param::Model`, its message starting
+/// with the path.
 pub fn load(path: &Path) -> Result<Model, HostError> {
     let bad = |why: String| HostError::invalid(Param::Model, format!(" {}: {why}", path.display()));
     let format = ModelFormat::of_path(Param::Model, path)?;

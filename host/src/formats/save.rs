@@ -1,6 +1,6 @@
 //! Writing a trained network in the formats [`crate::formats`] reads
-//! (docs/THEORY.md §9, the conventions reversed), so that `gatedyn train
-//! --save` goes straight to `gatedyn analyze`, `gatedyn export` and the
+//! (docs/THEORY.md §9, the conventions reversed), so that a trained network
+//! goes straight to `gatedyn analyze`, `gatedyn export` and the
 //! firmware, and to ONNX Runtime or PyTorch:
 //!
 //! * **ONNX** (`.onnx`): one `GRU` (`linear_before_reset` 1 in the
@@ -28,7 +28,7 @@ use gatedyn::{Activation, GruForm};
 use std::path::Path;
 
 /// The format `path` asks for, and whether `net` can be written in it; a
-/// [`HostError::Param`] naming `flag` otherwise. Call before a long run.
+/// [`HostError::Invalid`] naming `flag` otherwise. Call before a long run.
 pub fn check(param: Param, path: &Path, net: &TrainedRef<'_>) -> Result<ModelFormat, HostError> {
     let bad = |why: &str| HostError::invalid(param, format!(" {}: {why}", path.display()));
     let format = ModelFormat::of_path(param, path)?;
@@ -46,7 +46,7 @@ pub fn check(param: Param, path: &Path, net: &TrainedRef<'_>) -> Result<ModelFor
             }
         )
     {
-        return Err(bad("PyTorch's nn.GRU is reset-after only; save the paper's (reset-before) GRU as .onnx, or train with --form reset-after"));
+        return Err(bad("PyTorch's nn.GRU is reset-after only; save the paper's (reset-before) GRU as .onnx, or train the reset-after form"));
     }
     crate::io::output::check_writable(param, path)?;
     Ok(format)
@@ -211,7 +211,7 @@ pub fn onnx_bytes(net: &TrainedRef<'_>) -> Vec<u8> {
         attribute.push(attr_int("linear_before_reset", 1));
     }
     let op = if is_gru { "GRU" } else { "LSTM" };
-    let (wt, b) = readout_f32(&net.readout, n);
+    let (wt, b) = readout_f32(net.readout, n);
     let node = |op: &str, input: &[&str], output: &[&str], name: &str| onnx::NodeProto {
         input: input.iter().map(|s| s.to_string()).collect(),
         output: output.iter().map(|s| s.to_string()).collect(),
@@ -274,7 +274,7 @@ pub fn onnx_bytes(net: &TrainedRef<'_>) -> Vec<u8> {
 }
 
 /// The PyTorch `state_dict` of `net` as safetensors (see the module's
-/// description). A reset-before GRU is a [`HostError::Param`].
+/// description). A reset-before GRU is a [`HostError::Invalid`].
 pub fn safetensors_bytes(net: &TrainedRef<'_>) -> Result<Vec<u8>, HostError> {
     use safetensors::{tensor::TensorView, Dtype};
     if let CellWeights::Gru {

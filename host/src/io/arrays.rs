@@ -1,7 +1,7 @@
 //! Two-dimensional arrays of numbers in files: NumPy `.npy` (version 1–3,
 //! little-endian `f4`/`f8`, C order) and `.csv` (one row per line, comma
-//! separated, `#` comments), read for `--inputs` and `--h0`; written as
-//! `.npy`, `.csv` or `.json` for `gatedyn run --output`.
+//! separated, `#` comments), read for `Param::Inputs` and `Param::H0`; written as
+//! `.npy`, `.csv` or `.json` (the states of a run).
 //!
 //! The `.npy` header is a Python dict literal of three known keys; this
 //! module reads the three and nothing else (format reference:
@@ -21,7 +21,7 @@ pub const MAX_ENTRIES: usize = 400_000_000;
 /// A row-major `rows × cols` array of finite numbers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
-    /// Rows (time steps for `--inputs` and `--output`).
+    /// Rows (time steps for `Param::Inputs` and `Param::Output`).
     pub rows: usize,
     /// Columns (inputs, or hidden units).
     pub cols: usize,

@@ -12,23 +12,23 @@ use crate::Param;
 /// stay finite in `f64` and the `f32` matrix-free weights do not overflow.
 pub const MAX_SCALE: f64 = 1e9;
 
-/// Largest number of simulated steps (`--steps`): 1e7 steps of even a
+/// Largest number of simulated steps (`Param::Steps`): 1e7 steps of even a
 /// 10-unit network take minutes; anything above is a typing error.
 pub const MAX_STEPS: usize = 10_000_000;
 
-/// Largest number of fixed-point starts (`--starts`).
+/// Largest number of fixed-point starts (`Param::Starts`).
 pub const MAX_STARTS: usize = 100_000;
 
-/// Largest Levenberg–Marquardt iteration budget per start (`--max-iter`).
+/// Largest Levenberg–Marquardt iteration budget per start (`Param::MaxIter`).
 pub const MAX_LM_ITERATIONS: usize = 100_000;
 
-/// Largest budget of Jacobian-vector products (`--max-products`).
+/// Largest budget of Jacobian-vector products (`Param::MaxProducts`).
 pub const MAX_PRODUCTS: usize = 10_000_000;
 
-/// Largest grid of the phase diagram per axis (`--points`).
+/// Largest grid of the phase diagram per axis (`Param::Points`).
 pub const MAX_POINTS: usize = 10_000;
 
-/// Largest number of swept values (`--values`).
+/// Largest number of swept values (`Param::Values`).
 pub const MAX_VALUES: usize = 1000;
 
 /// `MemAvailable` from /proc/meminfo, in bytes (Linux).

@@ -1,10 +1,10 @@
 //! Where results go, checked before a run starts and written so that an
 //! interrupted or failed run never leaves a half-written file.
 //!
-//! * [`Target`]: a file or standard output (`-`), named by its flag.
-//! * [`check_targets`]: at most one target on stdout, no two flags on the
-//!   same file, every file's folder exists and is writable, no file is a
-//!   folder. Called before the computation.
+//! * [`Target`]: a file or standard output (`-`).
+//! * [`check_writable`], [`writable`], [`same_file`]: a file's folder exists
+//!   and takes a new file, the path is no folder; two paths name one file.
+//!   Called before the computation.
 //! * [`write_atomic`]: writes `path` through a temporary file in the same
 //!   folder and a rename, so a reader sees the old file or the new one.
 //! * [`write_stdout`]: standard output without the panic of `println!` on

@@ -59,7 +59,7 @@ impl Cell {
     }
 }
 
-/// A gate by its letter, as on the command line (`--gate r`).
+/// A gate by its letter (`z`, `r`, `h`; `f`, `i`, `o`, `c`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum GateName {
@@ -111,8 +111,8 @@ impl Scales {
             Scales::Lstm(_) => Cell::Lstm,
         }
     }
-    /// Every scale finite and `≥ 0`; the error names the flag
-    /// (`--sigma-r`, `--bias-h`, …).
+    /// Every scale finite and `≥ 0`; the error names the scale
+    /// (`Param::Scale` with the core's name: `sigma_r`, `bias_h`, …).
     pub fn check(&self) -> Result<(), HostError> {
         let r = match self {
             Scales::Gru(s) => s.check(),

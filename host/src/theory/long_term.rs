@@ -6,7 +6,7 @@
 //!
 //! The network is a GRU with zero reset and candidate biases, so at `h = 0`
 //! `r₀ = 1/2` and `φ'(0) = 1` (tanh and hard-tanh). With zero update bias,
-//! `z₀ = 1/2` (constant gate: `a = 1/2`, `c = σ_h/4`); with `--binary` the
+//! `z₀ = 1/2` (constant gate: `a = 1/2`, `c = σ_h/4`); with a binary update gate the
 //! update biases have scale 1e6, so `z_i = σ(b_i)` is 0 or 1 to machine
 //! precision (binary gate: `c = σ_h/2`, `p` the measured fraction of ones).
 
@@ -172,7 +172,7 @@ pub fn run(
             return Err(HostError::invalid(
                 Param::MaxT,
                 format!(
-                    " {}: ‖J^T‖ overflows at T = {t}; use a smaller --max-t",
+                    " {}: ‖J^T‖ overflows at T = {t}; use a smaller horizon",
                     cfg.max_t
                 ),
             ));

@@ -106,7 +106,7 @@ pub struct SpectrumReport {
     pub mean_square_activity: f64,
     /// Seconds per phase.
     pub timings_s: Timings,
-    /// The eigenvalues (not serialised; see `--eigenvalues`).
+    /// The eigenvalues (not serialised; see `Param::Eigenvalues`).
     #[serde(skip)]
     pub eigenvalues: Vec<Complex>,
     /// Points on the predicted support boundary (for the plot).

@@ -248,7 +248,7 @@ pub fn check(cfg: &ComplexityConfig) -> Result<(), HostError> {
         if v.is_empty() {
             return Err(HostError::invalid(
                 flag,
-                format!(" needs at least one value"),
+                " needs at least one value".to_string(),
             ));
         }
     }
