@@ -41,7 +41,8 @@ fn edge_of_stability_reservoir_has_the_requested_radius() {
         let mut basis = vec![0.0; SpectralRadius::<30>::basis_len(n, 30)];
         let mut scratch = vec![0.0; n];
         let g = net.as_gru().unwrap();
-        let mut op = GruJacobian::new(g.view(), &g.h, g.trace.view(), &mut scratch).unwrap();
+        let mut op =
+            GruJacobian::new(g.view().unwrap(), &g.h, g.trace.view(), &mut scratch).unwrap();
         let opts = ArnoldiOptions {
             krylov_dim: Some(30),
             tol: 1e-8,

@@ -59,13 +59,15 @@ fn estimator_matches_dense_eigenvalues() {
             let mut basis = vec![0.0; SpectralRadius::<40>::basis_len(net.dim(), 40)];
             let r = match &net {
                 Net::Lstm(l) => {
-                    let mut op = LstmJacobian::new(l.view(), &l.h, &l.c, l.trace.view()).unwrap();
+                    let mut op =
+                        LstmJacobian::new(l.view().unwrap(), &l.h, &l.c, l.trace.view()).unwrap();
                     est.estimate(&mut op, &mut basis, &opts)
                 }
                 Net::Gru(g) => {
                     let mut scratch = vec![0.0; n];
                     let mut op =
-                        GruJacobian::new(g.view(), &g.h, g.trace.view(), &mut scratch).unwrap();
+                        GruJacobian::new(g.view().unwrap(), &g.h, g.trace.view(), &mut scratch)
+                            .unwrap();
                     est.estimate(&mut op, &mut basis, &opts)
                 }
             };
@@ -99,7 +101,7 @@ fn exhausted_budget_is_an_error() {
     let mut basis = vec![0.0; SpectralRadius::<16>::basis_len(64, 16)];
     let mut scratch = vec![0.0; 64];
     let g = net.as_gru().unwrap();
-    let mut op = GruJacobian::new(g.view(), &g.h, g.trace.view(), &mut scratch).unwrap();
+    let mut op = GruJacobian::new(g.view().unwrap(), &g.h, g.trace.view(), &mut scratch).unwrap();
     match est.estimate(&mut op, &mut basis, &opts) {
         Err(gatedyn::Error::NoConvergence {
             iterations,

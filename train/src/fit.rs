@@ -235,8 +235,9 @@ pub fn fit(
     let mut train = task.examples(Split::Train, cfg.train_size, cfg.seed, Param::TrainSize)?;
     let test = task.examples(Split::Test, cfg.test_size, cfg.seed, Param::TestSize)?;
     let mut adam = Adam::new(cfg.lr, cfg.clip)?;
-    let mut history = vec![checkpoint(task, net, &test, cfg, 0, None)?];
-    progress(FitEvent::Checkpoint(&history[0]));
+    let mut last = checkpoint(task, net, &test, cfg, 0, None)?;
+    progress(FitEvent::Checkpoint(&last));
+    let mut history = Vec::with_capacity(cfg.epochs + 1);
     let per_epoch = batches(cfg);
     for epoch in 1..=cfg.epochs {
         let t0 = Instant::now();
@@ -263,10 +264,11 @@ pub fn fit(
             seconds,
         };
         let record = checkpoint(task, net, &test, cfg, epoch, Some(stats))?;
-        history.push(record);
-        progress(FitEvent::Checkpoint(history.last().expect("pushed")));
+        progress(FitEvent::Checkpoint(&record));
+        history.push(std::mem::replace(&mut last, record));
     }
-    let last = history.last().expect("epoch 0 at least");
+    let (final_loss, final_accuracy) = (last.test_loss, last.test_accuracy);
+    history.push(last);
     let trained = &history[1..];
     Ok(FitReport {
         task: task.name(),
@@ -287,8 +289,8 @@ pub fn fit(
         test_size: cfg.test_size,
         chance_loss: task.chance_loss(),
         chance_accuracy: task.chance_accuracy(),
-        final_loss: last.test_loss,
-        final_accuracy: last.test_accuracy,
+        final_loss,
+        final_accuracy,
         target_accuracy: cfg.target_accuracy,
         epochs_to_target: history
             .iter()

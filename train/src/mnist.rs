@@ -15,18 +15,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The IDX files of one split, by their standard names.
-const FILES: [(Split, &str, &str); 2] = [
-    (
-        Split::Train,
-        "train-images-idx3-ubyte",
-        "train-labels-idx1-ubyte",
-    ),
-    (
-        Split::Test,
-        "t10k-images-idx3-ubyte",
-        "t10k-labels-idx1-ubyte",
-    ),
-];
+/// The standard file names of a split's images and labels.
+const fn files(split: Split) -> (&'static str, &'static str) {
+    match split {
+        Split::Train => ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+        Split::Test => ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    }
+}
 
 /// At most this many images per file (MNIST has 60,000; EMNIST 814,255).
 pub const MAX_IMAGES: usize = 1 << 20;
@@ -70,19 +65,16 @@ impl Digits {
 
 /// Reads one split from `dir` (plain or `.gz` files; the plain one wins).
 pub fn load(dir: &Path, split: Split) -> Result<Digits, HostError> {
-    let (_, images, labels) = FILES
-        .iter()
-        .find(|(s, _, _)| *s == split)
-        .expect("both splits listed");
+    let (images, labels) = files(split);
     if !dir.is_dir() {
         return Err(HostError::invalid(
             Param::Mnist,
             format!(
                 " {}: not a folder (it should hold the four IDX files: {})",
                 dir.display(),
-                FILES
-                    .iter()
-                    .flat_map(|(_, a, b)| [*a, *b])
+                [Split::Train, Split::Test]
+                    .into_iter()
+                    .flat_map(|split| <[&str; 2]>::from(files(split)))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -208,7 +200,8 @@ fn parse(path: &Path, bytes: &[u8], rank: usize) -> Result<(Vec<usize>, Vec<u8>)
     }
     let dims: Vec<usize> = (0..rank)
         .map(|k| {
-            u32::from_be_bytes(bytes[4 + 4 * k..8 + 4 * k].try_into().expect("4 bytes")) as usize
+            let b = &bytes[4 + 4 * k..8 + 4 * k];
+            u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
         })
         .collect();
     if dims[0] > MAX_IMAGES {
@@ -243,10 +236,7 @@ pub fn write(dir: &Path, split: Split, digits: &Digits) -> Result<(), HostError>
             digits.pixels
         )));
     }
-    let (_, images, labels) = FILES
-        .iter()
-        .find(|(s, _, _)| *s == split)
-        .expect("both splits listed");
+    let (images, labels) = files(split);
     let count = digits.len() as u32;
     let mut img = vec![0, 0, 8, 3];
     for d in [count, side as u32, side as u32] {

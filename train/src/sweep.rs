@@ -279,10 +279,9 @@ fn cell(values: &[Option<f64>]) -> Cell {
     let v: Vec<f64> = values.iter().flatten().copied().collect();
     let count = v.len();
     let mean = (count > 0).then(|| v.iter().sum::<f64>() / count as f64);
-    let std = (count > 1).then(|| {
-        let m = mean.expect("count > 1");
-        (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (count - 1) as f64).sqrt()
-    });
+    let std = mean
+        .filter(|_| count > 1)
+        .map(|m| (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (count - 1) as f64).sqrt());
     Cell { mean, std, count }
 }
 

@@ -152,21 +152,21 @@ impl Progress {
         } else {
             ProgressBar::new(len)
         };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}",
-            )
-            .expect("static template"),
-        );
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}")
+        {
+            bar.set_style(style);
+        }
         Progress(bar)
     }
     /// A bar for a run reported as a fraction in `[0, 1]`.
     pub fn fraction(quiet: bool) -> Self {
         let p = Self::new(quiet, 1000);
-        p.0.set_style(
+        if let Ok(style) =
             ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {msg}")
-                .expect("static template"),
-        );
+        {
+            p.0.set_style(style);
+        }
         p
     }
     /// Sets the fraction done and the phase.

@@ -3,6 +3,7 @@
 
 use super::layout::*;
 use super::onnx_proto as onnx;
+use crate::io::arrays::{f32_le, f64_le};
 use crate::net::ReadoutWeights;
 
 pub(crate) fn attr<'a>(node: &'a onnx::NodeProto, name: &str) -> Option<&'a onnx::AttributeProto> {
@@ -30,17 +31,9 @@ pub(crate) fn tensor_values(t: &onnx::TensorProto) -> Result<Tensor, String> {
         .filter(|&c| c <= crate::io::arrays::MAX_ENTRIES)
         .ok_or(format!("tensor {name} is too large ({dims:?})"))?;
     let values: Vec<f64> = match t.data_type {
-        1 if !t.raw_data.is_empty() => t
-            .raw_data
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64)
-            .collect(),
+        1 if !t.raw_data.is_empty() => f32_le(&t.raw_data),
         1 => t.float_data.iter().map(|&x| x as f64).collect(),
-        11 if !t.raw_data.is_empty() => t
-            .raw_data
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect(),
+        11 if !t.raw_data.is_empty() => f64_le(&t.raw_data),
         11 => t.double_data.clone(),
         other => {
             return Err(format!(

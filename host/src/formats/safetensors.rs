@@ -1,6 +1,7 @@
 //! The PyTorch `state_dict` reader (`.safetensors`).
 
 use super::layout::*;
+use crate::io::arrays::{f32_le, f64_le};
 use crate::net::ReadoutWeights;
 
 pub(crate) fn read_safetensors(bytes: &[u8]) -> Result<ReadLayer, String> {
@@ -45,8 +46,8 @@ pub(crate) fn read_safetensors(bytes: &[u8]) -> Result<ReadLayer, String> {
         };
         let data = t.data();
         let values: Vec<f64> = match t.dtype() {
-            Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64).collect(),
-            Dtype::F64 => data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect(),
+            Dtype::F32 => f32_le(data),
+            Dtype::F64 => f64_le(data),
             other => return Err(format!("tensor {name} is {other:?}; only F32 and F64 weights are supported (convert with .float())")),
         };
         Ok(Some(Tensor {
@@ -54,17 +55,15 @@ pub(crate) fn read_safetensors(bytes: &[u8]) -> Result<ReadLayer, String> {
             values,
         }))
     };
-    let get = |k: &str, required: bool| -> Result<Option<Tensor>, String> {
+    // a tensor the layer cannot do without
+    let require = |k: &str| -> Result<Tensor, String> {
         let name = key(k);
-        match read(&name)? {
-            None if required => Err(format!("no tensor {name}")),
-            t => Ok(t),
-        }
+        read(&name)?.ok_or_else(|| format!("no tensor {name}"))
     };
     let Tensor {
         shape: hd,
         values: r,
-    } = get("weight_hh_l0", true)?.expect("required");
+    } = require("weight_hh_l0")?;
     let [gn, n] = hd[..] else {
         return Err(format!(
             "{prefix}weight_hh_l0 has shape {hd:?}; expected [G·hidden, hidden]"
@@ -82,7 +81,7 @@ pub(crate) fn read_safetensors(bytes: &[u8]) -> Result<ReadLayer, String> {
     let Tensor {
         shape: id,
         values: w,
-    } = get("weight_ih_l0", true)?.expect("required");
+    } = require("weight_ih_l0")?;
     let [gn_i, inputs] = id[..] else {
         return Err(format!(
             "{prefix}weight_ih_l0 has shape {id:?}; expected [{gn}, inputs]"
@@ -94,7 +93,7 @@ pub(crate) fn read_safetensors(bytes: &[u8]) -> Result<ReadLayer, String> {
         ));
     }
     let bias = |k: &str| -> Result<Vec<f64>, String> {
-        match get(k, false)? {
+        match read(&key(k))? {
             None => Ok(vec![0.0; gn]),
             Some(Tensor {
                 shape: d,
@@ -121,7 +120,7 @@ pub(crate) fn read_safetensors(bytes: &[u8]) -> Result<ReadLayer, String> {
         .collect();
     let readout = match linear[..] {
         [p] => {
-            let w = read(&format!("{p}weight"))?.expect("listed above");
+            let w = read(&format!("{p}weight"))?.ok_or_else(|| format!("no tensor {p}weight"))?;
             let k = w.shape[0];
             let b = match read(&format!("{p}bias"))? {
                 None => vec![0.0; k],

@@ -188,15 +188,9 @@ fn parse_npy(bytes: &[u8]) -> Result<Table, String> {
         ));
     }
     let data = if width == 8 {
-        data_bytes
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect()
+        f64_le(data_bytes)
     } else {
-        data_bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64)
-            .collect()
+        f32_le(data_bytes)
     };
     Ok(Table { rows, cols, data })
 }
@@ -309,6 +303,23 @@ pub fn write(
         let file = out.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_all().map_err(io)
     })
+}
+
+/// Little-endian `float32` values as `f64` (a trailing partial value is
+/// ignored; callers check the length first).
+pub fn f32_le(bytes: &[u8]) -> Vec<f64> {
+    let (values, _) = bytes.as_chunks::<4>();
+    values
+        .iter()
+        .map(|c| f32::from_le_bytes(*c) as f64)
+        .collect()
+}
+
+/// Little-endian `float64` values (a trailing partial value is ignored;
+/// callers check the length first).
+pub fn f64_le(bytes: &[u8]) -> Vec<f64> {
+    let (values, _) = bytes.as_chunks::<8>();
+    values.iter().map(|c| f64::from_le_bytes(*c)).collect()
 }
 
 #[cfg(test)]

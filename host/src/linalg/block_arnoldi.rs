@@ -186,28 +186,27 @@ struct RitzPair {
     im: Option<Vec<f64>>,
 }
 
-/// Real parts, imaginary parts and (when asked) right eigenvectors in
-/// faer's real format.
-type RealEvd = (Vec<f64>, Vec<f64>, Option<Mat<f64>>);
-
-/// Eigenvalues (and right eigenvectors when `vectors`) of `h` with faer's
-/// real solver on one thread (the projected matrices are small; measured
-/// faster than the parallel path up to m = 384).
-fn real_evd(h: MatRef<'_, f64>, vectors: bool) -> Result<RealEvd, HostError> {
+/// Eigenvalues of `h` (real parts, imaginary parts) with faer's real
+/// solver on one thread (the projected matrices are small; measured faster
+/// than the parallel path up to m = 384), and its right eigenvectors in
+/// faer's real format into `vectors` (`m×m`) when given.
+fn real_evd(
+    h: MatRef<'_, f64>,
+    vectors: Option<&mut Mat<f64>>,
+) -> Result<(Vec<f64>, Vec<f64>), HostError> {
     use faer::diag::Diag;
     use faer::dyn_stack::{MemBuffer, MemStack};
     use faer::linalg::evd;
     let m = h.nrows();
     let params: evd::EvdParams = faer::auto!(f64);
     let params = faer::Spec::new(params);
-    let want = if vectors {
+    let want = if vectors.is_some() {
         evd::ComputeEigenvectors::Yes
     } else {
         evd::ComputeEigenvectors::No
     };
     let mut wr = Diag::<f64>::zeros(m);
     let mut wi = Diag::<f64>::zeros(m);
-    let mut u = vectors.then(|| Mat::<f64>::zeros(m, m));
     let mut buf = MemBuffer::new(evd::evd_scratch::<f64>(
         m,
         evd::ComputeEigenvectors::No,
@@ -220,7 +219,7 @@ fn real_evd(h: MatRef<'_, f64>, vectors: bool) -> Result<RealEvd, HostError> {
         wr.as_mut(),
         wi.as_mut(),
         None,
-        u.as_mut().map(|u| u.as_mut()),
+        vectors.map(|u| u.as_mut()),
         Par::Seq,
         MemStack::new(&mut buf),
         params,
@@ -228,7 +227,7 @@ fn real_evd(h: MatRef<'_, f64>, vectors: bool) -> Result<RealEvd, HostError> {
     .map_err(|e| HostError::Eigen(format!("projected matrix: {e:?}")))?;
     let re = (0..m).map(|i| wr[i]).collect();
     let im = (0..m).map(|i| wi[i]).collect();
-    Ok((re, im, u))
+    Ok((re, im))
 }
 
 /// The Ritz pairs of `h` (`m×m`), one per conjugate pair, sorted by
@@ -236,8 +235,8 @@ fn real_evd(h: MatRef<'_, f64>, vectors: bool) -> Result<RealEvd, HostError> {
 /// (real part) and `i + 1` (imaginary part)).
 fn ritz(h: MatRef<'_, f64>) -> Result<Vec<RitzPair>, HostError> {
     let m = h.nrows();
-    let (wr, wi, u) = real_evd(h, true)?;
-    let u = u.expect("vectors requested");
+    let mut u = Mat::<f64>::zeros(m, m);
+    let (wr, wi) = real_evd(h, Some(&mut u))?;
     let col = |j: usize| (0..m).map(|i| u[(i, j)]).collect::<Vec<f64>>();
     let mut out = vec![];
     let mut i = 0;
@@ -272,7 +271,7 @@ fn ritz(h: MatRef<'_, f64>) -> Result<Vec<RitzPair>, HostError> {
 /// a complex LU of `h − θI` (half the cost of all eigenvectors).
 fn top_ritz(h: MatRef<'_, f64>) -> Result<(Complex, Vec<faer::c64>), HostError> {
     let m = h.nrows();
-    let (wr, wi, _) = real_evd(h, false)?;
+    let (wr, wi) = real_evd(h, None)?;
     let t = (0..m)
         .map(|i| faer::c64::new(wr[i], wi[i]))
         .max_by(|a, b| a.norm().total_cmp(&b.norm()))

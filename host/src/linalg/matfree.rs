@@ -76,10 +76,7 @@ fn stack<T: faer::traits::ComplexField + Copy + Send>(
     m.par_col_iter_mut().enumerate().for_each(|(c, col)| {
         let u = &gates[c / n].u;
         let i = c % n;
-        let col = col
-            .try_as_col_major_mut()
-            .expect("a fresh Mat is column-major");
-        for (d, &s) in col.as_slice_mut().iter_mut().zip(&u[i * n..(i + 1) * n]) {
+        for (d, &s) in col.iter_mut().zip(&u[i * n..(i + 1) * n]) {
             *d = cast(s);
         }
     });
@@ -239,12 +236,7 @@ impl<T: Weight, const B: usize> pulp::WithSimd for BlockRows<'_, T, B> {
     fn with_simd<S: pulp::Simd>(self, _simd: S) {
         let BlockRows { at, x, ys, first } = self;
         let n = at.nrows();
-        let row = |i: usize| -> &[T] {
-            at.col(i)
-                .try_as_col_major()
-                .expect("a Mat's columns are contiguous")
-                .as_slice()
-        };
+        let row = |i: usize| -> &[T] { at.col_as_slice(i) };
         let done = ys.len() - ys.len() % ROWS;
         let mut groups = ys.chunks_exact_mut(ROWS);
         for (g, yg) in groups.by_ref().enumerate() {
@@ -252,9 +244,8 @@ impl<T: Weight, const B: usize> pulp::WithSimd for BlockRows<'_, T, B> {
             let mut acc = [[T::default(); B]; ROWS];
             let mut k0 = 0;
             while k0 + TILE <= n {
-                let at_: [&[T; TILE]; ROWS] =
-                    core::array::from_fn(|r| a[r][k0..k0 + TILE].try_into().expect("TILE columns"));
-                let xt: &[[T; B]; TILE] = x[k0..k0 + TILE].try_into().expect("TILE rows");
+                let at_: [&[T; TILE]; ROWS] = core::array::from_fn(|r| tile(&a[r][k0..k0 + TILE]));
+                let xt: &[[T; B]; TILE] = tile(&x[k0..k0 + TILE]);
                 for kk in 0..TILE {
                     for r in 0..ROWS {
                         let ark = at_[r][kk];
@@ -285,6 +276,13 @@ impl<T: Weight, const B: usize> pulp::WithSimd for BlockRows<'_, T, B> {
             *yi = acc;
         }
     }
+}
+
+/// The first `TILE` entries of `s` as an array (`s` has at least `TILE`:
+/// the loop bound guarantees it; `as_chunks` proves it to the compiler).
+#[inline(always)]
+fn tile<E>(s: &[E]) -> &[E; TILE] {
+    &s.as_chunks::<TILE>().0[0]
 }
 
 /// `y = A x` for a block of `B` vectors, one pass over `A`, rows split over

@@ -104,17 +104,16 @@ fn run_in<F: Real>(net: &Net, inputs: &Table, mut tick: impl FnMut()) -> Result<
                 for (d, &s) in x.iter_mut().zip(inputs.row(t)) {
                     *d = F::from_f64(s);
                 }
-                let mut parts = buf.chunks_exact_mut(n);
-                let mut next = || parts.next().expect("8 parts");
+                let [z, r, candidate, a_z, a_r, a_h, reset_operand, next] = parts(&mut buf, n);
                 let trace = GruTraceMut {
-                    z: next(),
-                    r: next(),
-                    candidate: next(),
-                    a_z: next(),
-                    a_r: next(),
-                    a_h: next(),
-                    reset_operand: next(),
-                    next: next(),
+                    z,
+                    r,
+                    candidate,
+                    a_z,
+                    a_r,
+                    a_h,
+                    reset_operand,
+                    next,
                 };
                 cell.step(&h, &x, trace).map_err(&failed)?;
                 h.copy_from_slice(&buf[7 * n..]);
@@ -142,20 +141,19 @@ fn run_in<F: Real>(net: &Net, inputs: &Table, mut tick: impl FnMut()) -> Result<
                 for (d, &s) in x.iter_mut().zip(inputs.row(t)) {
                     *d = F::from_f64(s);
                 }
-                let mut parts = buf.chunks_exact_mut(n);
-                let mut next = || parts.next().expect("11 parts");
+                let [f, i, o, g, a_f, a_i, a_o, a_c, c_next, c_act, h_next] = parts(&mut buf, n);
                 let trace = LstmTraceMut {
-                    f: next(),
-                    i: next(),
-                    o: next(),
-                    g: next(),
-                    a_f: next(),
-                    a_i: next(),
-                    a_o: next(),
-                    a_c: next(),
-                    c_next: next(),
-                    c_act: next(),
-                    h_next: next(),
+                    f,
+                    i,
+                    o,
+                    g,
+                    a_f,
+                    a_i,
+                    a_o,
+                    a_c,
+                    c_next,
+                    c_act,
+                    h_next,
                 };
                 cell.step(&h, &c, &x, trace).map_err(&failed)?;
                 c.copy_from_slice(&buf[8 * n..9 * n]);
@@ -166,4 +164,14 @@ fn run_in<F: Real>(net: &Net, inputs: &Table, mut tick: impl FnMut()) -> Result<
         }
     }
     Ok(out)
+}
+
+/// `buf` (`K·n` long) as `K` consecutive parts of `n`, in order.
+fn parts<const K: usize, F>(buf: &mut [F], n: usize) -> [&mut [F]; K] {
+    let mut rest = buf;
+    core::array::from_fn(|_| {
+        let (part, tail) = core::mem::take(&mut rest).split_at_mut(n);
+        rest = tail;
+        part
+    })
 }

@@ -98,11 +98,11 @@ impl GruNet {
         }
     }
 
-    /// The core's view.
-    pub fn view(&self) -> GruRef<'_, f64> {
+    /// The core's view; the core's `WeightShape` error when the public
+    /// fields were changed to sizes that do not fit together.
+    pub fn view(&self) -> Result<GruRef<'_, f64>, gatedyn::Error> {
         self.weights
             .view(self.n, self.inputs, &self.form, self.activation)
-            .expect("sizes checked when the network was built")
     }
     /// The diagonal factors of the Jacobian at the traced state.
     pub fn factors(&self) -> Result<GruFactors, HostError> {
@@ -119,7 +119,7 @@ impl GruNet {
             reset_slope: z(),
             update: z(),
         };
-        self.view().factors(
+        self.view()?.factors(
             h,
             self.trace.view(),
             GruFactorsMut {
@@ -174,11 +174,10 @@ impl LstmNet {
         }
     }
 
-    /// The core's view.
-    pub fn view(&self) -> LstmRef<'_, f64> {
-        self.weights
-            .view(self.n, self.inputs, self.activation)
-            .expect("sizes checked when the network was built")
+    /// The core's view; the core's `WeightShape` error when the public
+    /// fields were changed to sizes that do not fit together.
+    pub fn view(&self) -> Result<LstmRef<'_, f64>, gatedyn::Error> {
+        self.weights.view(self.n, self.inputs, self.activation)
     }
     /// The diagonal factors of the Jacobian at the traced state.
     pub fn factors(&self) -> Result<LstmFactors, HostError> {
@@ -195,7 +194,7 @@ impl LstmNet {
             output_slope: z(),
             output: z(),
         };
-        self.view().factors(
+        self.view()?.factors(
             h,
             c,
             self.trace.view(),
@@ -397,13 +396,13 @@ impl Net {
         match self {
             Net::Gru(g) => {
                 let mut t = std::mem::replace(&mut g.trace, GruTraceBuf::zeros(0));
-                let r = g.view().step(&g.h, &g.x, t.view_mut());
+                let r = g.view()?.step(&g.h, &g.x, t.view_mut());
                 g.trace = t;
                 r?
             }
             Net::Lstm(l) => {
                 let mut t = std::mem::replace(&mut l.trace, LstmTraceBuf::zeros(0));
-                let r = l.view().step(&l.h, &l.c, &l.x, t.view_mut());
+                let r = l.view()?.step(&l.h, &l.c, &l.x, t.view_mut());
                 l.trace = t;
                 r?
             }
@@ -468,8 +467,8 @@ impl Net {
         let d = self.dim();
         let mut j = vec![0.0; d * d];
         match self {
-            Net::Gru(g) => g.view().jacobian(&g.h, g.trace.view(), &mut j)?,
-            Net::Lstm(l) => l.view().jacobian(&l.h, &l.c, l.trace.view(), &mut j)?,
+            Net::Gru(g) => g.view()?.jacobian(&g.h, g.trace.view(), &mut j)?,
+            Net::Lstm(l) => l.view()?.jacobian(&l.h, &l.c, l.trace.view(), &mut j)?,
         }
         Ok(j)
     }

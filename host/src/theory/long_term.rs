@@ -139,10 +139,12 @@ pub fn run(
     let n = cfg.n;
     let mut net = Net::random(n, Scales::Gru(scales(cfg)), Activation::Tanh, cfg.seed)?;
     net.at_zero()?;
-    let z = match &net {
-        Net::Gru(g) => &g.trace.z,
-        Net::Lstm(_) => unreachable!("drawn as a GRU"),
+    let Net::Gru(g) = &net else {
+        return Err(HostError::BadInput(
+            "the long-term Jacobian is derived for a GRU".into(),
+        ));
     };
+    let z = &g.trace.z;
     // the theory's parameters from the network's own gate values: the
     // share p of z = 1 (binary gate) or a = 1 − ⟨z⟩ (constant gate)
     let (gate, c) = if cfg.binary {

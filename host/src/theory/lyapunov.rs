@@ -174,13 +174,18 @@ impl TangentDynamics<f64> for HostTrajectory {
         // they save (N = k = 64: 5.1 s on 2 threads, 2.0 s on one)
         let (d, k) = (self.net.dim(), growth.len());
         if d * k * k < SERIAL_BELOW {
-            let pool = self.serial.get_or_insert_with(|| {
-                rayon::ThreadPoolBuilder::new()
+            let pool = match self.serial.take() {
+                Some(pool) => pool,
+                None => rayon::ThreadPoolBuilder::new()
                     .num_threads(1)
                     .build()
-                    .expect("a one-thread pool")
-            });
-            pool.install(|| blocked_qr(d, columns, growth))?;
+                    .map_err(|_| Error::Infeasible {
+                        what: "Lyapunov QR: a one-thread pool could not be started",
+                    })?,
+            };
+            let r = pool.install(|| blocked_qr(d, columns, growth));
+            self.serial = Some(pool);
+            r?;
         } else {
             blocked_qr(d, columns, growth)?;
         }
@@ -209,11 +214,11 @@ impl TangentDynamics<f64> for HostTrajectory {
         match &self.net {
             Net::Gru(g) => {
                 let mut scratch = vec![0.0; g.n];
-                g.view()
+                g.view()?
                     .jvp(&self.prev_h, g.trace.view(), v, out, &mut scratch)
             }
             Net::Lstm(l) => l
-                .view()
+                .view()?
                 .jvp(&self.prev_h, &self.prev_c, l.trace.view(), v, out),
         }
     }
@@ -235,7 +240,7 @@ impl TangentDynamics<f64> for HostTrajectory {
         let (prev_h, prev_c) = (&self.prev_h, &self.prev_c);
         match &self.net {
             Net::Gru(g) => {
-                let view = g.view();
+                let view = g.view()?;
                 let trace = g.trace.view();
                 columns.par_chunks_mut(d).try_for_each_init(
                     || (vec![0.0; d], vec![0.0; g.n]),
@@ -247,7 +252,7 @@ impl TangentDynamics<f64> for HostTrajectory {
                 )
             }
             Net::Lstm(l) => {
-                let view = l.view();
+                let view = l.view()?;
                 let trace = l.trace.view();
                 columns.par_chunks_mut(d).try_for_each_init(
                     || vec![0.0; d],

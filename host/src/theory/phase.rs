@@ -228,11 +228,7 @@ pub fn compute(
         }
         Ok(out)
     };
-    let (a, b) = std::thread::scope(|sc| {
-        let ha = sc.spawn(|| solve(halves.0));
-        let rb = solve(halves.1);
-        (ha.join().expect("phase-diagram worker"), rb)
-    });
+    let (a, b) = rayon::join(|| solve(halves.0), || solve(halves.1));
     let mut cols: Vec<Column> = a?;
     cols.extend(b?);
     cols.sort_by_key(|c| c.0);

@@ -22,7 +22,12 @@ pub(crate) fn binary_gate(ctx: &Context) -> Result<Outcome, HostError> {
         70,
     )?;
     net.run(100, || {})?;
-    let t = &net.as_gru().expect("built as a GRU above").trace;
+    let Net::Gru(g) = &net else {
+        return Err(HostError::BadInput(
+            "the binary-gate check draws a GRU".into(),
+        ));
+    };
+    let t = &g.trace;
     let frozen = t.z.iter().filter(|&&z| z == 0.0).count();
     let saturated = (0..n)
         .filter(|&i| t.z[i] == 1.0 && t.a_h[i].abs() >= 1.0)
@@ -310,7 +315,11 @@ pub(crate) fn long_term_jacobian(ctx: &Context) -> Result<Outcome, HostError> {
     cfg.binary = true;
     let binary = run(&cfg, |_| {})?;
     for r in [&constant, &binary] {
-        let last = r.rows.last().expect("max_t ≥ 1");
+        let Some(last) = r.rows.last() else {
+            return Err(HostError::BadInput(
+                "the long-term Jacobian gave no rows".into(),
+            ));
+        };
         out.checks.push(Check::relative(
             &format!(
                 "long-term Jacobian, {} update gate (σ_h=1.8): m(T)^(1/2T) at T=20",

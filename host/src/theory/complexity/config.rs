@@ -310,7 +310,9 @@ pub fn check(cfg: &ComplexityConfig) -> Result<(), HostError> {
             Scales::Gru(GruScales::recurrent(cfg.sigma_z, sr, sh)).check()?;
         }
     }
-    let n_max = *cfg.sizes.iter().max().expect("checked non-empty");
+    let Some(&n_max) = cfg.sizes.iter().max() else {
+        return Err(HostError::invalid(Param::N, ": no size given".into()));
+    };
     // two networks alive per job (the two starts) and a job per thread
     let threads = rayon::current_num_threads() as u128;
     check_memory(

@@ -130,8 +130,8 @@ pub(crate) fn extrapolate(onsets: &[Onset], critical: &[(f64, Option<f64>)]) -> 
             continue;
         }
         let ys: Vec<f64> = pts.iter().map(|&(_, s)| s).collect();
-        let mut best: Option<(f64, f64, f64, f64)> = None;
-        for step in 5..=300 {
+        // the least-squares line in N^-ν for ν on a grid of 0.05 to 3
+        let fit = |step: u32| {
             let nu = step as f64 / 100.0;
             let xs: Vec<f64> = pts.iter().map(|&(n, _)| (n as f64).powf(-nu)).collect();
             let (mx, my) = (mean(xs.iter().copied()), mean(ys.iter().copied()));
@@ -140,11 +140,16 @@ pub(crate) fn extrapolate(onsets: &[Onset], critical: &[(f64, Option<f64>)]) -> 
             let b = sxy / sxx;
             let s_inf = my - b * mx;
             let rms = mean(xs.iter().zip(&ys).map(|(x, y)| (y - s_inf - b * x).powi(2))).sqrt();
-            if best.is_none_or(|(_, _, _, r)| rms < r) {
-                best = Some((s_inf, b, nu, rms));
+            (s_inf, b, nu, rms)
+        };
+        let mut best = fit(5);
+        for step in 6..=300 {
+            let candidate = fit(step);
+            if candidate.3 < best.3 {
+                best = candidate;
             }
         }
-        let (s_inf, b, nu, rms) = best.expect("the grid is not empty");
+        let (s_inf, b, nu, rms) = best;
         out.push(Extrapolation {
             along,
             fixed,
