@@ -84,6 +84,13 @@ impl<B> GruForm<B> {
     pub fn is_reset_after(&self) -> bool {
         matches!(self, GruForm::ResetAfter { .. })
     }
+    /// Which form, without the bias: `GruForm<()>`.
+    pub fn kind(&self) -> GruForm<()> {
+        match self {
+            GruForm::ResetBefore => GruForm::ResetBefore,
+            GruForm::ResetAfter { .. } => GruForm::ResetAfter { recurrent_bias: () },
+        }
+    }
 }
 
 /// Borrowed GRU with run-time sizes `n` (hidden) and `inputs`.

@@ -10,13 +10,14 @@
 
 use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::Activation;
+use gatedyn::GruForm;
 use gatedyn_host::formats::save;
 use gatedyn_host::io::arrays::{write, ArrayFormat, Table};
 use gatedyn_host::net::Scales;
 use gatedyn_host::Param;
 use gatedyn_host::Precision;
 use gatedyn_train::adam::Adam;
-use gatedyn_train::params::Trainable;
+use gatedyn_train::params::{Draw, Trainable};
 use gatedyn_train::tasks::{copy, CopyTask};
 use std::path::PathBuf;
 
@@ -56,15 +57,19 @@ fn main() {
         ("gru_after", &gru, true),
         ("lstm", &lstm, false),
     ] {
-        let mut net = Trainable::random(
-            24,
-            task.inputs(),
-            task.alphabet,
-            scales,
-            reset_after,
-            Activation::Tanh,
-            11,
-        )
+        let mut net = Trainable::random(&Draw {
+            n: 24,
+            inputs: task.inputs(),
+            outputs: task.alphabet,
+            scales: *scales,
+            form: if reset_after {
+                GruForm::ResetAfter { recurrent_bias: () }
+            } else {
+                GruForm::ResetBefore
+            },
+            activation: Activation::Tanh,
+            seed: 11,
+        })
         .unwrap();
         // a few steps, so that every block (b_hn, the readout's bias) has
         // moved off its initial value

@@ -6,10 +6,11 @@
 
 use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::Activation;
+use gatedyn::GruForm;
 use gatedyn_host::net::Scales;
 use gatedyn_train::loss::Example;
 use gatedyn_train::loss::{Objective, Supervision};
-use gatedyn_train::params::Trainable;
+use gatedyn_train::params::{Draw, Trainable};
 use std::time::Instant;
 
 const REPEATS: usize = 3;
@@ -81,7 +82,16 @@ fn main() {
         ("lstm", &lstm, 64, 100, 32),
         ("gru", &gru, 256, 784, 32),
     ] {
-        let net = Trainable::random(n, 1, 10, scales, false, Activation::Tanh, 1).unwrap();
+        let net = Trainable::random(&Draw {
+            n,
+            inputs: 1,
+            outputs: 10,
+            scales: *scales,
+            form: GruForm::ResetBefore,
+            activation: Activation::Tanh,
+            seed: 1,
+        })
+        .unwrap();
         let data = sequences(steps, batch);
         let slow = best(|| {
             net.batch_gradient_by_sequence(&data).unwrap();

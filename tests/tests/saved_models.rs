@@ -15,6 +15,7 @@
 
 use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::Activation;
+use gatedyn::GruForm;
 use gatedyn_host::formats::save;
 use gatedyn_host::formats::{load, ModelFormat};
 use gatedyn_host::io::arrays::read;
@@ -24,7 +25,7 @@ use gatedyn_host::net::Scales;
 use gatedyn_host::HostError;
 use gatedyn_host::Param;
 use gatedyn_host::Precision;
-use gatedyn_train::params::Trainable;
+use gatedyn_train::params::{Draw, Trainable};
 use std::path::PathBuf;
 
 const ORT_TOL: f64 = 2e-6;
@@ -117,7 +118,20 @@ fn nets() -> Vec<(&'static str, Trainable)> {
         ("gru_after", &gru, true),
         ("lstm", &lstm, false),
     ] {
-        let mut net = Trainable::random(9, 3, 5, scales, after, Activation::Tanh, 4).unwrap();
+        let mut net = Trainable::random(&Draw {
+            n: 9,
+            inputs: 3,
+            outputs: 5,
+            scales: *scales,
+            form: if after {
+                GruForm::ResetAfter { recurrent_bias: () }
+            } else {
+                GruForm::ResetBefore
+            },
+            activation: Activation::Tanh,
+            seed: 4,
+        })
+        .unwrap();
         // non-zero readout bias and b_hn, so their placement is tested
         for (k, b) in net.readout.b.iter_mut().enumerate() {
             *b = 0.1 * k as f64 - 0.2;

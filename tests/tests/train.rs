@@ -5,13 +5,14 @@
 
 use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::Activation;
+use gatedyn::GruForm;
 use gatedyn_host::net::Scales;
 use gatedyn_host::HostError;
 use gatedyn_host::Param;
 use gatedyn_train::adam::Adam;
 use gatedyn_train::loss::Example;
 use gatedyn_train::loss::Objective;
-use gatedyn_train::params::Trainable;
+use gatedyn_train::params::{Draw, Trainable};
 use gatedyn_train::tasks::{adding, ADDING_MEAN_PREDICTOR_LOSS};
 
 fn unit(sigma: f64) -> GateScale {
@@ -63,8 +64,20 @@ fn gru_and_lstm_learn_the_adding_problem() {
         ("gru-after", gru_scales(), true),
         ("lstm", lstm, false),
     ] {
-        let mut net =
-            Trainable::random(16, 2, 1, &scales, reset_after, Activation::Tanh, 7).unwrap();
+        let mut net = Trainable::random(&Draw {
+            n: 16,
+            inputs: 2,
+            outputs: 1,
+            scales,
+            form: if reset_after {
+                GruForm::ResetAfter { recurrent_bias: () }
+            } else {
+                GruForm::ResetBefore
+            },
+            activation: Activation::Tanh,
+            seed: 7,
+        })
+        .unwrap();
         let before = test_loss(&net, &test);
         fit(&mut net, &train, 400);
         let after = test_loss(&net, &test);
@@ -83,8 +96,16 @@ fn training_is_reproducible_on_any_thread_count() {
             .build()
             .unwrap();
         pool.install(|| {
-            let mut net =
-                Trainable::random(8, 2, 1, &gru_scales(), false, Activation::Tanh, 11).unwrap();
+            let mut net = Trainable::random(&Draw {
+                n: 8,
+                inputs: 2,
+                outputs: 1,
+                scales: gru_scales(),
+                form: GruForm::ResetBefore,
+                activation: Activation::Tanh,
+                seed: 11,
+            })
+            .unwrap();
             fit(&mut net, &train, 20);
             net
         })
@@ -131,11 +152,27 @@ fn bad_settings_are_named_errors() {
     assert!(msg(Adam::new(0.0, 1.0).map(|_| ())).contains("--lr"));
     assert!(msg(Adam::new(f64::NAN, 1.0).map(|_| ())).contains("--lr"));
     assert!(msg(Adam::new(0.01, -1.0).map(|_| ())).contains("--clip"));
-    assert!(
-        msg(Trainable::random(0, 2, 1, &gru_scales(), false, Activation::Tanh, 1).map(|_| ()))
-            .contains("--n")
-    );
-    let net = Trainable::random(4, 2, 1, &gru_scales(), false, Activation::Tanh, 1).unwrap();
+    assert!(msg(Trainable::random(&Draw {
+        n: 0,
+        inputs: 2,
+        outputs: 1,
+        scales: gru_scales(),
+        form: GruForm::ResetBefore,
+        activation: Activation::Tanh,
+        seed: 1
+    })
+    .map(|_| ()))
+    .contains("--n"));
+    let net = Trainable::random(&Draw {
+        n: 4,
+        inputs: 2,
+        outputs: 1,
+        scales: gru_scales(),
+        form: GruForm::ResetBefore,
+        activation: Activation::Tanh,
+        seed: 1,
+    })
+    .unwrap();
     assert!(msg(net.batch_gradient(&[]).map(|_| ())).contains("empty batch"));
 }
 
@@ -175,7 +212,16 @@ fn copy_sequences_are_what_they_claim() {
     // 2000 symbols over 6: each about 333 (binomial sd 17)
     assert!(seen.iter().all(|&c| (250..420).contains(&c)), "{seen:?}");
     // a network that cannot tell the symbols apart scores ln K
-    let mut net = Trainable::random(8, 8, 6, &gru_scales(), false, Activation::Tanh, 3).unwrap();
+    let mut net = Trainable::random(&Draw {
+        n: 8,
+        inputs: 8,
+        outputs: 6,
+        scales: gru_scales(),
+        form: GruForm::ResetBefore,
+        activation: Activation::Tanh,
+        seed: 3,
+    })
+    .unwrap();
     net.readout.w.fill(0.0);
     let loss = net.batch_gradient(&data[..16]).unwrap().loss;
     assert!((loss - 6f64.ln()).abs() < 1e-12, "{loss}");
@@ -263,7 +309,16 @@ fn a_training_run_records_what_it_claims() {
         o: unit(1.0),
         c: unit(1.0),
     });
-    let mut net = Trainable::random(12, 5, 3, &lstm, false, Activation::Tanh, 2).unwrap();
+    let mut net = Trainable::random(&Draw {
+        n: 12,
+        inputs: 5,
+        outputs: 3,
+        scales: lstm,
+        form: GruForm::ResetBefore,
+        activation: Activation::Tanh,
+        seed: 2,
+    })
+    .unwrap();
     let test = task.examples(Split::Test, 64, 5, Param::TestSize).unwrap();
     let before = dynamics(&net, &test[0], 0.01).unwrap().unwrap();
     let (mut batches, mut checkpoints) = (0, 0);
@@ -297,7 +352,16 @@ fn a_training_run_records_what_it_claims() {
         .map(|h| h.epoch);
     assert_eq!(r.epochs_to_target, first);
     // a network of the wrong shape for the task is refused by name
-    let mut wrong = Trainable::random(4, 2, 1, &gru_scales(), false, Activation::Tanh, 1).unwrap();
+    let mut wrong = Trainable::random(&Draw {
+        n: 4,
+        inputs: 2,
+        outputs: 1,
+        scales: gru_scales(),
+        form: GruForm::ResetBefore,
+        activation: Activation::Tanh,
+        seed: 1,
+    })
+    .unwrap();
     match run(&task, &mut wrong, &cfg, |_| {}) {
         Err(HostError::BadInput(m)) => assert!(m.contains("the copy task needs 5 and 3"), "{m}"),
         other => panic!("expected a Param error, got {other:?}"),
@@ -335,7 +399,20 @@ fn batched_gradient_equals_the_sequence_by_sequence_one() {
         ("lstm hard", lstm, false, Activation::HardTanh),
     ] {
         for (batch, inputs, outputs) in [(&copy_batch, 6, 4), (&adding_batch, 2, 1)] {
-            let net = Trainable::random(20, inputs, outputs, &scales, after, act, 9).unwrap();
+            let net = Trainable::random(&Draw {
+                n: 20,
+                inputs,
+                outputs,
+                scales,
+                form: if after {
+                    GruForm::ResetAfter { recurrent_bias: () }
+                } else {
+                    GruForm::ResetBefore
+                },
+                activation: act,
+                seed: 9,
+            })
+            .unwrap();
             let fast = net.batch_gradient(batch).unwrap();
             let slow = net.batch_gradient_by_sequence(batch).unwrap();
             assert!((fast.loss - slow.loss).abs() <= 1e-13 * slow.loss, "{name}");
@@ -364,7 +441,16 @@ fn batched_gradient_equals_the_sequence_by_sequence_one() {
     // mixed lengths
     let mut mixed = adding(6, 5, 1).unwrap();
     mixed.extend(adding(9, 5, 2).unwrap());
-    let net = Trainable::random(7, 2, 1, &gru_scales(), false, Activation::Tanh, 3).unwrap();
+    let net = Trainable::random(&Draw {
+        n: 7,
+        inputs: 2,
+        outputs: 1,
+        scales: gru_scales(),
+        form: GruForm::ResetBefore,
+        activation: Activation::Tanh,
+        seed: 3,
+    })
+    .unwrap();
     let a = net.batch_gradient(&mixed).unwrap();
     let b = net.batch_gradient_by_sequence(&mixed).unwrap();
     assert!((a.loss - b.loss).abs() <= 1e-14 * b.loss);

@@ -15,6 +15,7 @@
 //! (the full test command regenerates them where Python can install ONNX
 //! Runtime).
 
+use gatedyn::GruForm;
 use gatedyn_host::formats::{load, ModelFormat};
 use gatedyn_host::io::arrays::{read, Table};
 use gatedyn_host::net::drive::run_inputs;
@@ -83,8 +84,8 @@ fn imported_models_match_onnx_runtime() {
         assert_eq!(
             model.info.form,
             match &name[..5] {
-                "gru_b" => Some("reset_before"),
-                "gru_a" => Some("reset_after"),
+                "gru_b" => Some(GruForm::ResetBefore),
+                "gru_a" => Some(GruForm::ResetAfter { recurrent_bias: () }),
                 _ => None,
             }
         );

@@ -258,7 +258,7 @@ pub fn loss_gradient(
                 states.push(trace.next.clone());
                 traces.push(trace);
             }
-            let mut g = GruAdjoint::new(n, inputs, form.is_reset_after());
+            let mut g = GruAdjoint::new(n, inputs, form.kind());
             let mut dh = vec![0.0; n];
             let mut s = sup.at.len();
             for t in (0..steps).rev() {
@@ -370,12 +370,16 @@ struct GruAdjoint {
 }
 
 impl GruAdjoint {
-    fn new(n: usize, inputs: usize, reset_after: bool) -> Self {
+    fn new(n: usize, inputs: usize, form: GruForm<()>) -> Self {
         GruAdjoint {
             z: GateWeights::zeros(n, inputs),
             r: GateWeights::zeros(n, inputs),
             h: GateWeights::zeros(n, inputs),
-            b_hn: if reset_after { vec![0.0; n] } else { vec![] },
+            b_hn: if form.is_reset_after() {
+                vec![0.0; n]
+            } else {
+                vec![]
+            },
         }
     }
 
@@ -565,7 +569,7 @@ mod tests {
             let view = weights.view(n, ni, &form, Activation::Tanh).unwrap();
             let mut t = GruTraceBuf::zeros(n);
             view.step(&h, &x, t.view_mut()).unwrap();
-            let mut adj = GruAdjoint::new(n, ni, reset_after);
+            let mut adj = GruAdjoint::new(n, ni, form.kind());
             let ours = adj.back(&view, Activation::Tanh, &h, &x, &t, &delta);
             let (mut core, mut scratch) = (vec![0.0; n], vec![0.0; n]);
             view.vjp(&h, t.view(), &delta, &mut core, &mut scratch)

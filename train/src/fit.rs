@@ -14,14 +14,15 @@ use crate::loss::Example;
 use crate::mnist::Split;
 use crate::params::Trainable;
 use crate::tasks::Task;
+use gatedyn::GruForm;
 use gatedyn_host::linalg::eigen::{eigenvalues, jacobian, max_modulus};
-use gatedyn_host::net::CellWeights;
+use gatedyn_host::net::{optional_form_name, CellWeights};
 use gatedyn_host::HostError;
 use gatedyn_host::Param;
 use rand_core::{RngCore, SeedableRng};
 use rand_xorshift::XorShiftRng;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// Above this many hidden units the checkpoints skip the dense eigenvalues
@@ -30,8 +31,9 @@ pub const MAX_DENSE_CHECKPOINT: usize = 2048;
 /// At most this many epochs.
 pub const MAX_EPOCHS: usize = 100_000;
 
-/// How to train.
-#[derive(Debug, Clone, PartialEq)]
+/// How to train. Written into sweep shards as part of their settings
+/// (`seed` as `data_seed`, no clipping as `"clip": null`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FitConfig {
     /// Passes over the training set.
     pub epochs: usize,
@@ -40,17 +42,35 @@ pub struct FitConfig {
     /// Adam's learning rate.
     pub lr: f64,
     /// Global gradient-norm clipping (`∞`: none).
+    #[serde(with = "clip_or_null")]
     pub clip: f64,
     /// Seed of the data and the shuffles (the weights have their own).
+    #[serde(rename = "data_seed")]
     pub seed: u64,
     /// Training sequences.
     pub train_size: usize,
     /// Test sequences (the loss and accuracy reported).
     pub test_size: usize,
-    /// A slow mode is an eigenvalue with `|λ| > 1 − slow_epsilon`.
-    pub slow_epsilon: f64,
     /// The accuracy whose first epoch is reported (`epochs_to_target`).
     pub target_accuracy: f64,
+    /// A slow mode is an eigenvalue with `|λ| > 1 − slow_epsilon`.
+    pub slow_epsilon: f64,
+}
+
+/// `serde` for a clipping norm: `∞` (no clipping) as `null`.
+mod clip_or_null {
+    /// Writes a finite norm, or `null` for `∞`.
+    pub fn serialize<S: serde::Serializer>(clip: &f64, s: S) -> Result<S::Ok, S::Error> {
+        match clip.is_finite() {
+            true => s.serialize_some(clip),
+            false => s.serialize_none(),
+        }
+    }
+    /// Reads a norm, `null` as `∞`.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        let clip: Option<f64> = serde::Deserialize::deserialize(d)?;
+        Ok(clip.unwrap_or(f64::INFINITY))
+    }
 }
 
 impl FitConfig {
@@ -141,7 +161,8 @@ pub struct FitReport {
     /// `GRU` or `LSTM`.
     pub cell: String,
     /// `reset_before`, `reset_after` (GRU) or `None`.
-    pub form: Option<&'static str>,
+    #[serde(serialize_with = "optional_form_name")]
+    pub form: Option<GruForm<()>>,
     /// Hidden units.
     pub n: usize,
     /// The settings.
@@ -275,8 +296,7 @@ pub fn fit(
         length: task.length(),
         cell: net.cell.cell().to_string(),
         form: match &net.cell {
-            CellWeights::Gru { form, .. } if form.is_reset_after() => Some("reset_after"),
-            CellWeights::Gru { .. } => Some("reset_before"),
+            CellWeights::Gru { form, .. } => Some(form.kind()),
             CellWeights::Lstm(_) => None,
         },
         n: net.n(),

@@ -23,6 +23,25 @@ use rand_core::SeedableRng;
 use rand_xorshift::XorShiftRng;
 use rayon::prelude::*;
 
+/// What a new network is drawn with ([`Trainable::random`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draw {
+    /// Hidden units `N`.
+    pub n: usize,
+    /// Inputs `I` (the task's).
+    pub inputs: usize,
+    /// Readout outputs `K` (the task's).
+    pub outputs: usize,
+    /// The gate scales; their cell is the network's.
+    pub scales: Scales,
+    /// A GRU's form (an LSTM has none).
+    pub form: GruForm<()>,
+    /// `φ`.
+    pub activation: Activation,
+    /// The seed of the weights and the readout.
+    pub seed: u64,
+}
+
 /// A network with its readout: everything a training run updates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trainable {
@@ -45,18 +64,20 @@ fn gate_blocks(g: &GateWeights) -> [&[f64]; 3] {
 impl Trainable {
     /// A network drawn from the mean-field scales (docs/THEORY.md §1: `U`
     /// entries `N(0, σ²/N)`, `W` entries `N(0, input²/I)`, biases
-    /// `N(0, σ_b²)`), in PyTorch's reset-after form when `reset_after` (its
-    /// `b_hn` zero), and a readout with entries `N(0, 1/N)` and zero bias;
-    /// all from `seed`. Sizes of zero are a [`HostError::Invalid`].
-    pub fn random(
-        n: usize,
-        inputs: usize,
-        outputs: usize,
-        scales: &Scales,
-        reset_after: bool,
-        activation: Activation,
-        seed: u64,
-    ) -> Result<Self, HostError> {
+    /// `N(0, σ_b²)`), a GRU in `draw.form` (the reset-after `b_hn` zero),
+    /// and a readout with entries `N(0, 1/N)` and zero bias; all from
+    /// `draw.seed`. Sizes of zero are a [`HostError::Invalid`].
+    pub fn random(draw: &Draw) -> Result<Self, HostError> {
+        let Draw {
+            n,
+            inputs,
+            outputs,
+            ref scales,
+            form,
+            activation,
+            seed,
+        } = *draw;
+        let reset_after = form.is_reset_after();
         if n == 0 {
             return Err(HostError::invalid(Param::N, " must be at least 1".into()));
         }

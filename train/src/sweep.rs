@@ -15,13 +15,15 @@
 
 use crate::fit::{self, FitConfig};
 use crate::mnist::Split;
-use crate::params::Trainable;
+use crate::params::{Draw, Trainable};
 use crate::tasks::Task;
 use gatedyn::init::{GateScale, GruScales};
-use gatedyn::mft::{GruMftParams, Mft};
+use gatedyn::mft::{GruMftParams, GruRegion, Mft};
 use gatedyn::Activation;
+use gatedyn::GruForm;
+use gatedyn_host::net::form_by_name;
 use gatedyn_host::net::Scales;
-use gatedyn_host::theory::phase::{region_name, TabulatedAverages};
+use gatedyn_host::theory::phase::{region_names, TabulatedAverages};
 use gatedyn_host::HostError;
 use gatedyn_host::Param;
 use serde::{Deserialize, Serialize};
@@ -39,8 +41,9 @@ pub struct SweepSettings {
     pub length: usize,
     /// Hidden units.
     pub n: usize,
-    /// `reset_before` or `reset_after`.
-    pub form: String,
+    /// The GRU's form (written `reset_before` or `reset_after`).
+    #[serde(with = "form_by_name")]
+    pub form: GruForm<()>,
     /// `σ_r` of every job.
     pub sigma_r: f64,
     /// Input-weight scale.
@@ -51,24 +54,10 @@ pub struct SweepSettings {
     pub sigma_h: Vec<f64>,
     /// Weight seeds per point.
     pub seeds: Vec<u64>,
-    /// Epochs per job.
-    pub epochs: usize,
-    /// Batch size.
-    pub batch: usize,
-    /// Learning rate.
-    pub lr: f64,
-    /// Clipping norm (`None`: none).
-    pub clip: Option<f64>,
-    /// Data seed (the same data for every job).
-    pub data_seed: u64,
-    /// Training sequences.
-    pub train_size: usize,
-    /// Test sequences.
-    pub test_size: usize,
-    /// The accuracy of `epochs_to_target`.
-    pub target_accuracy: f64,
-    /// Slow modes: `|λ| > 1 − ε`.
-    pub slow_epsilon: f64,
+    /// How every job trains (its seed is the data's: the same data for
+    /// every job); its fields sit beside the others in a shard line.
+    #[serde(flatten)]
+    pub fit: FitConfig,
 }
 
 /// One job of the grid.
@@ -187,18 +176,8 @@ impl SweepSettings {
     }
 
     /// The training settings of every job.
-    pub fn fit_config(&self) -> FitConfig {
-        FitConfig {
-            epochs: self.epochs,
-            batch: self.batch,
-            lr: self.lr,
-            clip: self.clip.unwrap_or(f64::INFINITY),
-            seed: self.data_seed,
-            train_size: self.train_size,
-            test_size: self.test_size,
-            slow_epsilon: self.slow_epsilon,
-            target_accuracy: self.target_accuracy,
-        }
+    pub fn fit_config(&self) -> &FitConfig {
+        &self.fit
     }
 
     /// The initial scales of `job`: zero biases, as in the paper.
@@ -219,16 +198,16 @@ impl SweepSettings {
 /// Runs one job on `task` (which must be the settings' task).
 pub fn run_job(task: &Task, settings: &SweepSettings, job: &Job) -> Result<JobResult, HostError> {
     let t0 = std::time::Instant::now();
-    let mut net = Trainable::random(
-        settings.n,
-        task.inputs(),
-        task.outputs(),
-        &settings.scales(job),
-        settings.form == "reset_after",
-        Activation::Tanh,
-        job.seed,
-    )?;
-    let report = fit::fit(task, &mut net, &settings.fit_config(), |_| {})?;
+    let mut net = Trainable::random(&Draw {
+        n: settings.n,
+        inputs: task.inputs(),
+        outputs: task.outputs(),
+        scales: settings.scales(job),
+        form: settings.form,
+        activation: Activation::Tanh,
+        seed: job.seed,
+    })?;
+    let report = fit::fit(task, &mut net, settings.fit_config(), |_| {})?;
     let init = report.history[0].dynamics.as_ref();
     Ok(JobResult {
         settings: settings.clone(),
@@ -257,9 +236,9 @@ pub fn check_task(task: &Task, settings: &SweepSettings) -> Result<(), HostError
             settings.length
         )));
     }
-    fit::check_data_memory(task, &settings.fit_config())?;
+    fit::check_data_memory(task, settings.fit_config())?;
     // the data must exist for the sizes asked (sMNIST)
-    task.examples(Split::Test, 1, settings.data_seed, Param::TestSize)
+    task.examples(Split::Test, 1, settings.fit.seed, Param::TestSize)
         .map(|_| ())
 }
 
@@ -292,7 +271,8 @@ pub struct Sweep {
     pub settings: SweepSettings,
     /// Mean-field region per `σ_h` column at the sweep's `σ_r` (the
     /// region does not depend on `σ_z`).
-    pub regions: Vec<&'static str>,
+    #[serde(serialize_with = "region_names")]
+    pub regions: Vec<GruRegion>,
     /// `[i][j]` at `(σ_z[i], σ_h[j])`: the slow-mode share at
     /// initialisation.
     pub slow_share_init: Vec<Vec<Cell>>,
@@ -395,14 +375,13 @@ pub fn merge(mut results: Vec<JobResult>) -> Result<Sweep, HostError> {
 }
 
 /// The mean-field region of each `σ_h` column at the sweep's `σ_r`.
-pub fn regions(settings: &SweepSettings) -> Result<Vec<&'static str>, HostError> {
+pub fn regions(settings: &SweepSettings) -> Result<Vec<GruRegion>, HostError> {
     let mft = Mft::with_averages(TabulatedAverages::new());
     settings
         .sigma_h
         .iter()
         .map(|&sh| {
             mft.classify(&GruMftParams::new(sh, settings.sigma_r))
-                .map(region_name)
                 .map_err(HostError::from)
         })
         .collect()

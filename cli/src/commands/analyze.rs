@@ -8,6 +8,7 @@ use super::args::{count, finite, OutputArgs, Progress};
 use clap::{Args, ValueEnum};
 use gatedyn_host::io::output::Target;
 use gatedyn_host::theory::analyze::{analyze, AnalyzeConfig};
+use gatedyn_host::theory::phase::region_name;
 use gatedyn_host::{figures, HostError};
 use std::path::PathBuf;
 
@@ -93,7 +94,7 @@ pub fn run(a: AnalyzeArgs) -> Result<(), HostError> {
             "; theory from the empirical scales: radius {p:.3} vs {:.3} measured, {:.0}% of eigenvalues inside the predicted support{}",
             th.radius_measured,
             100.0 * f,
-            th.phase_region.map(|p| format!(", mean-field phase: {p}")).unwrap_or_default()
+            th.phase_region.map(|p| format!(", mean-field phase: {}", region_name(p))).unwrap_or_default()
         ),
         (Some(p), None) => format!("; theory: radius {p:.3} vs {:.3} measured", th.radius_measured),
         _ => "; the random-network theory is for the paper-form GRU and the LSTM, not this form".into(),

@@ -6,7 +6,9 @@ use super::args::{count, scale, OutputArgs, Progress};
 use clap::Args;
 use gatedyn::lyapunov::LyapunovOptions;
 use gatedyn_host::io::limits::{MAX_LM_ITERATIONS, MAX_STARTS, MAX_STEPS};
-use gatedyn_host::theory::complexity::{self, ComplexityConfig, ComplexityReport, SearchBudget};
+use gatedyn_host::theory::complexity::{
+    self, Axis, ComplexityConfig, ComplexityReport, SearchBudget,
+};
 use gatedyn_host::{figures, HostError};
 use std::path::PathBuf;
 
@@ -141,8 +143,8 @@ fn summary(r: &ComplexityReport) -> String {
             s.push_str(&format!("\nmean-field σ_r*({sh}) = {c:.3}"));
         }
     }
-    let name = |along: &str| if along == "sigma_h" { "σ_h" } else { "σ_r" };
-    let other = |along: &str| if along == "sigma_h" { "σ_r" } else { "σ_h" };
+    let name = |along: Axis| along.symbol();
+    let other = |along: Axis| along.other_symbol();
     for o in &r.onsets {
         s.push_str(&format!(
             "\nonset of chaos from large states along {} ({} = {}, N = {}): {}",

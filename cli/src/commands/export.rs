@@ -52,7 +52,7 @@ pub fn run(a: ExportArgs) -> Result<(), HostError> {
         Target::File(p) => output::write_atomic(p, &src)?,
     }
     let readout = m.readout.as_ref().map_or(0, |r| r.outputs * (m.info.n + 1));
-    let b_hn = if m.info.form == Some("reset_after") {
+    let b_hn = if m.info.form.is_some_and(|f| f.is_reset_after()) {
         m.info.n
     } else {
         0

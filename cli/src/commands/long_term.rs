@@ -4,7 +4,7 @@
 
 use super::args::{count, scale, OutputArgs, Progress};
 use clap::Args;
-use gatedyn_host::theory::long_term::{self, LongTermConfig, LongTermReport, MAX_T};
+use gatedyn_host::theory::long_term::{self, LongTermConfig, LongTermReport, UpdateGate, MAX_T};
 use gatedyn_host::{figures, HostError};
 use std::path::PathBuf;
 
@@ -42,7 +42,11 @@ pub fn run(a: LongTermArgs) -> Result<(), HostError> {
         n: a.n,
         sigma_h: a.sigma_h,
         sigma_r: a.sigma_r,
-        binary: a.binary,
+        gate: if a.binary {
+            UpdateGate::Binary
+        } else {
+            UpdateGate::Constant
+        },
         max_t: a.max_t,
         seed: a.seed,
     };

@@ -8,6 +8,7 @@
 use super::args::{count, finite, scale, ActivationArg, OutputArgs, Progress};
 use clap::{Args, ValueEnum};
 use gatedyn::init::{GateScale, GruScales, LstmScales};
+use gatedyn::GruForm;
 use gatedyn_host::figures::plot;
 use gatedyn_host::formats::{self, save};
 use gatedyn_host::net::Scales;
@@ -15,7 +16,7 @@ use gatedyn_host::HostError;
 use gatedyn_host::Param;
 use gatedyn_train::fit::{self, FitConfig, FitEvent, FitReport, MAX_EPOCHS};
 use gatedyn_train::mnist::{self, Split};
-use gatedyn_train::params::Trainable;
+use gatedyn_train::params::{Draw, Trainable};
 use gatedyn_train::tasks::{CopyTask, Task};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -47,6 +48,16 @@ pub enum FormArg {
     ResetBefore,
     /// PyTorch's and Keras's: `r ⊙ (U_h h + b_hn)`.
     ResetAfter,
+}
+
+impl FormArg {
+    /// The core's form.
+    pub fn gru_form(self) -> GruForm<()> {
+        match self {
+            FormArg::ResetBefore => GruForm::ResetBefore,
+            FormArg::ResetAfter => GruForm::ResetAfter { recurrent_bias: () },
+        }
+    }
 }
 
 /// What is trained on.
@@ -242,15 +253,15 @@ impl NetArgs {
             let loaded = formats::load(p)?;
             return Trainable::from_model(loaded, task.inputs(), task.outputs(), self.weight_seed);
         }
-        Trainable::random(
-            self.n.unwrap_or(64),
-            task.inputs(),
-            task.outputs(),
-            scales,
-            self.form == FormArg::ResetAfter,
-            self.activation.into(),
-            self.weight_seed,
-        )
+        Trainable::random(&Draw {
+            n: self.n.unwrap_or(64),
+            inputs: task.inputs(),
+            outputs: task.outputs(),
+            scales: *scales,
+            form: self.form.gru_form(),
+            activation: self.activation.into(),
+            seed: self.weight_seed,
+        })
     }
 }
 

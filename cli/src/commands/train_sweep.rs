@@ -8,6 +8,8 @@ use super::train::{Defaults, FormArg, OptimArgs, TaskArgs};
 use clap::Args;
 use gatedyn_host::figures::plot;
 use gatedyn_host::io::output::{self, Target};
+use gatedyn_host::net::form_name;
+use gatedyn_host::theory::phase::region_name;
 use gatedyn_host::HostError;
 use gatedyn_train::sweep::{self, Cell, JobResult, Sweep, SweepSettings};
 use rayon::prelude::*;
@@ -146,25 +148,13 @@ pub fn run(a: TrainSweepArgs) -> Result<(), HostError> {
         task: task.name().into(),
         length: task.length(),
         n: a.n,
-        form: match a.form {
-            FormArg::ResetBefore => "reset_before",
-            FormArg::ResetAfter => "reset_after",
-        }
-        .into(),
+        form: a.form.gru_form(),
         sigma_r: a.sigma_r,
         sigma_input: a.sigma_input,
         sigma_z: a.sigma_z_values.0.clone(),
         sigma_h: a.sigma_h_values.0.clone(),
         seeds: (1..=a.seeds as u64).collect(),
-        epochs: cfg.epochs,
-        batch: cfg.batch,
-        lr: cfg.lr,
-        clip: cfg.clip.is_finite().then_some(cfg.clip),
-        data_seed: cfg.seed,
-        train_size: cfg.train_size,
-        test_size: cfg.test_size,
-        target_accuracy: cfg.target_accuracy,
-        slow_epsilon: cfg.slow_epsilon,
+        fit: cfg,
     };
     settings.check()?;
     sweep::check_task(&task, &settings)?;
@@ -252,9 +242,9 @@ pub fn table(s: &Sweep) -> String {
         st.task,
         st.length,
         st.n,
-        st.form,
+        form_name(&st.form),
         st.sigma_r,
-        st.epochs,
+        st.fit.epochs,
         st.seeds.len(),
         s.jobs.len(),
         s.job_seconds
@@ -283,7 +273,7 @@ pub fn table(s: &Sweep) -> String {
     out.push_str(&block(
         &format!(
             "slow-mode share at initialisation (|λ| > 1 − {})",
-            st.slow_epsilon
+            st.fit.slow_epsilon
         ),
         &s.slow_share_init,
         3,
@@ -292,7 +282,7 @@ pub fn table(s: &Sweep) -> String {
     out.push_str(&block(
         &format!(
             "epochs to test accuracy {} (seeds that reached it)",
-            st.target_accuracy
+            st.fit.target_accuracy
         ),
         &s.epochs_to_target,
         1,
@@ -301,7 +291,7 @@ pub fn table(s: &Sweep) -> String {
     out.push_str(&block("final test accuracy", &s.final_accuracy, 3, false));
     out.push_str("\n\nregions (mean-field theory) by σ_h:");
     for (h, r) in st.sigma_h.iter().zip(&s.regions) {
-        out.push_str(&format!(" {h}: {r};"));
+        out.push_str(&format!(" {h}: {};", region_name(*r)));
     }
     out
 }

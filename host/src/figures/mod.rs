@@ -5,6 +5,7 @@
 pub mod plot;
 
 use crate::theory::analyze::AnalyzeReport;
+use crate::theory::complexity::Axis;
 use crate::theory::phase::PhaseDiagram;
 use crate::theory::spectrum::{MatrixFreeReport, SpectrumReport};
 use crate::theory::sweep::{Scaling, SlowModes};
@@ -276,7 +277,8 @@ pub fn complexity(
     let mut ns: Vec<usize> = r.summary.iter().map(|s| s.n).collect();
     ns.sort_unstable();
     ns.dedup();
-    let along_h = r.along_sigma_h();
+    let along = r.along();
+    let along_h = along == Axis::SigmaH;
     let log_x = !along_h && rs.first().is_some_and(|&x| x > 0.0);
     let searched = r.summary.iter().any(|s| s.fixed_points_mean.is_some());
     // one curve per (σ_h, N) (per (σ_r, N) along σ_h)
@@ -289,8 +291,8 @@ pub fn complexity(
                     let mut pts: Vec<(f64, f64)> = r
                         .summary
                         .iter()
-                        .filter(|s| s.n == n && s.axis(along_h).0 == o)
-                        .map(|s| (s.axis(along_h).1, y(s)))
+                        .filter(|s| s.n == n && s.axis(along).0 == o)
+                        .map(|s| (s.axis(along).1, y(s)))
                         .collect();
                     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
                     let name = if along_h { "σ_r" } else { "σ_h" };

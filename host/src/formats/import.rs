@@ -27,9 +27,11 @@
 
 use super::layout::*;
 use super::{onnx, safetensors};
+use crate::net::optional_form_name;
 use crate::net::{Cell, Net, ReadoutWeights};
 use crate::HostError;
 use crate::Param;
+use gatedyn::GruForm;
 use std::path::Path;
 
 /// The file format of a model.
@@ -73,9 +75,10 @@ pub struct ModelInfo {
     pub format: ModelFormat,
     /// GRU or LSTM.
     pub cell: Cell,
-    /// A GRU's form: `"reset_before"` (the paper's) or `"reset_after"`
-    /// (PyTorch's); `None` for an LSTM.
-    pub form: Option<&'static str>,
+    /// A GRU's form (written `"reset_before"`, the paper's, or
+    /// `"reset_after"`, PyTorch's); `None` for an LSTM.
+    #[serde(serialize_with = "optional_form_name")]
+    pub form: Option<GruForm<()>>,
     /// Hidden units.
     pub n: usize,
     /// Inputs.
@@ -92,8 +95,8 @@ impl ModelInfo {
     /// `GRU (reset after U_h, PyTorch form) N=32, 4 inputs` and the like.
     pub fn describe(&self) -> String {
         let form = match self.form {
-            Some("reset_after") => " (reset after U_h, PyTorch form)",
-            Some(_) => " (reset before U_h, paper form)",
+            Some(GruForm::ResetAfter { .. }) => " (reset after U_h, PyTorch form)",
+            Some(GruForm::ResetBefore) => " (reset before U_h, paper form)",
             None => "",
         };
         format!("{}{form} N={}, {} inputs", self.cell, self.n, self.inputs)
@@ -149,8 +152,7 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
     let has_initial_state = stacked.initial_h.is_some();
     let net = build(stacked).map_err(bad)?;
     let form = match &net {
-        Net::Gru(g) if g.form.is_reset_after() => Some("reset_after"),
-        Net::Gru(_) => Some("reset_before"),
+        Net::Gru(g) => Some(g.form.kind()),
         Net::Lstm(_) => None,
     };
     Ok(Model {

@@ -30,23 +30,94 @@ pub(crate) struct Stacked {
     pub(crate) initial_c: Option<Vec<f64>>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// A framework whose stacked recurrent layers gatedyn reads and writes.
+/// Both keep `z` of the old state (the paper keeps `1 − z`: the update
+/// gate is negated across the boundary) and split a gate's bias into an
+/// input and a recurrent part (they add up, except the reset-after
+/// candidate's recurrent bias `b_hn`). What differs is the order of the
+/// gate blocks: the one table below, for import and export alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framework {
+    /// ONNX `GRU` (`z, r, h`) and `LSTM` (`i, o, f, c`).
+    Onnx,
+    /// PyTorch `nn.GRU` (`r, z, n`) and `nn.LSTM` (`i, f, g, o`).
+    Torch,
+}
+
+/// Where each GRU gate's block sits in a framework's stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GruBlocks {
+    /// The update gate's block.
+    pub z: usize,
+    /// The reset gate's block.
+    pub r: usize,
+    /// The candidate's block.
+    pub h: usize,
+}
+
+/// Where each LSTM gate's block sits in a framework's stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LstmBlocks {
+    /// The forget gate's block.
+    pub f: usize,
+    /// The input gate's block.
+    pub i: usize,
+    /// The output gate's block.
+    pub o: usize,
+    /// The cell candidate's block.
+    pub c: usize,
+}
+
+impl Framework {
+    /// The GRU's block order.
+    pub const fn gru_blocks(self) -> GruBlocks {
+        match self {
+            Framework::Onnx => GruBlocks { z: 0, r: 1, h: 2 },
+            Framework::Torch => GruBlocks { z: 1, r: 0, h: 2 },
+        }
+    }
+    /// The LSTM's block order.
+    pub const fn lstm_blocks(self) -> LstmBlocks {
+        match self {
+            Framework::Onnx => LstmBlocks {
+                f: 2,
+                i: 0,
+                o: 1,
+                c: 3,
+            },
+            Framework::Torch => LstmBlocks {
+                f: 1,
+                i: 0,
+                o: 3,
+                c: 2,
+            },
+        }
+    }
+}
+
+/// The layer a file holds: its framework, and for a GRU its form (PyTorch's
+/// is always reset-after; ONNX's is `linear_before_reset`).
+#[derive(Clone, Copy, PartialEq)]
 pub(crate) enum RawCell {
-    /// ONNX GRU, order z, r, h; `reset_after` = `linear_before_reset`.
-    OnnxGru { reset_after: bool },
-    /// ONNX LSTM, order i, o, f, c.
-    OnnxLstm,
-    /// PyTorch GRU, order r, z, n (always reset after).
-    TorchGru,
-    /// PyTorch LSTM, order i, f, g, o.
-    TorchLstm,
+    /// A GRU.
+    Gru {
+        /// Whose layout.
+        framework: Framework,
+        /// Where the reset gate acts.
+        form: GruForm<()>,
+    },
+    /// An LSTM.
+    Lstm {
+        /// Whose layout.
+        framework: Framework,
+    },
 }
 
 impl RawCell {
     pub(crate) fn gates(self) -> usize {
         match self {
-            RawCell::OnnxGru { .. } | RawCell::TorchGru => 3,
-            RawCell::OnnxLstm | RawCell::TorchLstm => 4,
+            RawCell::Gru { .. } => 3,
+            RawCell::Lstm { .. } => 4,
         }
     }
 }
@@ -117,16 +188,13 @@ pub(crate) fn build(s: Stacked) -> Result<Net, String> {
     };
     let state = |v: Option<Vec<f64>>| v.unwrap_or_else(|| vec![0.0; n]);
     Ok(match cell {
-        RawCell::OnnxGru { .. } | RawCell::TorchGru => {
-            let (kz, kr, kh) = if cell == RawCell::TorchGru {
-                (1, 0, 2)
-            } else {
-                (0, 1, 2)
-            };
-            let reset_after = matches!(
-                cell,
-                RawCell::TorchGru | RawCell::OnnxGru { reset_after: true }
-            );
+        RawCell::Gru { framework, form } => {
+            let GruBlocks {
+                z: kz,
+                r: kr,
+                h: kh,
+            } = framework.gru_blocks();
+            let reset_after = form.is_reset_after();
             let weights = GruWeights {
                 z: gate(kz, true, true),
                 r: gate(kr, false, true),
@@ -144,13 +212,13 @@ pub(crate) fn build(s: Stacked) -> Result<Net, String> {
                 ..GruNet::from_weights(weights, form, Activation::Tanh)
             })
         }
-        RawCell::OnnxLstm | RawCell::TorchLstm => {
-            // (f, i, o, c) blocks in the framework's order
-            let (kf, ki, ko, kc) = if cell == RawCell::TorchLstm {
-                (1, 0, 3, 2)
-            } else {
-                (2, 0, 1, 3)
-            };
+        RawCell::Lstm { framework } => {
+            let LstmBlocks {
+                f: kf,
+                i: ki,
+                o: ko,
+                c: kc,
+            } = framework.lstm_blocks();
             let weights = LstmWeights {
                 f: gate(kf, false, true),
                 i: gate(ki, false, true),

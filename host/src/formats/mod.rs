@@ -13,4 +13,4 @@ mod safetensors;
 pub mod save;
 
 pub use import::{load, Model, ModelFormat, ModelInfo};
-pub use layout::{MAX_HIDDEN, MAX_INPUTS};
+pub use layout::{Framework, GruBlocks, LstmBlocks, MAX_HIDDEN, MAX_INPUTS};

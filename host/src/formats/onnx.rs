@@ -5,6 +5,7 @@ use super::layout::*;
 use super::onnx_proto as onnx;
 use crate::io::arrays::{f32_le, f64_le};
 use crate::net::ReadoutWeights;
+use gatedyn::GruForm;
 
 pub(crate) fn attr<'a>(node: &'a onnx::NodeProto, name: &str) -> Option<&'a onnx::AttributeProto> {
     node.attribute.iter().find(|a| a.name == name)
@@ -337,9 +338,18 @@ pub(crate) fn read_onnx(bytes: &[u8]) -> Result<ReadLayer, String> {
         }
     }
     let cell = if is_gru {
-        RawCell::OnnxGru { reset_after }
+        RawCell::Gru {
+            framework: Framework::Onnx,
+            form: if reset_after {
+                GruForm::ResetAfter { recurrent_bias: () }
+            } else {
+                GruForm::ResetBefore
+            },
+        }
     } else {
-        RawCell::OnnxLstm
+        RawCell::Lstm {
+            framework: Framework::Onnx,
+        }
     };
     let layer = if node.name.is_empty() {
         op.clone()

@@ -3,6 +3,7 @@
 use super::layout::*;
 use crate::io::arrays::{f32_le, f64_le};
 use crate::net::ReadoutWeights;
+use gatedyn::GruForm;
 
 pub(crate) fn read_safetensors(bytes: &[u8]) -> Result<ReadLayer, String> {
     use safetensors::{Dtype, SafeTensors};
@@ -70,8 +71,13 @@ pub(crate) fn read_safetensors(bytes: &[u8]) -> Result<ReadLayer, String> {
         ));
     };
     let cell = match (n > 0).then(|| gn / n.max(1)) {
-        Some(3) if gn == 3 * n => RawCell::TorchGru,
-        Some(4) if gn == 4 * n => RawCell::TorchLstm,
+        Some(3) if gn == 3 * n => RawCell::Gru {
+            framework: Framework::Torch,
+            form: GruForm::ResetAfter { recurrent_bias: () },
+        },
+        Some(4) if gn == 4 * n => RawCell::Lstm {
+            framework: Framework::Torch,
+        },
         _ => {
             return Err(format!(
             "{prefix}weight_hh_l0 has shape {hd:?}: neither a GRU ([3N, N]) nor an LSTM ([4N, N])"

@@ -18,6 +18,7 @@
 //! them. Only `tanh` networks are written (neither format has the paper's
 //! hard tanh as a GRU/LSTM activation).
 
+use super::layout::Framework;
 use crate::formats::{onnx_proto as onnx, ModelFormat};
 use crate::net::GateWeights;
 use crate::net::ReadoutWeights;
@@ -100,7 +101,7 @@ fn stack(order: &[(&GateWeights, bool, Option<&[f64]>)]) -> Stacked {
 
 /// Our update gate keeps `1 − z` of the frameworks' (negated); the
 /// reset-after candidate's recurrent bias is `b_hn`.
-fn stacked(net: &TrainedRef<'_>, torch: bool) -> Stacked {
+fn stacked(net: &TrainedRef<'_>, framework: Framework) -> Stacked {
     match &net.cell {
         CellWeights::Gru { weights, form } => {
             let b_hn = match form {
@@ -112,11 +113,17 @@ fn stacked(net: &TrainedRef<'_>, torch: bool) -> Stacked {
                 (&weights.r, false, None),
                 (&weights.h, false, b_hn),
             );
-            if torch {
-                stack(&[r, z, h])
-            } else {
-                stack(&[z, r, h])
-            }
+            // the blocks in the framework's order (its table, as import reads it)
+            let b = framework.gru_blocks();
+            stack(&core::array::from_fn::<_, 3, _>(|k| {
+                if k == b.z {
+                    z
+                } else if k == b.r {
+                    r
+                } else {
+                    h
+                }
+            }))
         }
         CellWeights::Lstm(w) => {
             let (f, i, o, c) = (
@@ -125,11 +132,18 @@ fn stacked(net: &TrainedRef<'_>, torch: bool) -> Stacked {
                 (&w.o, false, None),
                 (&w.c, false, None),
             );
-            if torch {
-                stack(&[i, f, c, o])
-            } else {
-                stack(&[i, o, f, c])
-            }
+            let b = framework.lstm_blocks();
+            stack(&core::array::from_fn::<_, 4, _>(|k| {
+                if k == b.f {
+                    f
+                } else if k == b.i {
+                    i
+                } else if k == b.o {
+                    o
+                } else {
+                    c
+                }
+            }))
         }
     }
 }
@@ -197,7 +211,7 @@ fn readout_f32(r: &ReadoutWeights, n: usize) -> (Vec<f32>, Vec<f32>) {
 pub fn onnx_bytes(net: &TrainedRef<'_>) -> Vec<u8> {
     use prost::Message;
     let (n, inputs, k) = (net.n(), net.inputs(), net.readout.outputs);
-    let s = stacked(net, false);
+    let s = stacked(net, Framework::Onnx);
     let g = s.gates;
     let is_gru = matches!(net.cell, CellWeights::Gru { .. });
     let mut bias = s.b_in.clone();
@@ -287,7 +301,7 @@ pub fn safetensors_bytes(net: &TrainedRef<'_>) -> Result<Vec<u8>, HostError> {
         ));
     }
     let (n, inputs, k) = (net.n(), net.inputs(), net.readout.outputs);
-    let s = stacked(net, true);
+    let s = stacked(net, Framework::Torch);
     let gn = s.gates * n;
     let readout_w: Vec<f32> = net.readout.w.iter().map(|&x| x as f32).collect();
     let readout_b: Vec<f32> = net.readout.b.iter().map(|&x| x as f32).collect();

@@ -24,6 +24,7 @@ use faer::{Accum, Mat, MatMut, MatRef, Par};
 use gatedyn::operator::LinearOperator;
 use gatedyn::spectral_radius::{ArnoldiOptions, RadiusEstimate, SpectralRadius};
 use gatedyn::Error;
+use gatedyn::GruForm;
 
 /// Largest Krylov dimension of the host estimator.
 pub const MAX_KRYLOV: usize = 128;
@@ -57,9 +58,9 @@ pub struct HostJacobian {
     weights: Weights,
     /// Diagonal factors at the traced state (docs/THEORY.md §3).
     factors: Factors,
-    /// A GRU whose reset gate acts after the product with `U_h`
-    /// (docs/THEORY.md §9).
-    reset_after: bool,
+    /// A GRU's form: where its reset gate acts (docs/THEORY.md §9); `None`
+    /// for an LSTM.
+    form: Option<GruForm<()>>,
 }
 
 /// The stacked rows `[U_{gates[0]}; U_{gates[1]}; …]` stored transposed: a
@@ -117,7 +118,7 @@ impl HostJacobian {
             n: net.n(),
             weights,
             factors,
-            reset_after: net.as_gru().is_some_and(|g| g.form.is_reset_after()),
+            form: net.as_gru().map(|g| g.form.kind()),
         })
     }
 
@@ -397,7 +398,7 @@ impl BlockOperator for HostJacobian {
         let b = x.ncols();
         // docs/THEORY.md §3: the Jacobians from their diagonal factors
         match &self.factors {
-            Factors::Gru(f) if self.reset_after => {
+            Factors::Gru(f) if self.form.is_some_and(|form| form.is_reset_after()) => {
                 // docs/THEORY.md §9: p = [U_z v; U_r v], q = U_h v,
                 // J v = keep v + candidate (r q + s p_r) + update p_z
                 let p = self.product_block(StackedMatrix::UpdateReset, x);

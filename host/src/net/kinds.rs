@@ -5,6 +5,7 @@
 use crate::HostError;
 use crate::Param;
 use gatedyn::init::{GateScale, GruScales, LstmScales};
+use gatedyn::GruForm;
 use std::fmt;
 
 /// Which cell.
@@ -201,4 +202,49 @@ pub fn weight_bytes(cell: Cell, n: usize) -> u128 {
 pub fn bytes_needed(cell: Cell, n: usize) -> u128 {
     let d = cell.state_dim(n) as u128;
     weight_bytes(cell, n) + 8 * 6 * d * d
+}
+
+/// A GRU form's name in reports and files: `"reset_before"` (the paper's)
+/// or `"reset_after"` (PyTorch's).
+pub fn form_name<B>(form: &GruForm<B>) -> &'static str {
+    if form.is_reset_after() {
+        "reset_after"
+    } else {
+        "reset_before"
+    }
+}
+
+/// `serde` for a [`GruForm<()>`] by its name ([`form_name`]), for report
+/// and settings fields: `#[serde(with = "form_by_name")]`.
+pub mod form_by_name {
+    use gatedyn::GruForm;
+
+    /// Writes the form's name.
+    pub fn serialize<S: serde::Serializer>(form: &GruForm<()>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(super::form_name(form))
+    }
+
+    /// Reads `"reset_before"` or `"reset_after"`.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<GruForm<()>, D::Error> {
+        let name: String = serde::Deserialize::deserialize(d)?;
+        match name.as_str() {
+            "reset_before" => Ok(GruForm::ResetBefore),
+            "reset_after" => Ok(GruForm::ResetAfter { recurrent_bias: () }),
+            other => Err(serde::de::Error::custom(format!(
+                "unknown GRU form {other:?} (reset_before or reset_after)"
+            ))),
+        }
+    }
+}
+
+/// Writes an optional GRU form by its name (`null` for none, e.g. an
+/// LSTM): `serialize_with` for report fields.
+pub fn optional_form_name<S: serde::Serializer>(
+    form: &Option<GruForm<()>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match form {
+        Some(f) => s.serialize_some(form_name(f)),
+        None => s.serialize_none(),
+    }
 }

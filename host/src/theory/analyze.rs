@@ -18,11 +18,12 @@ use crate::linalg::eigen::{eigenvalues, jacobian, max_modulus};
 use crate::linalg::matfree::{self, HostJacobian, RadiusOptions};
 use crate::net::mean;
 use crate::net::{GateName, GateWeights, Net, Scales};
-use crate::theory::phase::region_name;
+use crate::theory::phase::optional_region_name;
 use crate::theory::spectrum::{fraction_inside, predicted_radius, support_boundary};
 use crate::HostError;
 use crate::Param;
 use crate::Precision;
+use gatedyn::mft::GruRegion;
 use gatedyn::mft::Mft;
 use gatedyn::{Activation, Complex};
 use serde::Serialize;
@@ -164,7 +165,8 @@ pub struct TheoryComparison {
     pub note: String,
     /// The mean-field phase of a random paper-form GRU with these
     /// empirical scales (autonomous theory, docs/THEORY.md §5).
-    pub phase_region: Option<&'static str>,
+    #[serde(serialize_with = "optional_region_name")]
+    pub phase_region: Option<GruRegion>,
     /// The predicted spectral radius from the last sampled state.
     pub radius_predicted: Option<f64>,
     /// The measured radius there.
@@ -409,7 +411,7 @@ fn compare_with_theory(
     ev: &[Complex],
     radius_measured: f64,
 ) -> Result<TheoryComparison, HostError> {
-    let reset_after = info.form == Some("reset_after");
+    let reset_after = info.form.is_some_and(|f| f.is_reset_after());
     if reset_after {
         return Ok(TheoryComparison {
             applies: false,
@@ -430,7 +432,6 @@ fn compare_with_theory(
         Scales::Gru(s) => {
             let region = Mft::new()
                 .classify(&s.mft(Activation::Tanh))
-                .map(region_name)
                 .map_err(HostError::numerical("mean-field phase"))?;
             (
                 Some(region),

@@ -38,8 +38,8 @@ pub struct LongTermConfig {
     pub sigma_h: f64,
     /// `σ_r` (irrelevant at `h = 0`, kept for the network's draw).
     pub sigma_r: f64,
-    /// Binary update gate instead of a constant one.
-    pub binary: bool,
+    /// The update gate at `h = 0`: constant (`z₀ = 1/2`) or binary.
+    pub gate: UpdateGate,
     /// Products up to `J^T`.
     pub max_t: usize,
     /// Seed of the weights.
@@ -63,11 +63,30 @@ pub struct LongTermRow {
     pub root_predicted: f64,
 }
 
+/// The update gate of the long-term comparison at `h = 0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateGate {
+    /// `z₀ = 1/2` everywhere (zero biases).
+    Constant,
+    /// `z ∈ {0, 1}` (update-gate biases of scale 1e8).
+    Binary,
+}
+
+impl std::fmt::Display for UpdateGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            UpdateGate::Constant => "constant",
+            UpdateGate::Binary => "binary",
+        })
+    }
+}
+
 /// The result, as written to JSON.
 #[derive(Debug, Clone, Serialize)]
 pub struct LongTermReport {
-    /// `"constant"` or `"binary"`.
-    pub gate: &'static str,
+    /// The update gate (written `"constant"` or `"binary"`).
+    pub gate: UpdateGate,
     /// Hidden size.
     pub n: usize,
     /// `σ_h`.
@@ -114,7 +133,13 @@ fn scales(cfg: &LongTermConfig) -> GruScales {
         input: 0.0,
     };
     GruScales {
-        z: g(0.0, if cfg.binary { BINARY_BIAS_SCALE } else { 0.0 }),
+        z: g(
+            0.0,
+            match cfg.gate {
+                UpdateGate::Binary => BINARY_BIAS_SCALE,
+                UpdateGate::Constant => 0.0,
+            },
+        ),
         r: g(cfg.sigma_r, 0.0),
         h: g(cfg.sigma_h, 0.0),
     }
@@ -147,7 +172,7 @@ pub fn run(
     let z = &g.trace.z;
     // the theory's parameters from the network's own gate values: the
     // share p of z = 1 (binary gate) or a = 1 − ⟨z⟩ (constant gate)
-    let (gate, c) = if cfg.binary {
+    let (gate, c) = if cfg.gate == UpdateGate::Binary {
         let p = z.iter().filter(|&&zi| zi > 0.5).count() as f64 / n as f64;
         (Gate::Binary { p }, cfg.sigma_h / 2.0)
     } else {
@@ -192,10 +217,7 @@ pub fn run(
         progress(t);
     }
     Ok(LongTermReport {
-        gate: match gate {
-            Gate::Constant { .. } => "constant",
-            Gate::Binary { .. } => "binary",
-        },
+        gate: cfg.gate,
         n,
         sigma_h: cfg.sigma_h,
         a: match gate {
@@ -236,7 +258,7 @@ mod tests {
             n: 300,
             sigma_h: 1.8,
             sigma_r: 1.0,
-            binary: false,
+            gate: UpdateGate::Constant,
             max_t: 10,
             seed: 4,
         };
@@ -265,7 +287,7 @@ mod tests {
             n: 300,
             sigma_h: 1.8,
             sigma_r: 1.0,
-            binary: true,
+            gate: UpdateGate::Binary,
             max_t: 10,
             seed: 4,
         };
@@ -284,7 +306,7 @@ mod tests {
             n: 10,
             sigma_h: 1.8,
             sigma_r: 1.0,
-            binary: false,
+            gate: UpdateGate::Constant,
             max_t: 10,
             seed: 4,
         };

@@ -136,8 +136,9 @@ pub struct PhaseDiagram {
     pub sigma_h: Vec<f64>,
     /// Grid of `σ_r` (rows).
     pub sigma_r: Vec<f64>,
-    /// `regions[i][j]`: region at `(σ_h[j], σ_r[i])`, as names.
-    pub regions: Vec<Vec<&'static str>>,
+    /// `regions[i][j]`: region at `(σ_h[j], σ_r[i])` (written by name).
+    #[serde(serialize_with = "region_grid_names")]
+    pub regions: Vec<Vec<GruRegion>>,
     /// `ρ_s²` of the non-zero fixed point (`null` where none exists).
     pub shaping_sq: Vec<Vec<Option<f64>>>,
     /// The bifurcation curve `σ_r*(σ_h)` on `√2 < σ_h < 2`.
@@ -146,16 +147,16 @@ pub struct PhaseDiagram {
     pub seconds: f64,
 }
 
-/// The region names, in a fixed order (the plot's legend).
-pub const REGION_ORDER: [&str; 5] = [
-    "stable zero fixed point",
-    "stable zero + non-zero MFT solution",
-    "stable non-zero fixed point",
-    "marginally stable (large sigma_z)",
-    "chaotic",
+/// The regions in a fixed order (the plots' legends and colours).
+pub const REGION_ORDER: [GruRegion; 5] = [
+    GruRegion::StableZero,
+    GruRegion::Coexistence,
+    GruRegion::StableNonZero,
+    GruRegion::MarginallyStable,
+    GruRegion::Chaotic,
 ];
 
-/// The name of a region (one of [`REGION_ORDER`]).
+/// A region's name in reports and figures.
 pub fn region_name(r: GruRegion) -> &'static str {
     match r {
         GruRegion::StableZero => "stable zero fixed point",
@@ -168,6 +169,39 @@ pub fn region_name(r: GruRegion) -> &'static str {
         GruRegion::StableNonZero => "stable non-zero fixed point",
         GruRegion::MarginallyStable => "marginally stable (large sigma_z)",
         GruRegion::Chaotic => "chaotic",
+    }
+}
+
+/// Writes a region by its name ([`region_name`]): `serialize_with` for
+/// report fields.
+pub fn region_by_name<S: serde::Serializer>(r: &GruRegion, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(region_name(*r))
+}
+
+/// Writes regions by name ([`region_name`]).
+pub fn region_names<S: serde::Serializer>(r: &[GruRegion], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(r.iter().map(|&r| region_name(r)))
+}
+
+/// Writes a grid of regions by name ([`region_name`]).
+pub fn region_grid_names<S: serde::Serializer>(
+    grid: &[Vec<GruRegion>],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(
+        grid.iter()
+            .map(|row| row.iter().map(|&r| region_name(r)).collect::<Vec<_>>()),
+    )
+}
+
+/// Writes an optional region by name (`null` for none).
+pub fn optional_region_name<S: serde::Serializer>(
+    r: &Option<GruRegion>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match r {
+        Some(r) => s.serialize_some(region_name(*r)),
+        None => s.serialize_none(),
     }
 }
 
@@ -233,7 +267,7 @@ pub fn compute(
     cols.extend(b?);
     cols.sort_by_key(|c| c.0);
     let regions = (0..points)
-        .map(|i| cols.iter().map(|c| region_name(c.1[i].0)).collect())
+        .map(|i| cols.iter().map(|c| c.1[i].0).collect())
         .collect();
     let shaping_sq = (0..points)
         .map(|i| cols.iter().map(|c| c.1[i].1).collect())

@@ -13,8 +13,10 @@ pub struct Check {
     pub predicted: f64,
     /// The measured value.
     pub measured: f64,
-    /// The tolerance, in words (`"rel 5%"`, `"abs 0.01"`, `">= 0.97"`).
-    pub tolerance: String,
+    /// The tolerance (written in words: `"rel 5%"`, `"abs 0.01"`,
+    /// `">= 0.97"`).
+    #[serde(serialize_with = "tolerance_in_words")]
+    pub tolerance: Tolerance,
     /// Whether it passed.
     pub pass: bool,
 }
@@ -27,11 +29,7 @@ impl Check {
             name: name.into(),
             predicted,
             measured,
-            tolerance: if tol >= 0.01 {
-                format!("rel {:.0}%", 100.0 * tol)
-            } else {
-                format!("rel {tol:.0e}")
-            },
+            tolerance: Tolerance::Relative(tol),
             pass: e <= tol,
         }
     }
@@ -41,7 +39,7 @@ impl Check {
             name: name.into(),
             predicted,
             measured,
-            tolerance: format!("abs {tol}"),
+            tolerance: Tolerance::Absolute(tol),
             pass: (predicted - measured).abs() <= tol,
         }
     }
@@ -51,7 +49,7 @@ impl Check {
             name: name.into(),
             predicted: bound,
             measured,
-            tolerance: format!(">= {bound}"),
+            tolerance: Tolerance::AtLeast(bound),
             pass: measured >= bound,
         }
     }
@@ -62,7 +60,7 @@ impl Check {
             name: name.into(),
             predicted: bound,
             measured,
-            tolerance: format!("< {bound}"),
+            tolerance: Tolerance::Below(bound),
             pass: measured < bound,
         }
     }
@@ -72,10 +70,48 @@ impl Check {
             name: name.into(),
             predicted: first,
             measured: last,
-            tolerance: "increasing".into(),
+            tolerance: Tolerance::Increasing,
             pass,
         }
     }
+}
+
+/// How a check's measured value is held against its prediction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Tolerance {
+    /// `|predicted − measured| / |predicted| ≤ tol`.
+    Relative(f64),
+    /// `|predicted − measured| ≤ tol`.
+    Absolute(f64),
+    /// `measured ≥ bound` (the prediction is the bound).
+    AtLeast(f64),
+    /// `measured < bound`.
+    Below(f64),
+    /// The measured value is larger than the predicted (first) one.
+    Increasing,
+    /// The measured value exceeds the predicted (first) one by at least
+    /// this much.
+    GrowsBy(f64),
+}
+
+impl std::fmt::Display for Tolerance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let words = match *self {
+            Tolerance::Relative(tol) if tol >= 0.01 => format!("rel {:.0}%", 100.0 * tol),
+            Tolerance::Relative(tol) => format!("rel {tol:.0e}"),
+            Tolerance::Absolute(tol) => format!("abs {tol}"),
+            Tolerance::AtLeast(bound) => format!(">= {bound}"),
+            Tolerance::Below(bound) => format!("< {bound}"),
+            Tolerance::Increasing => "increasing".into(),
+            Tolerance::GrowsBy(gain) => format!("grows ≥ {gain}"),
+        };
+        f.pad(&words)
+    }
+}
+
+/// Writes a tolerance in words (`serialize_with` of [`Check::tolerance`]).
+fn tolerance_in_words<S: serde::Serializer>(t: &Tolerance, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(t)
 }
 
 /// A figure an experiment drew into the report folder.

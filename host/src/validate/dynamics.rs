@@ -5,6 +5,7 @@ use super::check::*;
 use super::rows::*;
 use crate::linalg::eigen;
 use crate::net::{Net, Scales};
+use crate::theory::long_term::UpdateGate;
 use crate::{figures, HostError};
 use gatedyn::init::GruScales;
 use gatedyn::{Activation, Complex};
@@ -307,12 +308,12 @@ pub(crate) fn long_term_jacobian(ctx: &Context) -> Result<Outcome, HostError> {
         n: ctx.n,
         sigma_h: 1.8,
         sigma_r: 1.0,
-        binary: false,
+        gate: UpdateGate::Constant,
         max_t: 20,
         seed: 100,
     };
     let constant = run(&cfg, |_| {})?;
-    cfg.binary = true;
+    cfg.gate = UpdateGate::Binary;
     let binary = run(&cfg, |_| {})?;
     for r in [&constant, &binary] {
         let Some(last) = r.rows.last() else {

@@ -120,7 +120,7 @@ pub(crate) fn slow_rows(
         ),
         predicted: lo,
         measured: hi,
-        tolerance: format!("grows ≥ {min_gain}"),
+        tolerance: Tolerance::GrowsBy(min_gain),
         pass: hi >= lo + min_gain,
     });
     let caption = format!("{}: eigenvalues near λ = 1", sm.model);

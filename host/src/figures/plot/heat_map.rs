@@ -4,6 +4,7 @@ use crate::HostError;
 use crate::Param;
 
 use super::canvas::*;
+use crate::theory::phase::region_name;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -29,7 +30,7 @@ pub struct HeatMap<'a> {
     pub line_at: Option<(f64, &'a str)>,
     /// Per column, the phase-diagram region's name (one of
     /// [`crate::theory::phase::REGION_ORDER`]) for the band under the map.
-    pub regions: Vec<&'static str>,
+    pub regions: Vec<gatedyn::mft::GruRegion>,
 }
 
 /// Draws a [`HeatMap`].
@@ -126,13 +127,13 @@ where
         }
     }
     // the phase-diagram band under the map
-    for (k, name) in crate::theory::phase::REGION_ORDER.iter().enumerate() {
+    for (k, region) in crate::theory::phase::REGION_ORDER.iter().enumerate() {
         let colour = REGION_COLOURS[k];
         let cells: Vec<Rectangle<(f64, f64)>> = map
             .regions
             .iter()
             .enumerate()
-            .filter(|(_, r)| *r == name)
+            .filter(|(_, r)| *r == region)
             .map(|(j, _)| {
                 let x = j as f64;
                 Rectangle::new([(x - 0.5, -1.35), (x + 0.5, -0.65)], colour.filled())
@@ -144,7 +145,7 @@ where
         chart
             .draw_series(cells)
             .map_err(err)?
-            .label(format!("phase diagram: {name}"))
+            .label(format!("phase diagram: {}", region_name(*region)))
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
     }
     // axis labels

@@ -1,6 +1,7 @@
 //! Eigenvalues against the predicted support, and the GRU phase diagram.
 
 use super::canvas::*;
+use crate::theory::phase::region_name;
 use crate::HostError;
 use gatedyn::Complex;
 use plotters::coord::Shift;
@@ -113,11 +114,11 @@ where
         .label_style(("sans-serif", 16))
         .draw()
         .map_err(err)?;
-    for (k, name) in crate::theory::phase::REGION_ORDER.iter().enumerate() {
+    for (k, region) in crate::theory::phase::REGION_ORDER.iter().enumerate() {
         let colour = REGION_COLOURS[k];
         let cells = (0..nr)
             .flat_map(|i| (0..nh).map(move |j| (i, j)))
-            .filter(|&(i, j)| d.regions[i][j] == *name)
+            .filter(|&(i, j)| d.regions[i][j] == *region)
             .map(|(i, j)| {
                 let (h, r) = (d.sigma_h[j], d.sigma_r[i]);
                 Rectangle::new(
@@ -128,7 +129,7 @@ where
         chart
             .draw_series(cells)
             .map_err(err)?
-            .label(*name)
+            .label(region_name(*region))
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
     }
     if !d.bifurcation.is_empty() {

@@ -114,22 +114,48 @@ pub struct ComplexityPoint {
     pub seconds: f64,
 }
 
+/// The gate scale a sweep varies: `σ_r` (the default), or `σ_h` when only
+/// `σ_h` takes several values. Written as `"sigma_r"` and `"sigma_h"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Axis {
+    /// The reset scale `σ_r` varies at fixed `σ_h`.
+    SigmaR,
+    /// The candidate scale `σ_h` varies at fixed `σ_r`.
+    SigmaH,
+}
+
+impl Axis {
+    /// The varying scale's symbol (`σ_r`, `σ_h`).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Axis::SigmaR => "σ_r",
+            Axis::SigmaH => "σ_h",
+        }
+    }
+    /// The fixed scale's symbol.
+    pub fn other_symbol(self) -> &'static str {
+        match self {
+            Axis::SigmaR => "σ_h",
+            Axis::SigmaH => "σ_r",
+        }
+    }
+}
+
 impl SummaryRow {
-    /// `(fixed, varying)`: `(σ_h, σ_r)`, or `(σ_r, σ_h)` when the sweep
-    /// varies `σ_h` only (`along_sigma_h`).
-    pub fn axis(&self, along_sigma_h: bool) -> (f64, f64) {
-        if along_sigma_h {
-            (self.sigma_r, self.sigma_h)
-        } else {
-            (self.sigma_h, self.sigma_r)
+    /// `(fixed, varying)`: `(σ_h, σ_r)` along `σ_r`, `(σ_r, σ_h)` along `σ_h`.
+    pub fn axis(&self, along: Axis) -> (f64, f64) {
+        match along {
+            Axis::SigmaH => (self.sigma_r, self.sigma_h),
+            Axis::SigmaR => (self.sigma_h, self.sigma_r),
         }
     }
 }
 
 impl ComplexityReport {
-    /// Whether the sweep varied `σ_h` only (its onsets run along `σ_h`).
-    pub fn along_sigma_h(&self) -> bool {
-        self.onsets.first().is_some_and(|o| o.along == "sigma_h")
+    /// The scale the sweep varied (its onsets run along it).
+    pub fn along(&self) -> Axis {
+        self.onsets.first().map_or(Axis::SigmaR, |o| o.along)
     }
 }
 
@@ -177,8 +203,8 @@ pub struct SummaryRow {
 /// (or along `σ_h` at one `(σ_r, N)` when only `σ_h` varies).
 #[derive(Debug, Clone, Serialize)]
 pub struct Onset {
-    /// `"sigma_r"` or `"sigma_h"`: the scale that varies.
-    pub along: &'static str,
+    /// The scale that varies.
+    pub along: Axis,
     /// The other scale's value.
     pub fixed: f64,
     /// Hidden size.
@@ -194,8 +220,8 @@ pub struct Onset {
 /// onset (`σ_∞, b` linear, `ν` on a grid of 0.05..=3 in steps of 0.01).
 #[derive(Debug, Clone, Serialize)]
 pub struct Extrapolation {
-    /// `"sigma_r"` or `"sigma_h"`: the scale whose onset is extrapolated.
-    pub along: &'static str,
+    /// The scale whose onset is extrapolated.
+    pub along: Axis,
     /// The other scale's value.
     pub fixed: f64,
     /// The sizes used.

@@ -59,27 +59,31 @@ pub(crate) fn summarise(cfg: &ComplexityConfig, points: &[ComplexityPoint]) -> V
     rows
 }
 
-/// Whether the sweep varies `σ_h` only (then onsets are along `σ_h`).
-pub(crate) fn along_sigma_h(cfg: &ComplexityConfig) -> bool {
-    cfg.sigma_r.len() == 1 && cfg.sigma_h.len() > 1
+/// The scale the sweep varies: `σ_h` when only it takes several values,
+/// else `σ_r`.
+pub(crate) fn along(cfg: &ComplexityConfig) -> Axis {
+    if cfg.sigma_r.len() == 1 && cfg.sigma_h.len() > 1 {
+        Axis::SigmaH
+    } else {
+        Axis::SigmaR
+    }
 }
 
 /// The first sign change of the mean large-state `λ_max` along the sorted
 /// grid of the varying scale, interpolated in its log (linearly from 0).
 pub(crate) fn onsets(cfg: &ComplexityConfig, rows: &[SummaryRow]) -> Vec<Onset> {
-    let along_h = along_sigma_h(cfg);
-    let (outer, along) = if along_h {
-        (&cfg.sigma_r, "sigma_h")
-    } else {
-        (&cfg.sigma_h, "sigma_r")
+    let along = along(cfg);
+    let outer = match along {
+        Axis::SigmaH => &cfg.sigma_r,
+        Axis::SigmaR => &cfg.sigma_h,
     };
     let mut out = vec![];
     for &fixed in outer {
         for &n in &cfg.sizes {
             let mut line: Vec<(f64, f64)> = rows
                 .iter()
-                .filter(|r| r.n == n && r.axis(along_h).0 == fixed)
-                .map(|r| (r.axis(along_h).1, r.lambda_large_mean))
+                .filter(|r| r.n == n && r.axis(along).0 == fixed)
+                .map(|r| (r.axis(along).1, r.lambda_large_mean))
                 .collect();
             line.sort_by(|a, b| a.0.total_cmp(&b.0));
             let mut onset = Onset {
@@ -113,10 +117,10 @@ pub(crate) fn onsets(cfg: &ComplexityConfig, rows: &[SummaryRow]) -> Vec<Onset> 
 /// or more.
 pub(crate) fn extrapolate(onsets: &[Onset], critical: &[(f64, Option<f64>)]) -> Vec<Extrapolation> {
     let mut out = vec![];
-    let mut groups: Vec<(&'static str, f64)> = onsets.iter().map(|o| (o.along, o.fixed)).collect();
+    let mut groups: Vec<(Axis, f64)> = onsets.iter().map(|o| (o.along, o.fixed)).collect();
     groups.dedup();
     for (along, fixed) in groups {
-        let theory = if along == "sigma_h" {
+        let theory = if along == Axis::SigmaH {
             Some(2.0)
         } else {
             critical.iter().find(|c| c.0 == fixed).and_then(|c| c.1)
