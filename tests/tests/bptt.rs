@@ -4,9 +4,9 @@
 
 use gatedyn::{Activation, GruForm};
 use gatedyn_host::net::ReadoutWeights;
-use gatedyn_host::net::{GateWeights, GruWeights, LstmWeights};
+use gatedyn_host::net::{CellWeights, GateWeights, GruWeights, LstmWeights};
 use gatedyn_host::HostError;
-use gatedyn_train::bptt::{loss_gradient, LossGradient, Recurrent, RecurrentGradient};
+use gatedyn_train::bptt::{loss_gradient, LossGradient};
 use gatedyn_train::loss::{Objective, Supervision};
 
 const N: usize = 5;
@@ -31,16 +31,10 @@ fn gate(seed: &mut u64) -> GateWeights {
     g
 }
 
-#[derive(Clone)]
-enum Cell {
-    Gru(GruWeights, GruForm<Vec<f64>>),
-    Lstm(LstmWeights),
-}
-
 /// A network with its readout.
 #[derive(Clone)]
 struct Model {
-    cell: Cell,
+    cell: CellWeights,
     readout: ReadoutWeights,
 }
 
@@ -65,7 +59,7 @@ impl Model {
     fn new(kind: &str, outputs: usize) -> Self {
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         let cell = match kind {
-            "lstm" => Cell::Lstm(LstmWeights {
+            "lstm" => CellWeights::Lstm(LstmWeights {
                 f: gate(&mut seed),
                 i: gate(&mut seed),
                 o: gate(&mut seed),
@@ -84,7 +78,7 @@ impl Model {
                 } else {
                     GruForm::ResetBefore
                 };
-                Cell::Gru(w, form)
+                CellWeights::Gru { weights: w, form }
             }
         };
         let mut readout = ReadoutWeights {
@@ -98,25 +92,25 @@ impl Model {
     }
 
     fn run(&self, xs: &[f64], sup: &Supervision) -> Result<LossGradient, HostError> {
-        let net = match &self.cell {
-            Cell::Gru(weights, form) => Recurrent::Gru { weights, form },
-            Cell::Lstm(w) => Recurrent::Lstm(w),
-        };
-        loss_gradient(net, Activation::Tanh, &self.readout, xs, sup)
+        loss_gradient(&self.cell, Activation::Tanh, &self.readout, xs, sup)
     }
 
     /// The names of the parameter blocks: `gate.u`, `gate.w`, `gate.b`,
     /// `b_hn`, `readout.w`, `readout.b`.
     fn block_names(&self) -> Vec<String> {
         let gates: &[&str] = match &self.cell {
-            Cell::Gru(..) => &["z", "r", "h"],
-            Cell::Lstm(_) => &["f", "i", "o", "c"],
+            CellWeights::Gru { .. } => &["z", "r", "h"],
+            CellWeights::Lstm(_) => &["f", "i", "o", "c"],
         };
         let mut names: Vec<String> = gates
             .iter()
             .flat_map(|g| ["u", "w", "b"].map(|a| format!("{g}.{a}")))
             .collect();
-        if let Cell::Gru(_, GruForm::ResetAfter { .. }) = &self.cell {
+        if let CellWeights::Gru {
+            form: GruForm::ResetAfter { .. },
+            ..
+        } = &self.cell
+        {
             names.push("b_hn".into());
         }
         names.extend(["readout.w".into(), "readout.b".into()]);
@@ -128,14 +122,20 @@ impl Model {
         match (&mut self.cell, gate) {
             (_, "readout") if which == "w" => &mut self.readout.w,
             (_, "readout") => &mut self.readout.b,
-            (Cell::Gru(_, GruForm::ResetAfter { recurrent_bias }), "b_hn") => recurrent_bias,
-            (Cell::Gru(w, _), "z") => array(&mut w.z, which),
-            (Cell::Gru(w, _), "r") => array(&mut w.r, which),
-            (Cell::Gru(w, _), "h") => array(&mut w.h, which),
-            (Cell::Lstm(w), "f") => array(&mut w.f, which),
-            (Cell::Lstm(w), "i") => array(&mut w.i, which),
-            (Cell::Lstm(w), "o") => array(&mut w.o, which),
-            (Cell::Lstm(w), "c") => array(&mut w.c, which),
+            (
+                CellWeights::Gru {
+                    form: GruForm::ResetAfter { recurrent_bias },
+                    ..
+                },
+                "b_hn",
+            ) => recurrent_bias,
+            (CellWeights::Gru { weights: w, .. }, "z") => array(&mut w.z, which),
+            (CellWeights::Gru { weights: w, .. }, "r") => array(&mut w.r, which),
+            (CellWeights::Gru { weights: w, .. }, "h") => array(&mut w.h, which),
+            (CellWeights::Lstm(w), "f") => array(&mut w.f, which),
+            (CellWeights::Lstm(w), "i") => array(&mut w.i, which),
+            (CellWeights::Lstm(w), "o") => array(&mut w.o, which),
+            (CellWeights::Lstm(w), "c") => array(&mut w.c, which),
             _ => panic!("no block {name}"),
         }
     }
@@ -147,14 +147,20 @@ fn analytic<'a>(g: &'a LossGradient, name: &str) -> &'a [f64] {
     match (&g.recurrent, gate) {
         (_, "readout") if which == "w" => &g.readout.w,
         (_, "readout") => &g.readout.b,
-        (RecurrentGradient::Gru { b_hn, .. }, "b_hn") => b_hn,
-        (RecurrentGradient::Gru { z, .. }, "z") => grad_array(z, which),
-        (RecurrentGradient::Gru { r, .. }, "r") => grad_array(r, which),
-        (RecurrentGradient::Gru { h, .. }, "h") => grad_array(h, which),
-        (RecurrentGradient::Lstm { f, .. }, "f") => grad_array(f, which),
-        (RecurrentGradient::Lstm { i, .. }, "i") => grad_array(i, which),
-        (RecurrentGradient::Lstm { o, .. }, "o") => grad_array(o, which),
-        (RecurrentGradient::Lstm { c, .. }, "c") => grad_array(c, which),
+        (
+            CellWeights::Gru {
+                form: GruForm::ResetAfter { recurrent_bias },
+                ..
+            },
+            "b_hn",
+        ) => recurrent_bias,
+        (CellWeights::Gru { weights, .. }, "z") => grad_array(&weights.z, which),
+        (CellWeights::Gru { weights, .. }, "r") => grad_array(&weights.r, which),
+        (CellWeights::Gru { weights, .. }, "h") => grad_array(&weights.h, which),
+        (CellWeights::Lstm(w), "f") => grad_array(&w.f, which),
+        (CellWeights::Lstm(w), "i") => grad_array(&w.i, which),
+        (CellWeights::Lstm(w), "o") => grad_array(&w.o, which),
+        (CellWeights::Lstm(w), "c") => grad_array(&w.c, which),
         _ => panic!("no gradient block {name}"),
     }
 }

@@ -18,58 +18,19 @@ use crate::loss::*;
 use gatedyn::activation::sigmoid_derivative;
 use gatedyn::{Activation, GruForm, GruRef, LstmRef};
 use gatedyn_host::net::ReadoutWeights;
-use gatedyn_host::net::{GateWeights, GruTraceBuf, GruWeights, LstmTraceBuf, LstmWeights};
+use gatedyn_host::net::{
+    CellWeights, GateWeights, GruTraceBuf, GruWeights, LstmTraceBuf, LstmWeights,
+};
 use gatedyn_host::HostError;
-
-/// The recurrent weights a gradient is taken with respect to.
-#[derive(Debug, Clone, Copy)]
-pub enum Recurrent<'a> {
-    /// A GRU of either form.
-    Gru {
-        /// Weights by gate.
-        weights: &'a GruWeights,
-        /// Where the reset gate acts (`b_hn` in the reset-after form).
-        form: &'a GruForm<Vec<f64>>,
-    },
-    /// An LSTM.
-    Lstm(&'a LstmWeights),
-}
-
-/// The gradient of the recurrent weights, named as the weights.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RecurrentGradient {
-    /// A GRU's: gates `z`, `r`, `h`, and `b_hn` (empty in the reset-before
-    /// form).
-    Gru {
-        /// `∂L/∂(U_z, W_z, b_z)`.
-        z: GateWeights,
-        /// `∂L/∂(U_r, W_r, b_r)`.
-        r: GateWeights,
-        /// `∂L/∂(U_h, W_h, b_h)`.
-        h: GateWeights,
-        /// `∂L/∂b_hn` (reset-after form only).
-        b_hn: Vec<f64>,
-    },
-    /// An LSTM's: gates `f`, `i`, `o`, `c`.
-    Lstm {
-        /// `∂L/∂(U_f, W_f, b_f)`.
-        f: GateWeights,
-        /// `∂L/∂(U_i, W_i, b_i)`.
-        i: GateWeights,
-        /// `∂L/∂(U_o, W_o, b_o)`.
-        o: GateWeights,
-        /// `∂L/∂(U_c, W_c, b_c)`.
-        c: GateWeights,
-    },
-}
 
 /// The loss of one sequence and its gradient.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LossGradient {
     /// The loss `L`.
     pub loss: f64,
-    /// `∂L/∂` the recurrent weights.
-    pub recurrent: RecurrentGradient,
+    /// `∂L/∂` the recurrent weights, in their type (a GRU's `b_hn`
+    /// gradient in the reset-after form only).
+    pub recurrent: CellWeights,
     /// `∂L/∂W` and `∂L/∂b` of the readout (same shapes as the readout).
     pub readout: ReadoutWeights,
     /// The readout's outputs at the supervised steps (`S×K`, row-major),
@@ -88,10 +49,10 @@ pub struct Evaluation {
 }
 
 /// The network's shape, from its weights.
-pub(crate) fn shape(net: &Recurrent<'_>) -> (usize, usize) {
+pub(crate) fn shape(net: &CellWeights) -> (usize, usize) {
     let g = match net {
-        Recurrent::Gru { weights, .. } => &weights.z,
-        Recurrent::Lstm(w) => &w.f,
+        CellWeights::Gru { weights, .. } => &weights.z,
+        CellWeights::Lstm(w) => &w.f,
     };
     let n = g.b.len();
     (n, g.w.len().checked_div(n).unwrap_or(0))
@@ -168,7 +129,7 @@ struct Shape {
 
 impl Shape {
     fn of(
-        net: &Recurrent<'_>,
+        net: &CellWeights,
         readout: &ReadoutWeights,
         xs: &[f64],
         sup: &Supervision,
@@ -221,13 +182,13 @@ fn add_transposed(u: &[f64], a: &[f64], out: &mut [f64]) {
 /// `Numerical { step: "bptt forward" }`) for weights or states that are not
 /// finite.
 pub fn loss_gradient(
-    net: Recurrent<'_>,
+    net: &CellWeights,
     activation: Activation,
     readout: &ReadoutWeights,
     xs: &[f64],
     sup: &Supervision,
 ) -> Result<LossGradient, HostError> {
-    let Shape { n, inputs, steps } = Shape::of(&net, readout, xs, sup)?;
+    let Shape { n, inputs, steps } = Shape::of(net, readout, xs, sup)?;
     let x_at = |t: usize| &xs[t * inputs..(t + 1) * inputs];
     let k = readout.outputs;
     let mut readout_grad = ReadoutWeights {
@@ -244,7 +205,7 @@ pub fn loss_gradient(
         loss += y.loss;
     };
     let recurrent = match net {
-        Recurrent::Gru { weights, form } => {
+        CellWeights::Gru { weights, form } => {
             let view = weights
                 .view(n, inputs, form, activation)
                 .map_err(numerical)?;
@@ -270,7 +231,7 @@ pub fn loss_gradient(
             }
             g.into_gradient()
         }
-        Recurrent::Lstm(weights) => {
+        CellWeights::Lstm(weights) => {
             let view = weights.view(n, inputs, activation).map_err(numerical)?;
             let mut states = vec![(vec![0.0; n], vec![0.0; n])];
             let mut traces = Vec::with_capacity(steps);
@@ -308,13 +269,13 @@ pub fn loss_gradient(
 /// outputs at the supervised steps, by the forward pass of
 /// [`loss_gradient`] alone (same errors; the same loss bits).
 pub fn evaluate(
-    net: Recurrent<'_>,
+    net: &CellWeights,
     activation: Activation,
     readout: &ReadoutWeights,
     xs: &[f64],
     sup: &Supervision,
 ) -> Result<Evaluation, HostError> {
-    let Shape { n, inputs, steps } = Shape::of(&net, readout, xs, sup)?;
+    let Shape { n, inputs, steps } = Shape::of(net, readout, xs, sup)?;
     let x_at = |t: usize| &xs[t * inputs..(t + 1) * inputs];
     let k = readout.outputs;
     let count = sup.at.len();
@@ -331,7 +292,7 @@ pub fn evaluate(
         }
     };
     match net {
-        Recurrent::Gru { weights, form } => {
+        CellWeights::Gru { weights, form } => {
             let view = weights
                 .view(n, inputs, form, activation)
                 .map_err(numerical)?;
@@ -344,7 +305,7 @@ pub fn evaluate(
                 read(t, &h);
             }
         }
-        Recurrent::Lstm(weights) => {
+        CellWeights::Lstm(weights) => {
             let view = weights.view(n, inputs, activation).map_err(numerical)?;
             let (mut h, mut c) = (vec![0.0; n], vec![0.0; n]);
             let mut trace = LstmTraceBuf::zeros(n);
@@ -443,12 +404,21 @@ impl GruAdjoint {
         back
     }
 
-    fn into_gradient(self) -> RecurrentGradient {
-        RecurrentGradient::Gru {
-            z: self.z,
-            r: self.r,
-            h: self.h,
-            b_hn: self.b_hn,
+    fn into_gradient(self) -> CellWeights {
+        let form = if self.b_hn.is_empty() {
+            GruForm::ResetBefore
+        } else {
+            GruForm::ResetAfter {
+                recurrent_bias: self.b_hn,
+            }
+        };
+        CellWeights::Gru {
+            weights: GruWeights {
+                z: self.z,
+                r: self.r,
+                h: self.h,
+            },
+            form,
         }
     }
 }
@@ -512,13 +482,13 @@ impl LstmAdjoint {
         (dh_prev, dc_prev)
     }
 
-    fn into_gradient(self) -> RecurrentGradient {
-        RecurrentGradient::Lstm {
+    fn into_gradient(self) -> CellWeights {
+        CellWeights::Lstm(LstmWeights {
             f: self.f,
             i: self.i,
             o: self.o,
             c: self.c,
-        }
+        })
     }
 }
 

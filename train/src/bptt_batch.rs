@@ -12,7 +12,7 @@
 //! chunks of a fixed size, which keeps every sum in an order that does not
 //! depend on the number of threads.
 
-use crate::bptt::{check, LossGradient, Recurrent, RecurrentGradient};
+use crate::bptt::{check, LossGradient};
 use crate::loss::readout_step;
 use crate::loss::Example;
 use faer::linalg::matmul::matmul;
@@ -21,6 +21,7 @@ use gatedyn::activation::{sigmoid, sigmoid_derivative};
 use gatedyn::{Activation, GruForm};
 use gatedyn_host::net::GateWeights;
 use gatedyn_host::net::ReadoutWeights;
+use gatedyn_host::net::{CellWeights, GruWeights, LstmWeights};
 use gatedyn_host::HostError;
 
 /// A chunk whose step blocks would take more than this many bytes goes
@@ -143,12 +144,12 @@ fn gate_gradient(d: &[f64], p: &[f64], x: &[f64], n: usize, inputs: usize) -> Ga
 /// gives per sequence, summed. The sequences must have one length (a
 /// [`HostError::Invalid`] otherwise).
 pub fn chunk_loss_gradient(
-    net: Recurrent<'_>,
+    net: &CellWeights,
     activation: Activation,
     readout: &ReadoutWeights,
     chunk: &[Example],
 ) -> Result<LossGradient, HostError> {
-    let (n, inputs) = crate::bptt::shape(&net);
+    let (n, inputs) = crate::bptt::shape(net);
     let mut steps = 0;
     for ex in chunk {
         let t = check(n, inputs, readout, &ex.inputs, &ex.supervision)?;
@@ -219,7 +220,7 @@ pub fn chunk_loss_gradient(
     };
     let mut tmp = vec![0.0; blk];
     let recurrent = match net {
-        Recurrent::Gru { weights, form } => {
+        CellWeights::Gru { weights, form } => {
             let [gz, gr, gh] = [&weights.z, &weights.r, &weights.h].map(|g| Gate::of(g, n, inputs));
             let b_hn = match form {
                 GruForm::ResetAfter { recurrent_bias } => Some(recurrent_bias),
@@ -336,14 +337,23 @@ pub fn chunk_loss_gradient(
                     (g, row_sums(&d_n, n))
                 }
             };
-            RecurrentGradient::Gru {
-                z: uz,
-                r: ur,
-                h: grad_h,
-                b_hn: grad_bhn,
+            let form = if grad_bhn.is_empty() {
+                GruForm::ResetBefore
+            } else {
+                GruForm::ResetAfter {
+                    recurrent_bias: grad_bhn,
+                }
+            };
+            CellWeights::Gru {
+                weights: GruWeights {
+                    z: uz,
+                    r: ur,
+                    h: grad_h,
+                },
+                form,
             }
         }
-        Recurrent::Lstm(weights) => {
+        CellWeights::Lstm(weights) => {
             let gates =
                 [&weights.f, &weights.i, &weights.o, &weights.c].map(|g| Gate::of(g, n, inputs));
             // h and c of steps 0 … T; per step f, i, o, g, φ(c'), φ'(c'), φ'(a_c)
@@ -404,12 +414,12 @@ pub fn chunk_loss_gradient(
             let h_all = &h[..all];
             let [gf, gi, go, gc] =
                 [0, 1, 2, 3].map(|k| gate_gradient(&d[k], h_all, &xs, n, inputs));
-            RecurrentGradient::Lstm {
+            CellWeights::Lstm(LstmWeights {
                 f: gf,
                 i: gi,
                 o: go,
                 c: gc,
-            }
+            })
         }
     };
     Ok(LossGradient {

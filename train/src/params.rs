@@ -5,9 +5,7 @@
 //!
 //! The tasks, the command line and the sweeps of issue 11 build on this.
 
-use crate::bptt::{
-    evaluate, loss_gradient, Evaluation, LossGradient, Recurrent, RecurrentGradient,
-};
+use crate::bptt::{evaluate, loss_gradient, Evaluation, LossGradient};
 use crate::bptt_batch::chunk_loss_gradient;
 use crate::loss::Example;
 use gatedyn::init::{fill_gates, Normal};
@@ -53,12 +51,38 @@ pub struct Trainable {
     pub readout: ReadoutWeights,
 }
 
-fn gate_blocks_mut(g: &mut GateWeights) -> [&mut Vec<f64>; 3] {
-    [&mut g.u, &mut g.w, &mut g.b]
-}
-
-fn gate_blocks(g: &GateWeights) -> [&[f64]; 3] {
-    [&g.u, &g.w, &g.b]
+/// The trained arrays of a network (or of its gradient, which has the
+/// same type), in the one fixed order: the gates' `U`, `W`, `b` in the
+/// cell's gate order, `b_hn` in the reset-after form, then the readout's
+/// `W` and `b`. Written once for shared and mutable borrows alike.
+macro_rules! blocks {
+    ($cell:expr, $readout:expr) => {{
+        let (cell, readout) = ($cell, $readout);
+        let mut out = Vec::new();
+        match cell {
+            CellWeights::Gru { weights, form } => {
+                let GruWeights { z, r, h } = weights;
+                for g in [z, r, h] {
+                    let GateWeights { u, w, b } = g;
+                    out.extend([u, w, b]);
+                }
+                if let GruForm::ResetAfter { recurrent_bias } = form {
+                    out.push(recurrent_bias);
+                }
+            }
+            CellWeights::Lstm(weights) => {
+                let LstmWeights { f, i, o, c } = weights;
+                for g in [f, i, o, c] {
+                    let GateWeights { u, w, b } = g;
+                    out.extend([u, w, b]);
+                }
+            }
+        }
+        let ReadoutWeights { w, b, .. } = readout;
+        out.push(w);
+        out.push(b);
+        out
+    }};
 }
 
 impl Trainable {
@@ -130,37 +154,15 @@ impl Trainable {
         })
     }
 
-    /// The network as [`crate::bptt`] reads it.
-    pub fn recurrent(&self) -> Recurrent<'_> {
-        match &self.cell {
-            CellWeights::Gru { weights, form } => Recurrent::Gru { weights, form },
-            CellWeights::Lstm(w) => Recurrent::Lstm(w),
-        }
+    /// The recurrent weights, as [`crate::bptt`] reads them.
+    pub fn recurrent(&self) -> &CellWeights {
+        &self.cell
     }
 
-    /// Every trained array, in a fixed order: the gates' `U`, `W`, `b` (in
-    /// the cell's gate order), `b_hn` in the reset-after form, then the
-    /// readout's `W` and `b` (the order of [`gradient_blocks`]).
+    /// Every trained array in the one order (`blocks!`) (that of
+    /// [`gradient_blocks`]).
     pub fn blocks_mut(&mut self) -> Vec<&mut Vec<f64>> {
-        let mut out = vec![];
-        match &mut self.cell {
-            CellWeights::Gru { weights, form } => {
-                for g in [&mut weights.z, &mut weights.r, &mut weights.h] {
-                    out.extend(gate_blocks_mut(g));
-                }
-                if let GruForm::ResetAfter { recurrent_bias } = form {
-                    out.push(recurrent_bias);
-                }
-            }
-            CellWeights::Lstm(w) => {
-                for g in [&mut w.f, &mut w.i, &mut w.o, &mut w.c] {
-                    out.extend(gate_blocks_mut(g));
-                }
-            }
-        }
-        out.push(&mut self.readout.w);
-        out.push(&mut self.readout.b);
-        out
+        blocks!(&mut self.cell, &mut self.readout)
     }
 
     /// The loss and the readout's outputs of one example (forward pass
@@ -364,49 +366,15 @@ fn random_readout(
     })
 }
 
-/// The gradient's arrays in the order of [`Trainable::blocks_mut`].
+/// The gradient's arrays in the one order (`blocks!`) (that of
+/// [`Trainable::blocks_mut`]).
 pub fn gradient_blocks(g: &LossGradient) -> Vec<&[f64]> {
-    let mut out: Vec<&[f64]> = vec![];
-    match &g.recurrent {
-        RecurrentGradient::Gru { z, r, h, b_hn } => {
-            for gate in [z, r, h] {
-                out.extend(gate_blocks(gate));
-            }
-            if !b_hn.is_empty() {
-                out.push(b_hn);
-            }
-        }
-        RecurrentGradient::Lstm { f, i, o, c } => {
-            for gate in [f, i, o, c] {
-                out.extend(gate_blocks(gate));
-            }
-        }
-    }
-    out.push(&g.readout.w);
-    out.push(&g.readout.b);
-    out
+    let blocks: Vec<&Vec<f64>> = blocks!(&g.recurrent, &g.readout);
+    blocks.into_iter().map(|b| &b[..]).collect()
 }
 
 fn gradient_blocks_mut(g: &mut LossGradient) -> Vec<&mut Vec<f64>> {
-    let mut out = vec![];
-    match &mut g.recurrent {
-        RecurrentGradient::Gru { z, r, h, b_hn } => {
-            for gate in [z, r, h] {
-                out.extend(gate_blocks_mut(gate));
-            }
-            if !b_hn.is_empty() {
-                out.push(b_hn);
-            }
-        }
-        RecurrentGradient::Lstm { f, i, o, c } => {
-            for gate in [f, i, o, c] {
-                out.extend(gate_blocks_mut(gate));
-            }
-        }
-    }
-    out.push(&mut g.readout.w);
-    out.push(&mut g.readout.b);
-    out
+    blocks!(&mut g.recurrent, &mut g.readout)
 }
 
 /// The Euclidean norm of the whole gradient.

@@ -245,7 +245,7 @@ pub fn check_task(task: &Task, settings: &SweepSettings) -> Result<(), HostError
 /// Mean and standard deviation (over the seeds) of one quantity at one
 /// grid point; `reached` counts the seeds that have a value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Cell {
+pub struct SeedStats {
     /// Mean over the seeds that have a value (`None`: none has).
     pub mean: Option<f64>,
     /// Sample standard deviation (`None` below two values).
@@ -254,14 +254,14 @@ pub struct Cell {
     pub count: usize,
 }
 
-fn cell(values: &[Option<f64>]) -> Cell {
+fn seed_stats(values: &[Option<f64>]) -> SeedStats {
     let v: Vec<f64> = values.iter().flatten().copied().collect();
     let count = v.len();
     let mean = (count > 0).then(|| v.iter().sum::<f64>() / count as f64);
     let std = mean
         .filter(|_| count > 1)
         .map(|m| (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (count - 1) as f64).sqrt());
-    Cell { mean, std, count }
+    SeedStats { mean, std, count }
 }
 
 /// The assembled sweep.
@@ -275,11 +275,11 @@ pub struct Sweep {
     pub regions: Vec<GruRegion>,
     /// `[i][j]` at `(σ_z[i], σ_h[j])`: the slow-mode share at
     /// initialisation.
-    pub slow_share_init: Vec<Vec<Cell>>,
+    pub slow_share_init: Vec<Vec<SeedStats>>,
     /// Epochs to the target accuracy (over the seeds that reached it).
-    pub epochs_to_target: Vec<Vec<Cell>>,
+    pub epochs_to_target: Vec<Vec<SeedStats>>,
     /// Final test accuracy.
-    pub final_accuracy: Vec<Vec<Cell>>,
+    pub final_accuracy: Vec<Vec<SeedStats>>,
     /// Every job, in index order.
     pub jobs: Vec<JobResult>,
     /// Summed seconds of the jobs.
@@ -349,14 +349,14 @@ pub fn merge(mut results: Vec<JobResult>) -> Result<Sweep, HostError> {
         settings.sigma_h.len(),
         settings.seeds.len(),
     );
-    let grid = |f: &dyn Fn(&JobResult) -> Option<f64>| -> Vec<Vec<Cell>> {
+    let grid = |f: &dyn Fn(&JobResult) -> Option<f64>| -> Vec<Vec<SeedStats>> {
         (0..nz)
             .map(|i| {
                 (0..nh)
                     .map(|j| {
                         let at = (i * nh + j) * ns;
                         let v: Vec<Option<f64>> = results[at..at + ns].iter().map(f).collect();
-                        cell(&v)
+                        seed_stats(&v)
                     })
                     .collect()
             })

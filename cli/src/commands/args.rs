@@ -10,6 +10,7 @@ use gatedyn_host::formats::{self, Model};
 use gatedyn_host::io::arrays;
 use gatedyn_host::io::limits::MAX_SCALE;
 use gatedyn_host::io::output::{self, Target};
+use gatedyn_host::net::Cell;
 use gatedyn_host::HostError;
 use gatedyn_host::Param;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -401,6 +402,24 @@ pub fn check_targets(targets: &[(&str, Option<&Target>)]) -> Result<(), HostErro
         }
     }
     Ok(())
+}
+
+/// The recurrent cell on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CellArg {
+    /// GRU (gates z, r, h).
+    Gru,
+    /// LSTM (gates f, i, o, c).
+    Lstm,
+}
+
+impl From<CellArg> for Cell {
+    fn from(c: CellArg) -> Cell {
+        match c {
+            CellArg::Gru => Cell::Gru,
+            CellArg::Lstm => Cell::Lstm,
+        }
+    }
 }
 
 /// The flag of a library parameter: `--` and its name, `-` for `_`

@@ -1,7 +1,7 @@
 //! `gatedyn scaling`: the spectral radius (empirical and predicted)
 //! against one gate scale, with the law of docs/THEORY.md §5 where it gives one.
 
-use super::args::{count, scale, OutputArgs, Progress};
+use super::args::{count, scale, CellArg, OutputArgs, Progress};
 use clap::{Args, ValueEnum};
 use gatedyn::init::{GruScales, LstmScales};
 use gatedyn_host::io::limits::MAX_STEPS;
@@ -45,15 +45,6 @@ impl From<GateArg> for GateName {
     }
 }
 
-/// The cell on the command line.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum CellArg {
-    /// GRU.
-    Gru,
-    /// LSTM.
-    Lstm,
-}
-
 /// The network of a sweep (shared by `scaling` and `slow-modes`).
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -83,10 +74,7 @@ pub struct SweepArgs {
 impl SweepArgs {
     /// The base network: the named scales from `--model` and `--sigmas`.
     pub fn config(&self) -> Result<SpectrumConfig, HostError> {
-        let cell = match self.model {
-            CellArg::Gru => Cell::Gru,
-            CellArg::Lstm => Cell::Lstm,
-        };
+        let cell = Cell::from(self.model);
         let scales = match (cell, self.sigmas.as_deref()) {
             (Cell::Gru, None) => Scales::Gru(GruScales::recurrent(0.0, 1.0, 3.0)),
             (Cell::Lstm, None) => Scales::Lstm(LstmScales::recurrent(1.0, 1.0, 1.0, 3.0)),

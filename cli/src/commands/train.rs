@@ -5,7 +5,7 @@
 //! radius and slow modes per epoch), a plot, and `--save` in the formats
 //! `--model` reads.
 
-use super::args::{count, finite, scale, ActivationArg, OutputArgs, Progress};
+use super::args::{count, finite, scale, ActivationArg, CellArg, OutputArgs, Progress};
 use clap::{Args, ValueEnum};
 use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::GruForm;
@@ -30,15 +30,6 @@ pub enum TaskArg {
     Copy,
     /// Sequential MNIST, pixel by pixel (`--mnist DIR` with the IDX files).
     Smnist,
-}
-
-/// The recurrent cell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CellArg {
-    /// GRU (gates z, r, h).
-    Gru,
-    /// LSTM (gates f, i, o, c).
-    Lstm,
 }
 
 /// Where a GRU's reset gate acts.

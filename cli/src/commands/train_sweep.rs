@@ -11,7 +11,7 @@ use gatedyn_host::io::output::{self, Target};
 use gatedyn_host::net::form_name;
 use gatedyn_host::theory::phase::region_name;
 use gatedyn_host::HostError;
-use gatedyn_train::sweep::{self, Cell, JobResult, Sweep, SweepSettings};
+use gatedyn_train::sweep::{self, JobResult, SeedStats, Sweep, SweepSettings};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -226,7 +226,7 @@ fn finish(a: &TrainSweepArgs, sweep: &Sweep) -> Result<(), HostError> {
     a.out.emit(sweep, &table(sweep))
 }
 
-fn mean_sd(c: &Cell, digits: usize) -> String {
+fn mean_sd(c: &SeedStats, digits: usize) -> String {
     match (c.mean, c.std) {
         (Some(m), Some(s)) => format!("{m:.digits$}±{s:.digits$}"),
         (Some(m), None) => format!("{m:.digits$}"),
@@ -256,7 +256,7 @@ pub fn table(s: &Sweep) -> String {
         }
         h
     };
-    let block = |name: &str, grid: &[Vec<Cell>], digits: usize, reached: bool| {
+    let block = |name: &str, grid: &[Vec<SeedStats>], digits: usize, reached: bool| {
         let mut b = header(name);
         for (i, row) in grid.iter().enumerate().rev() {
             b.push_str(&format!("\n{}", st.sigma_z[i]));
@@ -298,7 +298,7 @@ pub fn table(s: &Sweep) -> String {
 
 fn draw(dir: &Path, ext: &str, s: &Sweep) -> Result<(), HostError> {
     let st = &s.settings;
-    let maps: [(&str, &str, &[Vec<Cell>], usize); 3] = [
+    let maps: [(&str, &str, &[Vec<SeedStats>], usize); 3] = [
         (
             "slow_share_init",
             "slow-mode share at initialisation",

@@ -2,7 +2,9 @@
 //! conventions (docs/THEORY.md §9): gate orders, the update gate's sign,
 //! which biases add up.
 
-use crate::net::{GateWeights, GruNet, GruWeights, LstmNet, LstmWeights, Net, ReadoutWeights};
+use crate::net::{
+    CellWeights, GateWeights, GruNet, GruWeights, LstmNet, LstmWeights, Net, ReadoutWeights,
+};
 use gatedyn::{Activation, GruForm};
 
 /// At most this many hidden units in an imported model (the dense
@@ -28,6 +30,112 @@ pub(crate) struct Stacked {
     pub(crate) b_rec: Vec<f64>,
     pub(crate) initial_h: Option<Vec<f64>>,
     pub(crate) initial_c: Option<Vec<f64>>,
+}
+
+/// One gate's block on its way into a stack: the gate, whether it is
+/// negated (the update gate), and a recurrent bias kept apart (`b_hn`).
+#[derive(Clone, Copy)]
+struct Block<'a> {
+    gate: &'a GateWeights,
+    negate: bool,
+    recurrent_bias: Option<&'a [f64]>,
+}
+
+impl<'a> Block<'a> {
+    fn new(gate: &'a GateWeights, negate: bool, recurrent_bias: Option<&'a [f64]>) -> Self {
+        Block {
+            gate,
+            negate,
+            recurrent_bias,
+        }
+    }
+}
+
+impl Stacked {
+    /// The framework's stacked layout of `cell` (`n` units, `inputs`
+    /// inputs): the inverse of [`build`], by the same block table. Our
+    /// update gate keeps `1 − z` of the frameworks' (negated); each gate's
+    /// whole bias goes to the input bias, the reset-after candidate's
+    /// `b_hn` to the recurrent one.
+    pub(crate) fn of(cell: &CellWeights, n: usize, inputs: usize, framework: Framework) -> Stacked {
+        let (raw, order): (RawCell, Vec<Block<'_>>) = match cell {
+            CellWeights::Gru { weights, form } => {
+                let b_hn = match form {
+                    GruForm::ResetAfter { recurrent_bias } => Some(&recurrent_bias[..]),
+                    GruForm::ResetBefore => None,
+                };
+                let (z, r, h) = (
+                    Block::new(&weights.z, true, None),
+                    Block::new(&weights.r, false, None),
+                    Block::new(&weights.h, false, b_hn),
+                );
+                let b = framework.gru_blocks();
+                let order = (0..3)
+                    .map(|k| {
+                        if k == b.z {
+                            z
+                        } else if k == b.r {
+                            r
+                        } else {
+                            h
+                        }
+                    })
+                    .collect();
+                let form = form.kind();
+                (RawCell::Gru { framework, form }, order)
+            }
+            CellWeights::Lstm(w) => {
+                let (f, i, o, c) = (
+                    Block::new(&w.f, false, None),
+                    Block::new(&w.i, false, None),
+                    Block::new(&w.o, false, None),
+                    Block::new(&w.c, false, None),
+                );
+                let b = framework.lstm_blocks();
+                let order = (0..4)
+                    .map(|k| {
+                        if k == b.f {
+                            f
+                        } else if k == b.i {
+                            i
+                        } else if k == b.o {
+                            o
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                (RawCell::Lstm { framework }, order)
+            }
+        };
+        let mut s = Stacked {
+            cell: raw,
+            n,
+            inputs,
+            w: vec![],
+            r: vec![],
+            b_in: vec![],
+            b_rec: vec![],
+            initial_h: None,
+            initial_c: None,
+        };
+        for Block {
+            gate: g,
+            negate,
+            recurrent_bias: rec,
+        } in order
+        {
+            let sign = if negate { -1.0 } else { 1.0 };
+            s.w.extend(g.w.iter().map(|x| sign * x));
+            s.r.extend(g.u.iter().map(|x| sign * x));
+            s.b_in.extend(g.b.iter().map(|x| sign * x));
+            match rec {
+                Some(b) => s.b_rec.extend(b.iter().map(|x| sign * x)),
+                None => s.b_rec.extend(std::iter::repeat_n(0.0, g.b.len())),
+            }
+        }
+        s
+    }
 }
 
 /// A framework whose stacked recurrent layers gatedyn reads and writes.

@@ -18,9 +18,8 @@
 //! them. Only `tanh` networks are written (neither format has the paper's
 //! hard tanh as a GRU/LSTM activation).
 
-use super::layout::Framework;
+use super::layout::{Framework, Stacked};
 use crate::formats::{onnx_proto as onnx, ModelFormat};
-use crate::net::GateWeights;
 use crate::net::ReadoutWeights;
 use crate::net::{CellWeights, TrainedRef};
 use crate::HostError;
@@ -64,88 +63,9 @@ pub fn save(param: Param, path: &Path, net: &TrainedRef<'_>) -> Result<ModelForm
     Ok(format)
 }
 
-/// The framework's stacked blocks, `float32`: `W` (`G·N × I`), `R`
-/// (`G·N × N`), input and recurrent biases (`G·N` each).
-struct Stacked {
-    gates: usize,
-    w: Vec<f32>,
-    r: Vec<f32>,
-    b_in: Vec<f32>,
-    b_rec: Vec<f32>,
-}
-
-/// Stacks the gates in `order`, each `(gate, negate, recurrent bias)`:
-/// the gate's whole bias goes to the input bias, the recurrent bias (if
-/// any) is given apart.
-fn stack(order: &[(&GateWeights, bool, Option<&[f64]>)]) -> Stacked {
-    let mut s = Stacked {
-        gates: order.len(),
-        w: vec![],
-        r: vec![],
-        b_in: vec![],
-        b_rec: vec![],
-    };
-    for (g, negate, rec) in order {
-        let sign = if *negate { -1.0 } else { 1.0 };
-        let f = |x: &f64| (sign * x) as f32;
-        s.w.extend(g.w.iter().map(f));
-        s.r.extend(g.u.iter().map(f));
-        s.b_in.extend(g.b.iter().map(f));
-        match rec {
-            Some(b) => s.b_rec.extend(b.iter().map(f)),
-            None => s.b_rec.extend(std::iter::repeat_n(0.0, g.b.len())),
-        }
-    }
-    s
-}
-
-/// Our update gate keeps `1 − z` of the frameworks' (negated); the
-/// reset-after candidate's recurrent bias is `b_hn`.
-fn stacked(net: &TrainedRef<'_>, framework: Framework) -> Stacked {
-    match &net.cell {
-        CellWeights::Gru { weights, form } => {
-            let b_hn = match form {
-                GruForm::ResetAfter { recurrent_bias } => Some(&recurrent_bias[..]),
-                GruForm::ResetBefore => None,
-            };
-            let (z, r, h) = (
-                (&weights.z, true, None),
-                (&weights.r, false, None),
-                (&weights.h, false, b_hn),
-            );
-            // the blocks in the framework's order (its table, as import reads it)
-            let b = framework.gru_blocks();
-            stack(&core::array::from_fn::<_, 3, _>(|k| {
-                if k == b.z {
-                    z
-                } else if k == b.r {
-                    r
-                } else {
-                    h
-                }
-            }))
-        }
-        CellWeights::Lstm(w) => {
-            let (f, i, o, c) = (
-                (&w.f, false, None),
-                (&w.i, false, None),
-                (&w.o, false, None),
-                (&w.c, false, None),
-            );
-            let b = framework.lstm_blocks();
-            stack(&core::array::from_fn::<_, 4, _>(|k| {
-                if k == b.f {
-                    f
-                } else if k == b.i {
-                    i
-                } else if k == b.o {
-                    o
-                } else {
-                    c
-                }
-            }))
-        }
-    }
+/// `float32` copies of a stacked block, as the files store them.
+fn f32s(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
 }
 
 fn le_bytes(v: &[f32]) -> Vec<u8> {
@@ -211,11 +131,11 @@ fn readout_f32(r: &ReadoutWeights, n: usize) -> (Vec<f32>, Vec<f32>) {
 pub fn onnx_bytes(net: &TrainedRef<'_>) -> Vec<u8> {
     use prost::Message;
     let (n, inputs, k) = (net.n(), net.inputs(), net.readout.outputs);
-    let s = stacked(net, Framework::Onnx);
-    let g = s.gates;
+    let s = Stacked::of(net.cell, n, inputs, Framework::Onnx);
+    let g = s.cell.gates();
     let is_gru = matches!(net.cell, CellWeights::Gru { .. });
-    let mut bias = s.b_in.clone();
-    bias.extend(&s.b_rec);
+    let mut bias = f32s(&s.b_in);
+    bias.extend(f32s(&s.b_rec));
     let mut attribute = vec![attr_int("hidden_size", n as i64)];
     if let CellWeights::Gru {
         form: GruForm::ResetAfter { .. },
@@ -261,8 +181,8 @@ pub fn onnx_bytes(net: &TrainedRef<'_>) -> Vec<u8> {
             ),
         ],
         initializer: vec![
-            tensor("W", &[1, g * n, inputs], &s.w),
-            tensor("R", &[1, g * n, n], &s.r),
+            tensor("W", &[1, g * n, inputs], &f32s(&s.w)),
+            tensor("R", &[1, g * n, n], &f32s(&s.r)),
             tensor("B", &[1, 2 * g * n], &bias),
             tensor("readout_weight", &[n, k], &wt),
             tensor("readout_bias", &[k], &b),
@@ -301,15 +221,15 @@ pub fn safetensors_bytes(net: &TrainedRef<'_>) -> Result<Vec<u8>, HostError> {
         ));
     }
     let (n, inputs, k) = (net.n(), net.inputs(), net.readout.outputs);
-    let s = stacked(net, Framework::Torch);
-    let gn = s.gates * n;
+    let s = Stacked::of(net.cell, n, inputs, Framework::Torch);
+    let gn = s.cell.gates() * n;
     let readout_w: Vec<f32> = net.readout.w.iter().map(|&x| x as f32).collect();
     let readout_b: Vec<f32> = net.readout.b.iter().map(|&x| x as f32).collect();
     let arrays: Vec<(&str, Vec<usize>, Vec<u8>)> = vec![
-        ("rnn.weight_ih_l0", vec![gn, inputs], le_bytes(&s.w)),
-        ("rnn.weight_hh_l0", vec![gn, n], le_bytes(&s.r)),
-        ("rnn.bias_ih_l0", vec![gn], le_bytes(&s.b_in)),
-        ("rnn.bias_hh_l0", vec![gn], le_bytes(&s.b_rec)),
+        ("rnn.weight_ih_l0", vec![gn, inputs], le_bytes(&f32s(&s.w))),
+        ("rnn.weight_hh_l0", vec![gn, n], le_bytes(&f32s(&s.r))),
+        ("rnn.bias_ih_l0", vec![gn], le_bytes(&f32s(&s.b_in))),
+        ("rnn.bias_hh_l0", vec![gn], le_bytes(&f32s(&s.b_rec))),
         ("readout.weight", vec![k, n], le_bytes(&readout_w)),
         ("readout.bias", vec![k], le_bytes(&readout_b)),
     ];

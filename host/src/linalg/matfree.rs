@@ -29,10 +29,10 @@ use gatedyn::GruForm;
 /// Largest Krylov dimension of the host estimator.
 pub const MAX_KRYLOV: usize = 128;
 
-/// Stacked weights in one precision, each stored transposed (see
+/// The recurrent matrices in one precision, stacked and stored transposed (see
 /// [`stack`]).
 #[derive(Debug)]
-enum Stacked<T> {
+enum Transposed<T> {
     /// GRU: the two matrices applied to the state, `[U_z; U_r]` (2n×n), and
     /// the candidate's `U_h`, applied to `r ⊙ v + h σ'(a_r) ⊙ U_r v`.
     Gru {
@@ -45,8 +45,8 @@ enum Stacked<T> {
 
 #[derive(Debug)]
 enum Weights {
-    F32(Stacked<f32>),
-    F64(Stacked<f64>),
+    F32(Transposed<f32>),
+    F64(Transposed<f64>),
 }
 
 /// The Jacobian of a [`Net`] at its traced state, applied matrix-free on
@@ -92,11 +92,11 @@ impl HostJacobian {
         fn build<T: faer::traits::ComplexField + Copy + Send>(
             net: &Net,
             cast: impl Fn(f64) -> T + Copy + Sync,
-        ) -> Stacked<T> {
+        ) -> Transposed<T> {
             match net {
                 Net::Gru(g) => {
                     let w = &g.weights;
-                    Stacked::Gru {
+                    Transposed::Gru {
                         update_reset: stack(g.n, &[&w.z, &w.r], cast),
                         candidate: stack(g.n, &[&w.h], cast),
                     }
@@ -104,7 +104,7 @@ impl HostJacobian {
                 // the LSTM products in the order f, i, c, o (see apply_block)
                 Net::Lstm(l) => {
                     let w = &l.weights;
-                    Stacked::Lstm {
+                    Transposed::Lstm {
                         gates: stack(l.n, &[&w.f, &w.i, &w.c, &w.o], cast),
                     }
                 }
@@ -367,11 +367,11 @@ enum StackedMatrix {
 impl HostJacobian {
     /// `A x` for the stacked matrix `which`.
     fn product_block(&self, which: StackedMatrix, x: MatRef<'_, f64>) -> Mat<f64> {
-        fn pick<T>(st: &Stacked<T>, which: StackedMatrix) -> &Mat<T> {
+        fn pick<T>(st: &Transposed<T>, which: StackedMatrix) -> &Mat<T> {
             match (st, which) {
-                (Stacked::Gru { update_reset, .. }, StackedMatrix::UpdateReset) => update_reset,
-                (Stacked::Gru { candidate, .. }, _) => candidate,
-                (Stacked::Lstm { gates }, _) => gates,
+                (Transposed::Gru { update_reset, .. }, StackedMatrix::UpdateReset) => update_reset,
+                (Transposed::Gru { candidate, .. }, _) => candidate,
+                (Transposed::Lstm { gates }, _) => gates,
             }
         }
         match &self.weights {
