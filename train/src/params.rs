@@ -292,7 +292,7 @@ impl Trainable {
                 }
             })
             .collect::<Result<_, _>>()?;
-        Ok(mean(sum(chunks)?, batch.len()))
+        Ok(averaged(sum(chunks)?, batch.len()))
     }
 
     /// [`Trainable::batch_gradient`] sequence by sequence
@@ -306,7 +306,7 @@ impl Trainable {
             .par_iter()
             .map(|ex| self.gradient(ex))
             .collect::<Result<_, _>>()?;
-        Ok(mean(sum(grads)?, batch.len()))
+        Ok(averaged(sum(grads)?, batch.len()))
     }
 }
 
@@ -337,7 +337,7 @@ fn sum(grads: Vec<LossGradient>) -> Result<LossGradient, HostError> {
 }
 
 /// `g` divided by the `count` sequences it sums.
-fn mean(mut g: LossGradient, count: usize) -> LossGradient {
+fn averaged(mut g: LossGradient, count: usize) -> LossGradient {
     let scale = 1.0 / count as f64;
     g.loss *= scale;
     for block in gradient_blocks_mut(&mut g) {

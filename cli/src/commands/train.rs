@@ -445,9 +445,11 @@ fn draw(path: &std::path::Path, r: &FitReport) -> Result<(), HostError> {
     let drawn: Vec<plot::Series> = all.into_iter().filter(|s| !s.points.is_empty()).collect();
     plot::lines(
         path,
-        &format!("{} T={}, {} N={}", r.task, r.length, r.cell, r.n),
-        "epoch",
-        "",
+        &plot::Labels {
+            title: &format!("{} T={}, {} N={}", r.task, r.length, r.cell, r.n),
+            x: "epoch",
+            y: "",
+        },
         &drawn,
     )
 }

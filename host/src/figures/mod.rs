@@ -89,9 +89,11 @@ pub fn scaling(path: &Path, s: &Scaling) -> Result<(), HostError> {
     }
     plot::log_x_lines(
         path,
-        &format!("{} N={}: radius against σ_{}", s.model, s.n, s.gate),
-        &format!("σ_{}", s.gate),
-        "spectral radius",
+        &plot::Labels {
+            title: &format!("{} N={}: radius against σ_{}", s.model, s.n, s.gate),
+            x: &format!("σ_{}", s.gate),
+            y: "spectral radius",
+        },
         &series,
     )
 }
@@ -115,9 +117,11 @@ pub fn slow_modes(path: &Path, s: &SlowModes) -> Result<(), HostError> {
         .collect();
     plot::log_x_lines(
         path,
-        &format!("{} N={}: eigenvalues near λ = 1", s.model, s.n),
-        "δ",
-        "fraction with |λ − 1| ≤ δ",
+        &plot::Labels {
+            title: &format!("{} N={}: eigenvalues near λ = 1", s.model, s.n),
+            x: "δ",
+            y: "fraction with |λ − 1| ≤ δ",
+        },
         &series,
     )
 }
@@ -205,9 +209,11 @@ pub fn analyze(dir: &Path, ext: &str, r: &AnalyzeReport) -> Result<Vec<PathBuf>,
     }
     plot::lines(
         &p,
-        &format!("{name}: along the inputs"),
-        "step t",
-        "",
+        &plot::Labels {
+            title: &format!("{name}: along the inputs"),
+            x: "step t",
+            y: "",
+        },
         &series,
     )?;
     written.push(p);
@@ -295,7 +301,7 @@ pub fn complexity(
                         .map(|s| (s.axis(along).1, y(s)))
                         .collect();
                     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    let name = if along_h { "σ_r" } else { "σ_h" };
+                    let name = along.other_symbol();
                     out.push(Series {
                         label: format!("{tag}{name}={o}, N={n}"),
                         points: pts,
@@ -329,12 +335,28 @@ pub fn complexity(
         }
         s
     };
-    let x_desc = if along_h { "σ_h" } else { "σ_r" };
+    let x_desc = along.symbol();
     let draw = |p: &Path, title: &str, y_desc: &str, s: Vec<Series>| {
         if log_x {
-            plot::log_x_lines(p, title, x_desc, y_desc, &with_marks(s))
+            plot::log_x_lines(
+                p,
+                &plot::Labels {
+                    title,
+                    x: x_desc,
+                    y: y_desc,
+                },
+                &with_marks(s),
+            )
         } else {
-            plot::lines(p, title, x_desc, y_desc, &with_marks(s))
+            plot::lines(
+                p,
+                &plot::Labels {
+                    title,
+                    x: x_desc,
+                    y: y_desc,
+                },
+                &with_marks(s),
+            )
         }
     };
     if searched {
@@ -381,12 +403,14 @@ pub fn long_term(
     };
     plot::lines(
         path,
-        &format!(
-            "long-term Jacobian, {} update gate, N={}, σ_h={}",
-            r.gate, r.n, r.sigma_h
-        ),
-        "T",
-        "m(T)^(1/2T)",
+        &plot::Labels {
+            title: &format!(
+                "long-term Jacobian, {} update gate, N={}, σ_h={}",
+                r.gate, r.n, r.sigma_h
+            ),
+            x: "T",
+            y: "m(T)^(1/2T)",
+        },
         &[
             Series {
                 label: "dense products J^T".into(),

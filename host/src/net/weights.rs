@@ -135,12 +135,15 @@ fn std_dev(xs: &[f64]) -> f64 {
     (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / m).sqrt()
 }
 
-/// Mean of `xs`, 0 for an empty slice.
-pub fn mean(xs: &[f64]) -> f64 {
-    if xs.is_empty() {
+/// Mean of `xs` (values or references), 0 when there are none.
+pub fn mean(xs: impl IntoIterator<Item = impl std::borrow::Borrow<f64>>) -> f64 {
+    let (sum, count) = xs
+        .into_iter()
+        .fold((-0.0, 0usize), |(s, k), x| (s + x.borrow(), k + 1));
+    if count == 0 {
         0.0
     } else {
-        xs.iter().sum::<f64>() / xs.len() as f64
+        sum / count as f64
     }
 }
 

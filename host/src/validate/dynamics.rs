@@ -204,7 +204,7 @@ pub(crate) fn transition_config(
 /// σ_r = 48: at these sizes chaos sets in well above σ_r* (measured onset
 /// 48 at N = 250, 25 at N = 500, 18 at N = 1000).
 pub(crate) fn complexity_transition(ctx: &Context) -> Result<Outcome, HostError> {
-    use crate::theory::complexity::{measure, SearchBudget};
+    use crate::theory::complexity::{measure, GridPoint, SearchBudget};
     let mut out = Outcome::default();
     let n = transition_n(ctx);
     let mut cfg = transition_config(
@@ -229,8 +229,28 @@ pub(crate) fn complexity_transition(ctx: &Context) -> Result<Outcome, HostError>
     ));
     cfg.search = None;
     let (below, above) = rayon::join(
-        || measure(&cfg, 1.8, 4.0, n, 81),
-        || measure(&cfg, 1.8, 48.0, n, 81),
+        || {
+            measure(
+                &cfg,
+                &GridPoint {
+                    sigma_h: 1.8,
+                    sigma_r: 4.0,
+                    n,
+                    seed: 81,
+                },
+            )
+        },
+        || {
+            measure(
+                &cfg,
+                &GridPoint {
+                    sigma_h: 1.8,
+                    sigma_r: 48.0,
+                    n,
+                    seed: 81,
+                },
+            )
+        },
     );
     let (below, above) = (below?, above?);
     out.checks.push(Check::below(
@@ -261,13 +281,33 @@ pub(crate) fn complexity_transition(ctx: &Context) -> Result<Outcome, HostError>
 /// rather than just above 2: at N = 500, σ_h = 2.4 still settles on an
 /// orbit with λ_max ≈ 0.
 pub(crate) fn sigma_h_transition(ctx: &Context) -> Result<Outcome, HostError> {
-    use crate::theory::complexity::measure;
+    use crate::theory::complexity::{measure, GridPoint};
     let mut out = Outcome::default();
     let n = transition_n(ctx);
     let cfg = transition_config(vec![1.6, 3.0], vec![1.0], n, 1, 90, None);
     let (below, above) = rayon::join(
-        || measure(&cfg, 1.6, 1.0, n, 90),
-        || measure(&cfg, 3.0, 1.0, n, 90),
+        || {
+            measure(
+                &cfg,
+                &GridPoint {
+                    sigma_h: 1.6,
+                    sigma_r: 1.0,
+                    n,
+                    seed: 90,
+                },
+            )
+        },
+        || {
+            measure(
+                &cfg,
+                &GridPoint {
+                    sigma_h: 3.0,
+                    sigma_r: 1.0,
+                    n,
+                    seed: 90,
+                },
+            )
+        },
     );
     let (below, above) = (below?, above?);
     let mut zero = Net::random(

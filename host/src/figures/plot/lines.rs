@@ -19,39 +19,41 @@ pub struct Series {
     pub thin: bool,
 }
 
+/// The words of a line plot: its title and its axes.
+#[derive(Debug, Clone, Copy)]
+pub struct Labels<'a> {
+    /// The title above the plot.
+    pub title: &'a str,
+    /// The x axis.
+    pub x: &'a str,
+    /// The y axis (empty for none).
+    pub y: &'a str,
+}
+
 /// Curves against a logarithmic x axis (scaling laws, cumulative counts).
-pub fn log_x_lines(
-    path: &Path,
-    title: &str,
-    x_desc: &str,
-    y_desc: &str,
-    series: &[Series],
-) -> Result<(), HostError> {
-    on_file!(path, lines_on(title, x_desc, y_desc, series, true))
+pub fn log_x_lines(path: &Path, labels: &Labels<'_>, series: &[Series]) -> Result<(), HostError> {
+    on_file!(path, lines_on(labels, series, true))
 }
 
 /// Curves against a linear x axis (quantities along time).
-pub fn lines(
-    path: &Path,
-    title: &str,
-    x_desc: &str,
-    y_desc: &str,
-    series: &[Series],
-) -> Result<(), HostError> {
-    on_file!(path, lines_on(title, x_desc, y_desc, series, false))
+pub fn lines(path: &Path, labels: &Labels<'_>, series: &[Series]) -> Result<(), HostError> {
+    on_file!(path, lines_on(labels, series, false))
 }
 
 fn lines_on<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    title: &str,
-    x_desc: &str,
-    y_desc: &str,
+    labels: &Labels<'_>,
     series: &[Series],
     log_x: bool,
 ) -> Result<(), HostError>
 where
     DB::ErrorType: 'static,
 {
+    let Labels {
+        title,
+        x: x_desc,
+        y: y_desc,
+    } = *labels;
     area.fill(&WHITE).map_err(err)?;
     let all = series.iter().flat_map(|s| s.points.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (

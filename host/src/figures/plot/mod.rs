@@ -11,7 +11,7 @@ mod spectrum;
 
 pub use bars::{exponents, histogram};
 pub use heat_map::{heat_map, HeatMap};
-pub use lines::{lines, log_x_lines, Series};
+pub use lines::{lines, log_x_lines, Labels, Series};
 pub use spectrum::{phase_diagram, spectrum};
 
 pub use canvas::{format_of, SIZE};

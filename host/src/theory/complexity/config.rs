@@ -268,6 +268,19 @@ pub struct ComplexityReport {
     pub seconds: f64,
 }
 
+/// One network of the grid: its scales, size and seed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GridPoint {
+    /// `σ_h`.
+    pub sigma_h: f64,
+    /// `σ_r`.
+    pub sigma_r: f64,
+    /// Hidden size.
+    pub n: usize,
+    /// Seed of the weights and the starts.
+    pub seed: u64,
+}
+
 /// Validates a sweep before it starts.
 pub fn check(cfg: &ComplexityConfig) -> Result<(), HostError> {
     for (flag, v) in [(Param::SigmaH, &cfg.sigma_h), (Param::SigmaR, &cfg.sigma_r)] {

@@ -143,13 +143,13 @@ pub(crate) fn lyapunov_from(
 }
 
 /// One network at one point.
-pub fn measure(
-    cfg: &ComplexityConfig,
-    sigma_h: f64,
-    sigma_r: f64,
-    n: usize,
-    seed: u64,
-) -> Result<ComplexityPoint, HostError> {
+pub fn measure(cfg: &ComplexityConfig, at: &GridPoint) -> Result<ComplexityPoint, HostError> {
+    let GridPoint {
+        sigma_h,
+        sigma_r,
+        n,
+        seed,
+    } = *at;
     let t0 = std::time::Instant::now();
     let net = Net::random(
         n,
@@ -216,7 +216,15 @@ pub fn run(
     let points: Vec<ComplexityPoint> = jobs
         .par_iter()
         .map(|&(sh, sr, n, seed)| {
-            let p = measure(cfg, sh, sr, n, seed);
+            let p = measure(
+                cfg,
+                &GridPoint {
+                    sigma_h: sh,
+                    sigma_r: sr,
+                    n,
+                    seed,
+                },
+            );
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             p
         })

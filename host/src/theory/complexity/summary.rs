@@ -2,11 +2,7 @@
 //! of chaos, and their extrapolation.
 
 use super::config::*;
-
-pub(crate) fn mean(v: impl Iterator<Item = f64>) -> f64 {
-    let (s, k) = v.fold((0.0, 0usize), |(s, k), x| (s + x, k + 1));
-    s / k.max(1) as f64
-}
+use crate::net::mean;
 
 pub(crate) fn summarise(cfg: &ComplexityConfig, points: &[ComplexityPoint]) -> Vec<SummaryRow> {
     let mut rows = vec![];
@@ -42,7 +38,7 @@ pub(crate) fn summarise(cfg: &ComplexityConfig, points: &[ComplexityPoint]) -> V
                         .iter()
                         .map(|p| p.small_start.as_ref().map(|s| s.lambda_max))
                         .collect::<Option<Vec<f64>>>()
-                        .map(|v| mean(v.into_iter())),
+                        .map(mean),
                     lambda_large_mean: mean(large.iter().copied()),
                     lambda_large_range: [
                         large.iter().copied().fold(f64::INFINITY, f64::min),

@@ -40,7 +40,16 @@ fn cfg(sigma_r: Vec<f64>, sizes: Vec<usize>) -> ComplexityConfig {
 #[test]
 fn fixed_points_are_fixed_and_small_states_decay_at_the_zero_radius() {
     let c = cfg(vec![12.0], vec![24]);
-    let p = measure(&c, 1.8, 12.0, 24, 5).unwrap();
+    let p = measure(
+        &c,
+        &GridPoint {
+            sigma_h: 1.8,
+            sigma_r: 12.0,
+            n: 24,
+            seed: 5,
+        },
+    )
+    .unwrap();
     let s = p.search.as_ref().unwrap();
     let small = p.small_start.as_ref().unwrap();
     assert!(s.zero_found);
