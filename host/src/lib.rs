@@ -4,6 +4,26 @@
 //! `gatedyn` command-line tool.
 //!
 //! Every formula cites `docs/THEORY.md` of the repository.
+//!
+//! # Layout
+//!
+//! Folders by subsystem, each importing only the ones above it in this
+//! list (no import circles):
+//!
+//! * [`io`] — arrays in files, atomic writes, size limits;
+//! * [`net`] — networks of run-time size (cells, gates, weights, traces, the
+//!   readout, driving along inputs);
+//! * [`linalg`] — dense eigenvalues, the matrix-free Jacobian, block Arnoldi;
+//! * [`formats`] — ONNX and safetensors read and written, Rust source;
+//! * [`theory`] — the experiments of the theory and the analysis of a model;
+//! * [`figures`] — plots;
+//! * [`validate`] — the battery.
+//!
+//! The crate root holds what all share: [`HostError`] with its exit
+//! statuses, [`Param`] (which parameter was wrong, by name: the library
+//! never speaks of command-line flags) and [`Precision`]. Training is the
+//! crate `gatedyn-train` beside this one; the `gatedyn` binary is
+//! `gatedyn-cli`, above both.
 
 pub mod figures;
 pub mod formats;

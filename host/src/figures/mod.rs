@@ -1,6 +1,9 @@
 //! One function per figure, used by the subcommand that draws it and by
 //! `gatedyn validate` alike (so the two cannot drift apart). Each writes
-//! SVG or PNG by the extension of `path`, atomically.
+//! SVG or PNG by the extension of `path`, atomically. [`plot`] holds the
+//! drawing itself (lines, spectra, bars, heat maps).
+//!
+//! May import: the crate root, `io`, `net`, `theory`.
 
 pub mod plot;
 

@@ -2,7 +2,7 @@
 //! gate, traces, the [`Net`] that runs through the core's slice API, the
 //! readout, and driving a network along inputs.
 //!
-//! May import: the crate root, `io`, `linalg::eigen` (dense Jacobians).
+//! May import: the crate root and `io`.
 
 pub mod drive;
 mod kinds;

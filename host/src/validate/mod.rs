@@ -11,6 +11,9 @@
 //! The binary-gate/hard-tanh rows use a trajectory state rather than a fixed
 //! point: with a binary update gate, `σ'(a_z) = 0` and the Jacobian has the
 //! structure of docs/THEORY.md §4 at any state.
+//!
+//! May import: everything below it (`io`, `net`, `linalg`, `formats`,
+//! `theory`, `figures`).
 
 use crate::HostError;
 use crate::Param;
