@@ -466,3 +466,22 @@ fn as_cli_prints(e: &HostError) -> String {
         other => other.to_string(),
     }
 }
+
+/// Shard lines written before the sweep settings held the fit
+/// configuration (tests/fixtures/sweep/README.md) read back and are written
+/// again byte for byte: the format is unchanged, old shards still merge.
+#[test]
+fn shard_lines_of_the_earlier_format_read_and_write_back_unchanged() {
+    use gatedyn_train::sweep::{merge, parse_lines, to_lines};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sweep/shard.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    let results = parse_lines("shard.jsonl", &text).unwrap();
+    assert_eq!(results.len(), 4);
+    let s = &results[0].settings;
+    assert_eq!(s.form, GruForm::ResetBefore);
+    assert_eq!((s.fit.epochs, s.fit.batch, s.fit.seed), (2, 16, 1));
+    assert!(s.fit.clip.is_finite());
+    assert_eq!(to_lines(&results).unwrap(), text);
+    let sweep = merge(results).unwrap();
+    assert_eq!(sweep.final_accuracy.len(), 2);
+}
