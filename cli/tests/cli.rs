@@ -1319,8 +1319,15 @@ fn trained_model_commands_refuse_bad_files_with_one_line() {
             "--name \"net\"",
         ),
         (
-            vec!["fixed-points", "model", "--model", &lstm],
-            "an LSTM; fixed-points searches GRUs",
+            vec![
+                "fixed-points",
+                "model",
+                "--model",
+                &lstm,
+                "--states",
+                &inputs,
+            ],
+            "columns, but the model's state has 64 (h then c)",
         ),
         (
             vec!["spectrum", "model", "--model", &inputs],
@@ -1419,4 +1426,114 @@ fn trained_model_run_analyze_export_and_spectrum() {
     assert_eq!(s["samples"].as_array().unwrap().len(), 1);
     assert_eq!(s["samples"][0]["t"], 50);
     assert_eq!(s["eigenvalues"].as_array().unwrap().len(), 32);
+}
+
+/// Writes `rows×cols` values as a little-endian `f8` `.npy` file.
+fn write_npy(path: &std::path::Path, rows: usize, cols: usize, values: &[f64]) {
+    let header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut h = header.into_bytes();
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(b' ');
+    }
+    h.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((h.len() as u16).to_le_bytes());
+    bytes.extend(h);
+    for v in values {
+        bytes.extend(v.to_le_bytes());
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// `fixed-points model`: fixed points of a trained GRU and LSTM from the
+/// states of a run along inputs, every field of `fixed_points[i]`, the
+/// states file and the picture; bad states files end with one line.
+#[test]
+fn fixed_points_of_trained_models() {
+    let dir = tmp("fixed-points-model");
+    let inputs = fixture("inputs.npy");
+    for (model, dim) in [("gru_before_n32_stable.onnx", 32), ("lstm_n32_stable.onnx", 64)] {
+        let model = fixture(model);
+        let saved = dir.join("points.npy");
+        let r = json(&[
+            "fixed-points",
+            "model",
+            "--model",
+            &model,
+            "--inputs",
+            &inputs,
+            "--starts",
+            "30",
+            "--noise",
+            "0.01",
+            "--save-states",
+            saved.to_str().unwrap(),
+            "--plot",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(r["starts"], 30);
+        assert_eq!(r["dim"], dim);
+        let points = r["fixed_points"].as_array().unwrap();
+        assert!(!points.is_empty(), "{model}: {r}");
+        let basins: u64 = points.iter().map(|p| p["basin"].as_u64().unwrap()).sum();
+        assert_eq!(basins, r["converged"].as_u64().unwrap());
+        for p in points {
+            assert_eq!(p["state"].as_array().unwrap().len(), 32);
+            assert_eq!(p["cell"].is_array(), dim == 64, "{p}");
+            assert!(p["residual"].as_f64().unwrap() < 1e-10);
+            let radius = p["radius"].as_f64().unwrap();
+            let class = p["class"].as_str().unwrap();
+            let expected = if radius > 1.01 {
+                "unstable"
+            } else if radius >= 0.99 {
+                "marginal"
+            } else {
+                "stable"
+            };
+            assert_eq!(class, expected, "{radius}");
+            let ev = p["eigenvalues"].as_array().unwrap();
+            let first = (ev[0][0].as_f64().unwrap(), ev[0][1].as_f64().unwrap());
+            assert!((first.0.hypot(first.1) - radius).abs() < 1e-12);
+            assert!(p["unstable_dims"].as_u64().is_some());
+        }
+        // the states file holds one row per fixed point
+        let back = gatedyn_host::io::arrays::read(Param::States, &saved).unwrap();
+        assert_eq!((back.rows, back.cols), (points.len(), dim));
+        assert!(std::fs::metadata(dir.join("fixed_points.svg")).unwrap().len() > 1000);
+    }
+    // bad states files: wrong width, NaN, empty; each named
+    let model = fixture("gru_before_n32_stable.onnx");
+    let wide = dir.join("wide.npy");
+    write_npy(&wide, 2, 3, &[0.0; 6]);
+    let nan = dir.join("nan.npy");
+    let mut values = vec![0.0; 64];
+    values[5] = f64::NAN;
+    write_npy(&nan, 2, 32, &values);
+    let empty = dir.join("empty.npy");
+    write_npy(&empty, 0, 32, &[]);
+    for (file, msg) in [
+        (&wide, "3 columns, but the model's state has 32 (h)"),
+        (&nan, "finite"),
+        (&empty, "no rows"),
+    ] {
+        let f = file.to_str().unwrap();
+        fails(
+            &["fixed-points", "model", "--model", &model, "--states", f],
+            2,
+            &format!("--states {f}"),
+            30.0,
+        );
+        fails(
+            &["fixed-points", "model", "--model", &model, "--states", f],
+            2,
+            msg,
+            30.0,
+        );
+    }
+    fails(
+        &["fixed-points", "model", "--model", &model, "--tol", "2"],
+        2,
+        "--tol must be in (0, 1), got 2",
+        30.0,
+    );
 }

@@ -246,6 +246,22 @@ pub enum Param {
     Eigenvalues,
     /// The JSON-lines file of a shard.
     Lines,
+    /// The residual below which a stalled solve is a slow point.
+    SlowTol,
+    /// The distance below which two points are one.
+    Distinct,
+    /// The scale of the noise added to starts.
+    Noise,
+    /// A file of states (one per row).
+    States,
+    /// The file the fixed points' states are written to.
+    SaveStates,
+    /// Channels of the flip-flop task.
+    Bits,
+    /// The flip-flop task's probability of a pulse per step and channel.
+    PulseProbability,
+    /// How many sequences of a task.
+    Sequences,
     /// A gate scale of the core's scales types, by the core's name
     /// (`sigma_z`, `bias_h`, `input_r`, …).
     Scale(&'static str),
@@ -307,6 +323,14 @@ impl Param {
             Param::Rust => "rust",
             Param::Eigenvalues => "eigenvalues",
             Param::Lines => "lines",
+            Param::SlowTol => "slow_tol",
+            Param::Distinct => "distinct",
+            Param::Noise => "noise",
+            Param::States => "states",
+            Param::SaveStates => "save_states",
+            Param::Bits => "bits",
+            Param::PulseProbability => "pulse_probability",
+            Param::Sequences => "sequences",
             Param::Scale(name) => name,
         }
     }

@@ -160,6 +160,76 @@ pub fn adding(length: usize, count: usize, seed: u64) -> Result<Vec<Example>, Ho
         .collect())
 }
 
+/// The flip-flop task (Sussillo & Barak 2013; FixedPointFinder's
+/// `FlipFlopData`): `bits` input channels of sparse ±1 pulses (each step,
+/// each channel: a pulse with probability `pulse_probability`, its sign a
+/// fair coin; every channel pulses at step 0) and `bits` outputs that hold
+/// the sign of their channel's latest pulse at every step (squared error).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlipFlopTask {
+    /// Channels (the memory's bits).
+    pub bits: usize,
+    /// Steps per sequence.
+    pub length: usize,
+    /// Probability of a pulse per step and channel.
+    pub pulse_probability: f64,
+}
+
+/// `count` flip-flop sequences from `seed`.
+pub fn flipflop(task: FlipFlopTask, count: usize, seed: u64) -> Result<Vec<Example>, HostError> {
+    let FlipFlopTask {
+        bits,
+        length,
+        pulse_probability: p,
+    } = task;
+    if bits == 0 || bits > 64 {
+        return Err(HostError::invalid(
+            Param::Bits,
+            format!(": 1 to 64 channels (got {bits})"),
+        ));
+    }
+    if !(1..=1_000_000).contains(&length) {
+        return Err(HostError::invalid(
+            Param::Length,
+            format!(": a flip-flop sequence of 1 to 1000000 steps (got {length})"),
+        ));
+    }
+    if !(p > 0.0 && p <= 1.0) {
+        return Err(HostError::invalid(
+            Param::PulseProbability,
+            format!(" must be in (0, 1], got {p}"),
+        ));
+    }
+    if count == 0 {
+        return Err(HostError::BadInput("flip-flop: no sequences asked for".into()));
+    }
+    let mut rng = XorShiftRng::seed_from_u64(seed);
+    Ok((0..count)
+        .map(|_| {
+            let mut inputs = vec![0.0; length * bits];
+            let mut targets = vec![0.0; length * bits];
+            let mut held = vec![0.0; bits];
+            for t in 0..length {
+                for b in 0..bits {
+                    if t == 0 || uniform(&mut rng) < p {
+                        let sign = if rng.next_u64() >> 63 == 0 { 1.0 } else { -1.0 };
+                        inputs[t * bits + b] = sign;
+                        held[b] = sign;
+                    }
+                    targets[t * bits + b] = held[b];
+                }
+            }
+            Example {
+                inputs,
+                supervision: Supervision {
+                    at: (0..length).collect(),
+                    objective: Objective::Squared { targets },
+                },
+            }
+        })
+        .collect())
+}
+
 /// An adding-problem answer within this of the target counts as correct
 /// (the usual threshold, e.g. Le et al. 2015 report the loss; 0.04 is the
 /// accuracy criterion of Arjovsky et al. 2016's follow-ups).
@@ -175,6 +245,8 @@ pub enum Task {
     },
     /// The copy task.
     Copy(CopyTask),
+    /// The flip-flop memory.
+    FlipFlop(FlipFlopTask),
     /// Sequential MNIST: both splits, loaded once.
     Smnist {
         /// The training images.
@@ -190,6 +262,7 @@ impl Task {
         match self {
             Task::Adding { .. } => "adding",
             Task::Copy(_) => "copy",
+            Task::FlipFlop(_) => "flipflop",
             Task::Smnist { .. } => "smnist",
         }
     }
@@ -198,6 +271,7 @@ impl Task {
         match self {
             Task::Adding { .. } => 2,
             Task::Copy(c) => c.inputs(),
+            Task::FlipFlop(f) => f.bits,
             Task::Smnist { .. } => 1,
         }
     }
@@ -206,6 +280,7 @@ impl Task {
         match self {
             Task::Adding { .. } => 1,
             Task::Copy(c) => c.alphabet,
+            Task::FlipFlop(f) => f.bits,
             Task::Smnist { .. } => 10,
         }
     }
@@ -214,6 +289,7 @@ impl Task {
         match self {
             Task::Adding { length } => *length,
             Task::Copy(c) => c.length(),
+            Task::FlipFlop(f) => f.length,
             Task::Smnist { train, .. } => train.pixels,
         }
     }
@@ -223,6 +299,8 @@ impl Task {
         match self {
             Task::Adding { .. } => ADDING_MEAN_PREDICTOR_LOSS,
             Task::Copy(c) => (c.alphabet as f64).ln(),
+            // the zero output against targets of ±1
+            Task::FlipFlop(_) => 1.0,
             Task::Smnist { .. } => 10f64.ln(),
         }
     }
@@ -233,6 +311,7 @@ impl Task {
         match self {
             Task::Adding { .. } => 0.0,
             Task::Copy(c) => 1.0 / c.alphabet as f64,
+            Task::FlipFlop(_) => 0.5,
             Task::Smnist { .. } => 0.1,
         }
     }
@@ -255,6 +334,7 @@ impl Task {
         match self {
             Task::Adding { length } => adding(*length, count, seed),
             Task::Copy(c) => copy(*c, count, seed),
+            Task::FlipFlop(f) => flipflop(*f, count, seed),
             Task::Smnist { train, test } => {
                 let digits = match split {
                     Split::Train => train,
@@ -292,8 +372,17 @@ impl Task {
     /// How many of `ex`'s supervised answers `outputs` (`S×K`, the
     /// readout's at its supervised steps) gets right, out of how many:
     /// within [`ADDING_TOLERANCE`] (adding), the largest output is the
-    /// class (copy, sMNIST).
+    /// class (copy, sMNIST), the output has the target's sign (flip-flop).
     pub fn correct(&self, ex: &Example, outputs: &[f64]) -> (usize, usize) {
+        if let (Task::FlipFlop(_), Objective::Squared { targets }) = (self, &ex.supervision.objective) {
+            // an output is right when it has its target's sign
+            let right = targets
+                .iter()
+                .zip(outputs)
+                .filter(|(t, y)| **t * **y > 0.0)
+                .count();
+            return (right, targets.len());
+        }
         match &ex.supervision.objective {
             Objective::Squared { targets } => (
                 targets

@@ -17,7 +17,7 @@ use gatedyn_host::Param;
 use gatedyn_train::fit::{self, FitConfig, FitEvent, FitReport, MAX_EPOCHS};
 use gatedyn_train::mnist::{self, Split};
 use gatedyn_train::params::{Draw, Trainable};
-use gatedyn_train::tasks::{CopyTask, Task};
+use gatedyn_train::tasks::{CopyTask, FlipFlopTask, Task};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -30,6 +30,9 @@ pub enum TaskArg {
     Copy,
     /// Sequential MNIST, pixel by pixel (`--mnist DIR` with the IDX files).
     Smnist,
+    /// The flip-flop memory (`--bits` channels of ±1 pulses, outputs that
+    /// hold each channel's last sign; squared error).
+    Flipflop,
 }
 
 /// Where a GRU's reset gate acts.
@@ -70,6 +73,13 @@ pub struct TaskArgs {
     /// sMNIST: the folder with the four IDX files (plain or .gz).
     #[arg(long, value_name = "DIR")]
     pub mnist: Option<PathBuf>,
+    /// Flip-flop: channels (bits of memory).
+    #[arg(long, default_value_t = 3, value_parser = count(1, 64))]
+    pub bits: usize,
+    /// Flip-flop: probability of a pulse per step and channel (as
+    /// FixedPointFinder's FlipFlopData).
+    #[arg(long, default_value_t = 0.5, value_parser = finite)]
+    pub pulse_probability: f64,
 }
 
 impl TaskArgs {
@@ -83,6 +93,11 @@ impl TaskArgs {
             TaskArg::Adding => Ok(Task::Adding {
                 length: self.length.unwrap_or(100),
             }),
+            TaskArg::Flipflop => Ok(Task::FlipFlop(FlipFlopTask {
+                bits: self.bits,
+                length: self.length.unwrap_or(64),
+                pulse_probability: self.pulse_probability,
+            })),
             TaskArg::Copy => {
                 let length = self.length.unwrap_or(30);
                 let least = 2 * self.symbols + 1;

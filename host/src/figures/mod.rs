@@ -8,6 +8,7 @@
 pub mod plot;
 
 use crate::theory::analyze::AnalyzeReport;
+use crate::theory::fixed_points::trained::{principal_axes, PointSearch, Stability};
 use crate::theory::complexity::Axis;
 use crate::theory::phase::PhaseDiagram;
 use crate::theory::spectrum::{MatrixFreeReport, SpectrumReport};
@@ -436,5 +437,80 @@ pub fn long_term(
             flat(format!("limit {:.4} (Gelfand)", r.limit), r.limit),
             flat(format!("measured radius {:.4}", r.radius), r.radius),
         ],
+    )
+}
+
+/// The fixed points of a trained network among the states it visited
+/// (`pool`), on the pool's top three principal components: the states in
+/// grey, stable points black, marginal blue, unstable red with their
+/// unstable direction as a short red line.
+pub fn fixed_points(
+    path: &Path,
+    pool: &[Vec<f64>],
+    r: &PointSearch,
+    title: &str,
+) -> Result<(), HostError> {
+    use plotters::style::RGBColor;
+    let (mean, axes) = principal_axes(pool)?;
+    let project = |x: &[f64]| {
+        let c = |k: usize| {
+            axes.get(k).map_or(0.0, |a: &Vec<f64>| {
+                a.iter().zip(x).zip(&mean).map(|((a, x), m)| a * (x - m)).sum()
+            })
+        };
+        (c(0), c(1), c(2))
+    };
+    let spread = pool
+        .iter()
+        .map(|s| {
+            let (a, b, c) = project(s);
+            (a * a + b * b + c * c).sqrt()
+        })
+        .fold(0.0, f64::max);
+    let mut clouds = vec![plot::Cloud {
+        label: format!("visited states ({})", pool.len()),
+        points: pool.iter().map(|s| project(s)).collect(),
+        colour: RGBColor(190, 190, 190),
+        size: 1,
+    }];
+    let mut segments = vec![];
+    for (class, label, colour) in [
+        (Stability::Stable, "stable", RGBColor(0, 0, 0)),
+        (Stability::Marginal, "marginal (|λ| ≈ 1)", RGBColor(31, 119, 180)),
+        (Stability::Unstable, "unstable", RGBColor(214, 39, 40)),
+    ] {
+        let points: Vec<_> = r.fixed_points.iter().filter(|p| p.class == class).collect();
+        for p in &points {
+            if let Some(v) = &p.unstable_direction {
+                let ends: Vec<Vec<f64>> = [-1.0, 1.0]
+                    .iter()
+                    .map(|s| {
+                        p.full_state
+                            .iter()
+                            .zip(v)
+                            .map(|(x, d)| x + s * 0.1 * spread.max(1e-9) * d)
+                            .collect()
+                    })
+                    .collect();
+                let (a, b) = (project(&ends[0]), project(&ends[1]));
+                segments.push(plot::Segment {
+                    from: a,
+                    to: b,
+                    colour,
+                });
+            }
+        }
+        clouds.push(plot::Cloud {
+            label: format!("{label} ({})", points.len()),
+            points: points.iter().map(|p| project(&p.full_state)).collect(),
+            colour,
+            size: 5,
+        });
+    }
+    plot::cube(
+        path,
+        &format!("{title}: fixed points on the top 3 principal components"),
+        &clouds,
+        &segments,
     )
 }

@@ -382,6 +382,32 @@ impl Net {
             Net::Lstm(l) => &mut l.h,
         }
     }
+    /// The state the dynamics acts on: `h` (GRU), `[h; c]` (LSTM), the
+    /// order of the Jacobian's rows and columns.
+    pub fn state(&self) -> Vec<f64> {
+        match self {
+            Net::Gru(g) => g.h.clone(),
+            Net::Lstm(l) => [&l.h[..], &l.c[..]].concat(),
+        }
+    }
+    /// Sets the state (`h`, or `[h; c]`; length [`Net::dim`]).
+    pub fn set_state(&mut self, x: &[f64]) {
+        match self {
+            Net::Gru(g) => g.h.copy_from_slice(x),
+            Net::Lstm(l) => {
+                let n = l.h.len();
+                l.h.copy_from_slice(&x[..n]);
+                l.c.copy_from_slice(&x[n..]);
+            }
+        }
+    }
+    /// The state after the traced step (`h'`, or `[h'; c']`).
+    pub fn next_state(&self) -> Vec<f64> {
+        match self {
+            Net::Gru(g) => g.trace.next.clone(),
+            Net::Lstm(l) => [&l.trace.h_next[..], &l.trace.c_next[..]].concat(),
+        }
+    }
     /// `h'`, the hidden state after the traced step.
     pub fn next_h(&self) -> &[f64] {
         match self {

@@ -5,11 +5,13 @@
 #[macro_use]
 mod canvas;
 mod bars;
+mod cube;
 mod heat_map;
 mod lines;
 mod spectrum;
 
 pub use bars::{exponents, histogram};
+pub use cube::{cube, Cloud, Segment};
 pub use heat_map::{heat_map, HeatMap};
 pub use lines::{lines, log_x_lines, Labels, Series};
 pub use spectrum::{phase_diagram, spectrum};

@@ -5,7 +5,7 @@ use super::config::*;
 use super::summary::*;
 use crate::linalg::eigen::{eigenvalues, jacobian, max_modulus};
 use crate::net::{Net, Scales};
-use crate::theory::fixed_points::{residual, rms, rms_distance, solve, DISTINCT};
+use crate::theory::fixed_points::solver::{residual, rms, rms_distance, solve, DISTINCT};
 use crate::theory::lyapunov::run_from;
 use crate::HostError;
 use gatedyn::init::GruScales;

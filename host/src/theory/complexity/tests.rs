@@ -3,7 +3,7 @@ use super::search::*;
 use super::summary::*;
 use crate::linalg::eigen::{eigenvalues, jacobian, max_modulus};
 use crate::net::{Net, Scales};
-use crate::theory::fixed_points::{residual, rms_distance, solve, DISTINCT};
+use crate::theory::fixed_points::solver::{residual, rms_distance, solve, DISTINCT};
 use crate::HostError;
 use crate::Param;
 use gatedyn::init::GruScales;

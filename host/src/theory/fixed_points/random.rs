@@ -1,17 +1,15 @@
-//! `gatedyn fixed-points gru`: fixed points of a random autonomous GRU by
-//! Levenberg–Marquardt on `½‖Φ(h) − h‖²`, started from states on a
-//! trajectory and deduplicated (the approach of FixedPointFinder for trained
-//! networks), each compared with the fixed-point support computed from its
-//! own state (docs/THEORY.md §4).
+//! Fixed points of a random autonomous GRU by Levenberg–Marquardt on
+//! `½‖Φ(h) − h‖²` ([`super::solver`]), started from states on a trajectory
+//! and deduplicated, each compared with the fixed-point support computed
+//! from its own state (docs/THEORY.md §4).
 
 use crate::io::limits::{check_memory, MAX_LM_ITERATIONS, MAX_STARTS, MAX_STEPS};
 use crate::linalg::eigen::{eigenvalues, jacobian, max_modulus};
 use crate::net::{Net, Scales};
 use crate::theory::spectrum::{predicted_radius, relative_error};
+use super::solver::{residual, rms, rms_distance, solve, DISTINCT};
 use crate::HostError;
 use crate::Param;
-use faer::linalg::solvers::Solve;
-use faer::{Mat, Side};
 use gatedyn::init::GruScales;
 use gatedyn::Activation;
 use serde::Serialize;
@@ -72,84 +70,6 @@ pub struct FixedPointSearch {
     pub fixed_points: Vec<FixedPoint>,
     /// Seconds spent.
     pub seconds: f64,
-}
-
-const TOL: f64 = 1e-10;
-
-/// Two fixed points closer than this (rms distance) are the same one; a
-/// point this close to zero is `h = 0`.
-pub(crate) const DISTINCT: f64 = 1e-6;
-
-/// `√⟨x²⟩`.
-pub(crate) fn rms(x: &[f64]) -> f64 {
-    (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64).sqrt()
-}
-
-/// `√⟨(a − b)²⟩`.
-pub(crate) fn rms_distance(a: &[f64], b: &[f64]) -> f64 {
-    (a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>() / a.len() as f64).sqrt()
-}
-
-/// `Φ(h) − h` and `½‖Φ(h) − h‖²`; leaves `net` traced at `h`.
-pub(crate) fn residual(net: &mut Net, h: &[f64]) -> Result<(Vec<f64>, f64), HostError> {
-    net.h_mut().copy_from_slice(h);
-    net.trace_step()?;
-    let r: Vec<f64> = net.next_h().iter().zip(h).map(|(a, b)| a - b).collect();
-    let cost = 0.5 * r.iter().map(|x| x * x).sum::<f64>();
-    Ok((r, cost))
-}
-
-/// Levenberg–Marquardt from `h0`; `Some((h, iterations))` on convergence.
-pub(crate) fn solve(
-    net: &mut Net,
-    h0: &[f64],
-    max_iter: usize,
-) -> Result<Option<(Vec<f64>, usize)>, HostError> {
-    let n = h0.len();
-    let mut h = h0.to_vec();
-    let mut mu = 1e-3;
-    let (mut r, mut cost) = residual(net, &h)?;
-    for it in 0..max_iter {
-        if (2.0 * cost).sqrt() / (n as f64).sqrt() < TOL {
-            return Ok(Some((h, it)));
-        }
-        let mut a = jacobian(net)?; // at the state set by `residual`
-        for i in 0..n {
-            a[(i, i)] -= 1.0;
-        }
-        let rm = Mat::from_fn(n, 1, |i, _| r[i]);
-        let g = a.transpose() * &rm;
-        let m = a.transpose() * &a;
-        let mut improved = false;
-        for _ in 0..12 {
-            let mut damped = m.clone();
-            for i in 0..n {
-                damped[(i, i)] += mu * m[(i, i)].max(1e-12);
-            }
-            let Ok(llt) = damped.llt(Side::Lower) else {
-                mu *= 4.0;
-                continue;
-            };
-            let delta = llt.solve(&g);
-            let trial: Vec<f64> = (0..n).map(|i| h[i] - delta[(i, 0)]).collect();
-            let (r_t, cost_t) = residual(net, &trial)?;
-            if cost_t < cost {
-                h = trial;
-                r = r_t;
-                cost = cost_t;
-                mu = (mu / 3.0).max(1e-12);
-                improved = true;
-                break;
-            }
-            mu *= 4.0;
-        }
-        if !improved {
-            return Ok(None);
-        }
-        // the accepted trial was the last state evaluated: the network is
-        // already at `h` for the next Jacobian
-    }
-    Ok(((2.0 * cost).sqrt() / (n as f64).sqrt() < TOL).then_some((h, max_iter)))
 }
 
 /// Validates a search: sizes, budgets, scales, and the memory of the
