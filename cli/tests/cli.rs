@@ -1452,7 +1452,10 @@ fn write_npy(path: &std::path::Path, rows: usize, cols: usize, values: &[f64]) {
 fn fixed_points_of_trained_models() {
     let dir = tmp("fixed-points-model");
     let inputs = fixture("inputs.npy");
-    for (model, dim) in [("gru_before_n32_stable.onnx", 32), ("lstm_n32_stable.onnx", 64)] {
+    for (model, dim) in [
+        ("gru_before_n32_stable.onnx", 32),
+        ("lstm_n32_stable.onnx", 64),
+    ] {
         let model = fixture(model);
         let saved = dir.join("points.npy");
         let r = json(&[
@@ -1499,7 +1502,12 @@ fn fixed_points_of_trained_models() {
         // the states file holds one row per fixed point
         let back = gatedyn_host::io::arrays::read(Param::States, &saved).unwrap();
         assert_eq!((back.rows, back.cols), (points.len(), dim));
-        assert!(std::fs::metadata(dir.join("fixed_points.svg")).unwrap().len() > 1000);
+        assert!(
+            std::fs::metadata(dir.join("fixed_points.svg"))
+                .unwrap()
+                .len()
+                > 1000
+        );
     }
     // bad states files: wrong width, NaN, empty; each named
     let model = fixture("gru_before_n32_stable.onnx");

@@ -472,3 +472,97 @@ fn emit_slurm_writes_a_job_array() {
     );
     assert!(text.contains("--merge shards/shard-*.jsonl"), "{text}");
 }
+
+/// The whole path in gatedyn: train on the flip-flop, then the fixed points
+/// of the saved network from the states the task drives it through.
+#[test]
+fn flipflop_train_then_fixed_points() {
+    let dir = tmp("flipflop");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (model, report, points) = (dir.join("ff.onnx"), dir.join("t.json"), dir.join("f.json"));
+    ok(&[
+        "train",
+        "--task",
+        "flipflop",
+        "--bits",
+        "3",
+        "--n",
+        "16",
+        "--epochs",
+        "10",
+        "--train-size",
+        "256",
+        "--test-size",
+        "64",
+        "--lr",
+        "0.01",
+        "--form",
+        "reset-after",
+        "--save",
+        s(&model),
+        "--json",
+        s(&report),
+        "--quiet",
+    ]);
+    let r = json(&report);
+    assert_eq!(r["task"], "flipflop");
+    assert_eq!(r["chance_accuracy"], 0.5);
+    // measured 0.995 (seed 1); chance is 0.5
+    let accuracy = r["final_accuracy"].as_f64().unwrap();
+    assert!(accuracy > 0.9, "{accuracy}");
+    ok(&[
+        "fixed-points",
+        "model",
+        "--model",
+        s(&model),
+        "--task",
+        "flipflop",
+        "--sequences",
+        "20",
+        "--starts",
+        "300",
+        "--noise",
+        "0.3",
+        "--json",
+        s(&points),
+        "--plot",
+        s(&dir),
+        "--quiet",
+    ]);
+    let f = json(&points);
+    let all = f["fixed_points"].as_array().unwrap();
+    assert!(
+        all.iter().any(|p| p["class"] == "stable"),
+        "a trained flip-flop holds its bits in stable points: {f}"
+    );
+    assert!(
+        std::fs::metadata(dir.join("fixed_points.svg"))
+            .unwrap()
+            .len()
+            > 1000
+    );
+    fails(
+        &[
+            "fixed-points",
+            "model",
+            "--model",
+            s(&model),
+            "--task",
+            "adding",
+        ],
+        2,
+        "--task adding: 2 inputs per step, but the model takes 3",
+    );
+    fails(
+        &[
+            "train",
+            "--task",
+            "flipflop",
+            "--pulse-probability",
+            "0",
+            "--quiet",
+        ],
+        2,
+        "--pulse-probability must be in (0, 1], got 0",
+    );
+}

@@ -16,7 +16,9 @@ use gatedyn_host::{Param, Precision};
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/flipflop").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/flipflop")
+        .join(name)
 }
 
 /// Two independent units, `z = r = σ(0) = 1/2`, `U_h = 4 I`: the candidate
@@ -76,12 +78,23 @@ fn a_two_unit_gru_has_its_nine_fixed_points_where_they_are() {
                 .unwrap_or_else(|| panic!("no fixed point at ({a}, {b})"));
             let zeros = [a, b].iter().filter(|v| **v == 0.0).count();
             assert_eq!(p.unstable_dims, zeros, "({a}, {b})");
-            let expected = if zeros > 0 { 1.5 } else { 0.5 + 1.0 - h_star * h_star };
-            assert!((p.radius - expected).abs() < 1e-9, "({a}, {b}): {}", p.radius);
+            let expected = if zeros > 0 {
+                1.5
+            } else {
+                0.5 + 1.0 - h_star * h_star
+            };
+            assert!(
+                (p.radius - expected).abs() < 1e-9,
+                "({a}, {b}): {}",
+                p.radius
+            );
             assert!(p.residual < 1e-10);
             // a saddle's way out is the coordinate at zero
             if zeros == 1 {
-                let v = p.unstable_direction.as_ref().expect("a real unstable eigenvalue");
+                let v = p
+                    .unstable_direction
+                    .as_ref()
+                    .expect("a real unstable eigenvalue");
                 let k = if a == 0.0 { 0 } else { 1 };
                 assert!((v[k].abs() - 1.0).abs() < 1e-9, "{v:?}");
             }
@@ -94,15 +107,22 @@ fn bad_starts_and_settings_are_refused() {
     let net = two_units();
     let e = search_from(&net, &[vec![0.0; 3]], &SearchSettings::default(), &|_| {}).unwrap_err();
     assert!(e.to_string().contains("start 0 has 3 entries"), "{e}");
-    let e = search_from(&net, &[vec![f64::NAN, 0.0]], &SearchSettings::default(), &|_| {})
-        .unwrap_err();
+    let e = search_from(
+        &net,
+        &[vec![f64::NAN, 0.0]],
+        &SearchSettings::default(),
+        &|_| {},
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("not finite"), "{e}");
     let bad = SearchSettings {
         tolerance: 0.0,
         ..SearchSettings::default()
     };
     match search_from(&net, &[vec![0.1, 0.1]], &bad, &|_| {}) {
-        Err(gatedyn_host::HostError::Invalid { param: Param::Tol, .. }) => {}
+        Err(gatedyn_host::HostError::Invalid {
+            param: Param::Tol, ..
+        }) => {}
         other => panic!("{other:?}"),
     }
     assert!(sample_starts(&[], 3, 0.0, 1).is_err());
@@ -153,9 +173,16 @@ fn the_flip_flop_gru_has_the_fixed_points_newton_found() {
     };
     let mut found = 0;
     for t in &truth.fixed_points {
-        let ours = r.fixed_points.iter().find(|p| rms(&p.state, &t.state) < 1e-7);
+        let ours = r
+            .fixed_points
+            .iter()
+            .find(|p| rms(&p.state, &t.state) < 1e-7);
         let Some(p) = ours else {
-            assert_ne!(t.class, "stable", "a stable fixed point was missed: {:?}", t.state);
+            assert_ne!(
+                t.class, "stable",
+                "a stable fixed point was missed: {:?}",
+                t.state
+            );
             continue;
         };
         found += 1;
@@ -164,9 +191,18 @@ fn the_flip_flop_gru_has_the_fixed_points_newton_found() {
             Stability::Marginal => "marginal",
             Stability::Unstable => "unstable",
         };
-        assert_eq!(class, t.class, "class at radius {} vs {}", p.radius, t.radius);
+        assert_eq!(
+            class, t.class,
+            "class at radius {} vs {}",
+            p.radius, t.radius
+        );
         assert_eq!(p.unstable_dims, t.unstable_dims);
-        assert!((p.radius - t.radius).abs() < 1e-7, "{} vs {}", p.radius, t.radius);
+        assert!(
+            (p.radius - t.radius).abs() < 1e-7,
+            "{} vs {}",
+            p.radius,
+            t.radius
+        );
     }
     let share = found as f64 / truth.fixed_points.len() as f64;
     assert!(

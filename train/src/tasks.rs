@@ -201,7 +201,9 @@ pub fn flipflop(task: FlipFlopTask, count: usize, seed: u64) -> Result<Vec<Examp
         ));
     }
     if count == 0 {
-        return Err(HostError::BadInput("flip-flop: no sequences asked for".into()));
+        return Err(HostError::BadInput(
+            "flip-flop: no sequences asked for".into(),
+        ));
     }
     let mut rng = XorShiftRng::seed_from_u64(seed);
     Ok((0..count)
@@ -374,7 +376,9 @@ impl Task {
     /// within [`ADDING_TOLERANCE`] (adding), the largest output is the
     /// class (copy, sMNIST), the output has the target's sign (flip-flop).
     pub fn correct(&self, ex: &Example, outputs: &[f64]) -> (usize, usize) {
-        if let (Task::FlipFlop(_), Objective::Squared { targets }) = (self, &ex.supervision.objective) {
+        if let (Task::FlipFlop(_), Objective::Squared { targets }) =
+            (self, &ex.supervision.objective)
+        {
             // an output is right when it has its target's sign
             let right = targets
                 .iter()

@@ -5,21 +5,21 @@
 //! Jacobian's eigenvalues, with the picture of them among the trajectories.
 
 use super::args::GruScalesArgs;
-use super::train::{TaskArg, TaskArgs};
 use super::args::{count, finite, OutputArgs, Progress};
+use super::train::{TaskArg, TaskArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use gatedyn_host::figures;
 use gatedyn_host::io::arrays::{self, ArrayFormat};
+use gatedyn_host::io::limits::check_memory;
+use gatedyn_host::io::limits::{MAX_LM_ITERATIONS, MAX_STARTS, MAX_STEPS};
 use gatedyn_host::io::output::Target;
 use gatedyn_host::theory::fixed_points::trained::{
     sample_starts, search_from, visited_states, SearchSettings, Stability,
 };
-use gatedyn_host::io::limits::check_memory;
-use gatedyn_host::io::limits::{MAX_LM_ITERATIONS, MAX_STARTS, MAX_STEPS};
 use gatedyn_host::theory::fixed_points::{self, FixedPointConfig};
 use gatedyn_host::HostError;
-use gatedyn_train::mnist::Split;
 use gatedyn_host::Param;
+use gatedyn_train::mnist::Split;
 use std::path::PathBuf;
 
 /// The cell.
@@ -38,7 +38,8 @@ pub enum FixedPointCmd {
 /// The search's budget, for random and trained networks alike.
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// Starts (states along the trajectory from the initial state).
+    /// Starts: drawn from the states of `--states`, `--inputs` or `--task`
+    /// (model), else states along the trajectory from the initial state.
     #[arg(long, default_value_t = 20, value_parser = count(1, MAX_STARTS))]
     starts: usize,
     /// Trajectory steps before the first start (also their spacing).
@@ -173,7 +174,7 @@ fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
         ..SearchSettings::default()
     };
     settings.check()?;
-    if !(a.noise >= 0.0) {
+    if a.noise < 0.0 {
         return Err(HostError::BadInput(format!(
             "--noise must be >= 0, got {}",
             a.noise
@@ -207,7 +208,11 @@ fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
                     "--states {}: {} columns, but the model's state has {d} ({})",
                     p.display(),
                     t.cols,
-                    if m.net.as_lstm().is_some() { "h then c" } else { "h" }
+                    if m.net.as_lstm().is_some() {
+                        "h then c"
+                    } else {
+                        "h"
+                    }
                 )));
             }
             if t.rows == 0 {
@@ -216,7 +221,10 @@ fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
                     p.display()
                 )));
             }
-            ((0..t.rows).map(|k| t.row(k).to_vec()).collect::<Vec<_>>(), "states")
+            (
+                (0..t.rows).map(|k| t.row(k).to_vec()).collect::<Vec<_>>(),
+                "states",
+            )
         }
         (None, Some(p)) => {
             let x = arrays::read(Param::Inputs, p)?;
@@ -261,7 +269,8 @@ fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
                 .flat_map(|f| f.full_state.iter().copied())
                 .collect(),
         };
-        let format = arrays::format_of(Param::SaveStates, p, &[ArrayFormat::Npy, ArrayFormat::Csv])?;
+        let format =
+            arrays::format_of(Param::SaveStates, p, &[ArrayFormat::Npy, ArrayFormat::Csv])?;
         arrays::write(p, format, &table, gatedyn_host::Precision::F64)?;
     }
     if let Some(dir) = &a.plot {

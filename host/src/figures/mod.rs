@@ -8,8 +8,8 @@
 pub mod plot;
 
 use crate::theory::analyze::AnalyzeReport;
-use crate::theory::fixed_points::trained::{principal_axes, PointSearch, Stability};
 use crate::theory::complexity::Axis;
+use crate::theory::fixed_points::trained::{principal_axes, PointSearch, Stability};
 use crate::theory::phase::PhaseDiagram;
 use crate::theory::spectrum::{MatrixFreeReport, SpectrumReport};
 use crate::theory::sweep::{Scaling, SlowModes};
@@ -455,7 +455,11 @@ pub fn fixed_points(
     let project = |x: &[f64]| {
         let c = |k: usize| {
             axes.get(k).map_or(0.0, |a: &Vec<f64>| {
-                a.iter().zip(x).zip(&mean).map(|((a, x), m)| a * (x - m)).sum()
+                a.iter()
+                    .zip(x)
+                    .zip(&mean)
+                    .map(|((a, x), m)| a * (x - m))
+                    .sum()
             })
         };
         (c(0), c(1), c(2))
@@ -476,7 +480,11 @@ pub fn fixed_points(
     let mut segments = vec![];
     for (class, label, colour) in [
         (Stability::Stable, "stable", RGBColor(0, 0, 0)),
-        (Stability::Marginal, "marginal (|λ| ≈ 1)", RGBColor(31, 119, 180)),
+        (
+            Stability::Marginal,
+            "marginal (|λ| ≈ 1)",
+            RGBColor(31, 119, 180),
+        ),
         (Stability::Unstable, "unstable", RGBColor(214, 39, 40)),
     ] {
         let points: Vec<_> = r.fixed_points.iter().filter(|p| p.class == class).collect();

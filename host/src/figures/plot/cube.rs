@@ -63,7 +63,11 @@ where
             }
         }
     }
-    if !lo.iter().zip(&hi).all(|(a, b)| a.is_finite() && b.is_finite()) {
+    if !lo
+        .iter()
+        .zip(&hi)
+        .all(|(a, b)| a.is_finite() && b.is_finite())
+    {
         return Err(HostError::BadInput("nothing finite to draw".into()));
     }
     let range = |k: usize| {

@@ -3,11 +3,11 @@
 //! and deduplicated, each compared with the fixed-point support computed
 //! from its own state (docs/THEORY.md §4).
 
+use super::solver::{residual, rms, rms_distance, solve, DISTINCT};
 use crate::io::limits::{check_memory, MAX_LM_ITERATIONS, MAX_STARTS, MAX_STEPS};
 use crate::linalg::eigen::{eigenvalues, jacobian, max_modulus};
 use crate::net::{Net, Scales};
 use crate::theory::spectrum::{predicted_radius, relative_error};
-use super::solver::{residual, rms, rms_distance, solve, DISTINCT};
 use crate::HostError;
 use crate::Param;
 use gatedyn::init::GruScales;

@@ -65,17 +65,16 @@ impl SearchSettings {
     /// Every setting in its domain; the error names the setting.
     pub fn check(&self) -> Result<(), HostError> {
         let bad = |param: Param, what: &str, v: f64| {
-            Err(HostError::invalid(param, format!(" must be {what}, got {v}")))
+            Err(HostError::invalid(
+                param,
+                format!(" must be {what}, got {v}"),
+            ))
         };
         if !(self.tolerance > 0.0 && self.tolerance < 1.0) {
             return bad(Param::Tol, "in (0, 1)", self.tolerance);
         }
         if !(self.slow_tolerance >= self.tolerance && self.slow_tolerance < 1.0) {
-            return bad(
-                Param::SlowTol,
-                "in [the tolerance, 1)",
-                self.slow_tolerance,
-            );
+            return bad(Param::SlowTol, "in [the tolerance, 1)", self.slow_tolerance);
         }
         if !(self.distinct > 0.0 && self.distinct.is_finite()) {
             return bad(Param::Distinct, "positive and finite", self.distinct);
@@ -174,7 +173,10 @@ impl PointSearch {
     }
     /// Fixed points of `class`.
     pub fn count(&self, class: Stability) -> usize {
-        self.fixed_points.iter().filter(|p| p.class == class).count()
+        self.fixed_points
+            .iter()
+            .filter(|p| p.class == class)
+            .count()
     }
 }
 
@@ -264,7 +266,9 @@ pub fn search_from(
             },
         )
         .collect::<Result<_, _>>()?;
-    let (mut fixed, mut slow): (Vec<(Solution, usize)>, Vec<(Solution, usize)>) = (vec![], vec![]);
+    // each distinct end point with the number of starts that ended there
+    let mut fixed: Vec<(Solution, usize)> = vec![];
+    let mut slow: Vec<(Solution, usize)> = vec![];
     let mut failed = 0;
     let (mut converged, mut stalled) = (0, 0);
     for end in ends {
@@ -291,11 +295,12 @@ pub fn search_from(
         }
     }
     let mut probe = net.clone();
-    let classify = |probe: &mut Net, list: Vec<(Solution, usize)>| -> Result<Vec<Point>, HostError> {
-        list.into_iter()
-            .map(|(s, basin)| point(probe, s, basin, settings))
-            .collect()
-    };
+    let classify =
+        |probe: &mut Net, list: Vec<(Solution, usize)>| -> Result<Vec<Point>, HostError> {
+            list.into_iter()
+                .map(|(s, basin)| point(probe, s, basin, settings))
+                .collect()
+        };
     let fixed_points = classify(&mut probe, fixed)?;
     let slow_points = classify(&mut probe, slow)?;
     Ok(PointSearch {
@@ -338,9 +343,7 @@ fn point(
         Stability::Stable
     };
     let unstable_direction = match ev.first() {
-        Some(z) if class == Stability::Unstable && z.im == 0.0 => {
-            Some(eigenvector(&j, z.re)?)
-        }
+        Some(z) if class == Stability::Unstable && z.im == 0.0 => Some(eigenvector(&j, z.re)?),
         _ => None,
     };
     let n = net.n();
@@ -394,7 +397,9 @@ fn eigenvector(j: &Mat<f64>, lambda: f64) -> Result<Vec<f64>, HostError> {
 /// `d < 3`), for the picture of the fixed points among the trajectories.
 pub fn principal_axes(states: &[Vec<f64>]) -> Result<(Vec<f64>, Vec<Vec<f64>>), HostError> {
     let Some(d) = states.first().map(Vec::len) else {
-        return Err(HostError::BadInput("no states for the principal axes".into()));
+        return Err(HostError::BadInput(
+            "no states for the principal axes".into(),
+        ));
     };
     let k = states.len() as f64;
     let mean: Vec<f64> = (0..d)
