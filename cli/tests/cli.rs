@@ -1538,6 +1538,25 @@ fn fixed_points_of_trained_models() {
             30.0,
         );
     }
+    // inputs of the wrong width name the file
+    let narrow = dir.join("narrow.npy");
+    write_npy(&narrow, 5, 2, &[0.0; 10]);
+    fails(
+        &[
+            "fixed-points",
+            "model",
+            "--model",
+            &model,
+            "--inputs",
+            narrow.to_str().unwrap(),
+        ],
+        2,
+        &format!(
+            "--inputs {}: 5×2, but the model takes 4 inputs",
+            narrow.display()
+        ),
+        30.0,
+    );
     fails(
         &["fixed-points", "model", "--model", &model, "--tol", "2"],
         2,

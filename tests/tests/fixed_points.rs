@@ -219,3 +219,32 @@ fn the_flip_flop_gru_has_the_fixed_points_newton_found() {
         r.fixed_points.len()
     );
 }
+
+/// The starts run in parallel; the points, their order and their basins do
+/// not depend on the thread count.
+#[test]
+fn the_search_gives_the_same_points_on_one_and_three_threads() {
+    let m = load(&fixture("flipflop_gru.safetensors")).unwrap();
+    let pool = read(Param::States, &fixture("states.npy")).unwrap();
+    let pool: Vec<Vec<f64>> = (0..pool.rows).map(|k| pool.row(k).to_vec()).collect();
+    let starts = sample_starts(&pool, 400, 0.3, 9).unwrap();
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| search_from(&m.net, &starts, &SearchSettings::default(), &|_| {}))
+            .unwrap()
+    };
+    let (one, three) = (on(1), on(3));
+    assert!(!one.fixed_points.is_empty());
+    assert_eq!(one.fixed_points.len(), three.fixed_points.len());
+    for (a, b) in one.fixed_points.iter().zip(&three.fixed_points) {
+        assert_eq!(a.full_state, b.full_state);
+        assert_eq!(a.basin, b.basin);
+    }
+    assert_eq!(
+        (one.converged, one.slow, one.failed),
+        (three.converged, three.slow, three.failed)
+    );
+}
