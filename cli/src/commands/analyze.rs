@@ -4,22 +4,13 @@
 //! ([`gatedyn_host::theory::analyze`], docs/THEORY.md §9).
 
 use super::args::ModelArgs;
-use super::args::{count, finite, OutputArgs, Progress};
-use clap::{Args, ValueEnum};
+use super::args::{count, finite, FigureFormat, OutputArgs, Progress};
+use clap::Args;
 use gatedyn_host::io::output::Target;
 use gatedyn_host::theory::analyze::{analyze, AnalyzeConfig};
 use gatedyn_host::theory::phase::region_name;
 use gatedyn_host::{figures, HostError};
 use std::path::PathBuf;
-
-/// Figure format.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum FigureFormat {
-    /// SVG.
-    Svg,
-    /// PNG.
-    Png,
-}
 
 /// The flags of `gatedyn analyze`.
 #[derive(Args, Debug)]
@@ -58,10 +49,7 @@ pub fn run(a: AnalyzeArgs) -> Result<(), HostError> {
         ..AnalyzeConfig::default()
     };
     cfg.check()?;
-    let ext = match a.plot_format {
-        FigureFormat::Svg => "svg",
-        FigureFormat::Png => "png",
-    };
+    let ext = a.plot_format.extension();
     let figure_targets: Vec<Target> = match &a.plot {
         Some(dir) => {
             if !dir.is_dir() {

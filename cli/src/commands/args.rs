@@ -404,6 +404,25 @@ pub fn check_targets(targets: &[(&str, Option<&Target>)]) -> Result<(), HostErro
     Ok(())
 }
 
+/// The file format of a command's figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FigureFormat {
+    /// SVG.
+    Svg,
+    /// PNG.
+    Png,
+}
+
+impl FigureFormat {
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            FigureFormat::Svg => "svg",
+            FigureFormat::Png => "png",
+        }
+    }
+}
+
 /// The recurrent cell on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CellArg {

@@ -5,9 +5,9 @@
 //! Jacobian's eigenvalues, with the picture of them among the trajectories.
 
 use super::args::GruScalesArgs;
-use super::args::{count, finite, OutputArgs, Progress};
+use super::args::{count, finite, FigureFormat, OutputArgs, Progress};
 use super::train::{TaskArg, TaskArgs};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use gatedyn_host::figures;
 use gatedyn_host::io::arrays::{self, ArrayFormat};
 use gatedyn_host::io::limits::check_memory;
@@ -114,15 +114,6 @@ pub struct ModelFixedPointArgs {
     search: SearchArgs,
     #[command(flatten)]
     out: OutputArgs,
-}
-
-/// Figure format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FigureFormat {
-    /// SVG.
-    Svg,
-    /// PNG.
-    Png,
 }
 
 /// The flags of `fixed-points gru`.
@@ -274,10 +265,7 @@ fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
         arrays::write(p, format, &table, gatedyn_host::Precision::F64)?;
     }
     if let Some(dir) = &a.plot {
-        let ext = match a.format {
-            FigureFormat::Svg => "svg",
-            FigureFormat::Png => "png",
-        };
+        let ext = a.format.extension();
         let path = dir.join(format!("fixed_points.{ext}"));
         figures::fixed_points(&path, &pool, &r, &m.info.describe())?;
     }
