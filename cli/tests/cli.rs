@@ -1430,7 +1430,13 @@ fn trained_model_run_analyze_export_and_spectrum() {
 
 /// Writes `rows×cols` values as a little-endian `f8` `.npy` file.
 fn write_npy(path: &std::path::Path, rows: usize, cols: usize, values: &[f64]) {
-    let header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    write_npy_shaped(path, &format!("{rows}, {cols}"), values);
+}
+
+/// Writes `values` as a little-endian `f8` `.npy` file of `shape` (as
+/// NumPy writes it, e.g. `"2, 10, 4"`).
+fn write_npy_shaped(path: &std::path::Path, shape: &str, values: &[f64]) {
+    let header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({shape}), }}");
     let mut h = header.into_bytes();
     while (10 + h.len() + 1) % 64 != 0 {
         h.push(b' ');
@@ -1538,6 +1544,24 @@ fn fixed_points_of_trained_models() {
             30.0,
         );
     }
+    // a batch of K×T×I inputs: each sequence from the initial state
+    let batch = dir.join("batch.npy");
+    let values: Vec<f64> = (0..2 * 10 * 4)
+        .map(|k| ((k % 7) as f64 - 3.0) / 3.0)
+        .collect();
+    write_npy_shaped(&batch, "2, 10, 4", &values);
+    let b = json(&[
+        "fixed-points",
+        "model",
+        "--model",
+        &model,
+        "--inputs",
+        batch.to_str().unwrap(),
+        "--starts",
+        "10",
+    ]);
+    assert_eq!(b["starts"], 10);
+    assert!(!b["fixed_points"].as_array().unwrap().is_empty(), "{b}");
     // inputs of the wrong width name the file
     let narrow = dir.join("narrow.npy");
     write_npy(&narrow, 5, 2, &[0.0; 10]);

@@ -63,8 +63,9 @@ pub struct ModelFixedPointArgs {
     /// (`2N` for an LSTM: `h` then `c`), e.g. saved hidden states of the task.
     #[arg(long, value_name = "PATH", conflicts_with = "inputs")]
     states: Option<PathBuf>,
-    /// Inputs to drive the model along (`T×I`, `.npy` or `.csv`); the
-    /// states it visits are the starts' pool.
+    /// Inputs to drive the model along (`T×I`, `.npy` or `.csv`, or a
+    /// batch of `K×T×I` in `.npy`, each sequence from the initial state);
+    /// the states it visits are the starts' pool.
     #[arg(long, value_name = "PATH", conflicts_with = "task")]
     inputs: Option<PathBuf>,
     /// Drive the model along sequences of this training task, as `train`
@@ -218,17 +219,21 @@ fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
             )
         }
         (None, Some(p)) => {
-            let x = arrays::read(Param::Inputs, p)?;
-            if x.cols != m.info.inputs || x.rows == 0 {
-                return Err(HostError::BadInput(format!(
-                    "--inputs {}: {}×{}, but the model takes {} inputs per step (and a step at least)",
-                    p.display(),
-                    x.rows,
-                    x.cols,
-                    m.info.inputs
-                )));
+            let sequences = arrays::read_sequences(Param::Inputs, p)?;
+            let mut pool = vec![];
+            for x in &sequences {
+                if x.cols != m.info.inputs || x.rows == 0 {
+                    return Err(HostError::BadInput(format!(
+                        "--inputs {}: {}×{}, but the model takes {} inputs per step (and a step at least)",
+                        p.display(),
+                        x.rows,
+                        x.cols,
+                        m.info.inputs
+                    )));
+                }
+                pool.extend(visited_states(&m.net, x)?);
             }
-            (visited_states(&m.net, &x)?, "inputs")
+            (pool, "inputs")
         }
         (None, None) => {
             let mut net = m.net.clone();

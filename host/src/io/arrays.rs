@@ -109,7 +109,40 @@ pub fn read(param: Param, path: &Path) -> Result<Table, HostError> {
     Ok(table)
 }
 
+/// Reads sequences: a `.npy` of `K×T×I` is `K` sequences of `T` rows, a
+/// 1-D or 2-D array (`.npy` or `.csv`) one. The same checks as [`read`].
+pub fn read_sequences(param: Param, path: &Path) -> Result<Vec<Table>, HostError> {
+    let format = format_of(param, path, &[ArrayFormat::Npy, ArrayFormat::Csv])?;
+    let bad = |why: String| HostError::invalid(param, format!(" {}: {why}", path.display()));
+    if format != ArrayFormat::Npy {
+        return Ok(vec![read(param, path)?]);
+    }
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let (k, table) = parse_npy_batch(&bytes, true).map_err(bad)?;
+    if let Some(i) = table.data.iter().position(|x| !x.is_finite()) {
+        return Err(bad(format!(
+            "entry {i} is {}: every entry must be finite",
+            table.data[i]
+        )));
+    }
+    let rows = table.rows / k.max(1);
+    Ok((0..k)
+        .map(|s| Table {
+            rows,
+            cols: table.cols,
+            data: table.data[s * rows * table.cols..(s + 1) * rows * table.cols].to_vec(),
+        })
+        .collect())
+}
+
 fn parse_npy(bytes: &[u8]) -> Result<Table, String> {
+    parse_npy_batch(bytes, false).map(|(_, t)| t)
+}
+
+/// A `.npy` array as `(sequences, table)`: 1-D and 2-D arrays are one
+/// sequence; with `batch`, a 3-D `K×T×I` array is `K` sequences whose
+/// `K·T` rows are stacked in the table.
+fn parse_npy_batch(bytes: &[u8], batch: bool) -> Result<(usize, Table), String> {
     const MAGIC: &[u8] = b"\x93NUMPY";
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err("not a NumPy .npy file (no \\x93NUMPY magic)".into());
@@ -163,13 +196,15 @@ fn parse_npy(bytes: &[u8]) -> Result<Table, String> {
                 .map_err(|_| format!("malformed shape ({inner})"))
         })
         .collect::<Result<_, _>>()?;
-    let (rows, cols) = match dims[..] {
-        [n] => (1, n),
-        [t, n] => (t, n),
+    let (sequences, rows, cols) = match dims[..] {
+        [n] => (1, 1, n),
+        [t, n] => (1, t, n),
+        [k, t, n] if batch => (k, k.checked_mul(t).ok_or("the shape overflows")?, n),
         _ => {
             return Err(format!(
-                "the array has {} dimensions; expected 1 or 2 (T×I)",
-                dims.len()
+                "the array has {} dimensions; expected {} (T×I)",
+                dims.len(),
+                if batch { "1 to 3 (K×T×I)" } else { "1 or 2" }
             ))
         }
     };
@@ -192,7 +227,7 @@ fn parse_npy(bytes: &[u8]) -> Result<Table, String> {
     } else {
         f32_le(data_bytes)
     };
-    Ok(Table { rows, cols, data })
+    Ok((sequences, Table { rows, cols, data }))
 }
 
 fn parse_csv(bytes: &[u8]) -> Result<Table, String> {
