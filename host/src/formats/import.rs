@@ -140,7 +140,12 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
     }
     let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
     let (stacked, layer, readout) = match format {
-        ModelFormat::Onnx => onnx::read_onnx(&bytes),
+        ModelFormat::Onnx => onnx::read_onnx(
+            &bytes,
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        ),
         ModelFormat::Safetensors => safetensors::read_safetensors(&bytes),
     }
     .map_err(bad)?;

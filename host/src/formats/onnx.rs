@@ -6,19 +6,17 @@ use super::onnx_proto as onnx;
 use crate::io::arrays::{f32_le, f64_le};
 use crate::net::ReadoutWeights;
 use gatedyn::GruForm;
+use std::path::Path;
 
 pub(crate) fn attr<'a>(node: &'a onnx::NodeProto, name: &str) -> Option<&'a onnx::AttributeProto> {
     node.attribute.iter().find(|a| a.name == name)
 }
 
-/// The values of an ONNX tensor as `f64`, with its dims.
-pub(crate) fn tensor_values(t: &onnx::TensorProto) -> Result<Tensor, String> {
+/// The values of an ONNX tensor as `f64`, with its dims; a tensor stored
+/// in an external file (ONNX external data, as PyTorch's default exporter
+/// writes it) is read from `folder`, the model's folder.
+pub(crate) fn tensor_values(t: &onnx::TensorProto, folder: &Path) -> Result<Tensor, String> {
     let name = &t.name;
-    if t.data_location == 1 || !t.external_data.is_empty() {
-        return Err(format!(
-            "tensor {name} is stored in an external file: save the model with its weights inside (onnx.save(..., save_as_external_data=False))"
-        ));
-    }
     let dims: Vec<usize> = t
         .dims
         .iter()
@@ -31,7 +29,26 @@ pub(crate) fn tensor_values(t: &onnx::TensorProto) -> Result<Tensor, String> {
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .filter(|&c| c <= crate::io::arrays::MAX_ENTRIES)
         .ok_or(format!("tensor {name} is too large ({dims:?})"))?;
+    let external = t.data_location == 1 || !t.external_data.is_empty();
+    let stored;
+    let raw: &[u8] = if external {
+        let width = match t.data_type {
+            1 => 4,
+            11 => 8,
+            other => {
+                return Err(format!(
+                    "tensor {name} has ONNX data type {other}; only float32 (1) and float64 (11) weights are supported"
+                ))
+            }
+        };
+        stored = external_bytes(t, folder, count * width)?;
+        &stored
+    } else {
+        &t.raw_data
+    };
     let values: Vec<f64> = match t.data_type {
+        1 if external => f32_le(raw),
+        11 if external => f64_le(raw),
         1 if !t.raw_data.is_empty() => f32_le(&t.raw_data),
         1 => t.float_data.iter().map(|&x| x as f64).collect(),
         11 if !t.raw_data.is_empty() => f64_le(&t.raw_data),
@@ -54,11 +71,104 @@ pub(crate) fn tensor_values(t: &onnx::TensorProto) -> Result<Tensor, String> {
     })
 }
 
+/// The `bytes` bytes of an externally stored tensor: its `location`
+/// (relative to `folder`, inside it: no absolute path, no `..`, no symlink
+/// out of it; a regular file), from `offset`, `length` bytes when given
+/// (it must be `bytes`). Only those bytes are read.
+fn external_bytes(t: &onnx::TensorProto, folder: &Path, bytes: usize) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let name = &t.name;
+    let entry = |key: &str| {
+        t.external_data
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| e.value.as_str())
+    };
+    let Some(location) = entry("location") else {
+        return Err(format!(
+            "tensor {name} is stored externally but names no location"
+        ));
+    };
+    let number = |key: &str| -> Result<Option<u64>, String> {
+        entry(key)
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("tensor {name}: external {key} {v:?} is not a byte count"))
+            })
+            .transpose()
+    };
+    let offset = number("offset")?.unwrap_or(0);
+    if let Some(length) = number("length")? {
+        if length != bytes as u64 {
+            return Err(format!(
+                "tensor {name}: its external data is {length} bytes long, its shape and type need {bytes}"
+            ));
+        }
+    }
+    let relative = Path::new(location);
+    if relative.is_absolute()
+        || relative
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(format!(
+            "tensor {name}: external data {location:?} is not a plain path inside the model's folder; refused"
+        ));
+    }
+    let file = folder.join(relative);
+    let inside = |p: &Path| -> Result<std::path::PathBuf, String> {
+        p.canonicalize().map_err(|e| {
+            format!(
+                "tensor {name}: external data file {} cannot be read: {e}",
+                file.display()
+            )
+        })
+    };
+    let (root, real) = (inside(folder)?, inside(&file)?);
+    if !real.starts_with(&root) {
+        return Err(format!(
+            "tensor {name}: external data {location:?} leads out of the model's folder (to {}); refused",
+            real.display()
+        ));
+    }
+    let meta = std::fs::metadata(&real)
+        .map_err(|e| format!("tensor {name}: external data file {}: {e}", file.display()))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "tensor {name}: external data {} is not a regular file",
+            file.display()
+        ));
+    }
+    let end = offset
+        .checked_add(bytes as u64)
+        .ok_or("external data offset overflows")?;
+    if meta.len() < end {
+        return Err(format!(
+            "tensor {name}: external data file {} holds {} bytes; the tensor needs bytes {offset} to {end} (truncated?)",
+            file.display(),
+            meta.len()
+        ));
+    }
+    let mut f = std::fs::File::open(&real)
+        .map_err(|e| format!("tensor {name}: external data file {}: {e}", file.display()))?;
+    let mut out = vec![0u8; bytes];
+    f.seek(SeekFrom::Start(offset))
+        .and_then(|_| f.read_exact(&mut out))
+        .map_err(|e| {
+            format!(
+                "tensor {name}: reading external data file {}: {e}",
+                file.display()
+            )
+        })?;
+    Ok(out)
+}
+
 /// The readout after `node` (see [`ReadoutWeights`]), if any.
 pub(crate) fn find_readout(
     graph: &onnx::GraphProto,
     node: &onnx::NodeProto,
     n: usize,
+    folder: &Path,
 ) -> Result<Option<ReadoutWeights>, String> {
     const SHAPE_ONLY: [&str; 6] = [
         "Squeeze",
@@ -93,7 +203,7 @@ pub(crate) fn find_readout(
     let Some(t) = m.input.get(1).and_then(|b| stored(b)) else {
         return Ok(None); // a product with a computed matrix: not a readout
     };
-    let Tensor { shape, values } = tensor_values(t)?;
+    let Tensor { shape, values } = tensor_values(t, folder)?;
     let gemm = m.op_type == "Gemm";
     let trans_b = gemm && attr(m, "transB").is_some_and(|a| a.i != 0);
     if gemm && attr(m, "transA").is_some_and(|a| a.i != 0) {
@@ -129,7 +239,7 @@ pub(crate) fn find_readout(
     let bias_of = |name: &str, scale: f64| -> Result<Option<Vec<f64>>, String> {
         match stored(name) {
             Some(t) => {
-                let b = tensor_values(t)?;
+                let b = tensor_values(t, folder)?;
                 if b.values.len() != k {
                     return Err(format!(
                         "the readout bias {} has shape {:?}; expected {k} entries",
@@ -160,7 +270,9 @@ pub(crate) fn find_readout(
     Ok(Some(ReadoutWeights { outputs: k, w, b }))
 }
 
-pub(crate) fn read_onnx(bytes: &[u8]) -> Result<ReadLayer, String> {
+/// The recurrent layer and readout of an ONNX model whose bytes are
+/// `bytes`; external data is read from `folder`, the model's folder.
+pub(crate) fn read_onnx(bytes: &[u8], folder: &Path) -> Result<ReadLayer, String> {
     use prost::Message;
     let model = onnx::ModelProto::decode(bytes).map_err(|e| {
         format!("not a readable ONNX model (protobuf: {e}); a truncated file reads like this too")
@@ -260,7 +372,7 @@ pub(crate) fn read_onnx(bytes: &[u8]) -> Result<ReadLayer, String> {
             return Ok(None);
         };
         match graph.initializer.iter().find(|t| &t.name == name) {
-            Some(t) => tensor_values(t).map(Some),
+            Some(t) => tensor_values(t, folder).map(Some),
             None => Err(format!(
                 "{op} input {k} ({name}) is not an initializer; gatedyn needs the weights stored in the model"
             )),
@@ -356,7 +468,7 @@ pub(crate) fn read_onnx(bytes: &[u8]) -> Result<ReadLayer, String> {
     } else {
         node.name.clone()
     };
-    let readout = find_readout(&graph, node, n)?;
+    let readout = find_readout(&graph, node, n, folder)?;
     Ok((
         Stacked {
             cell,
