@@ -6,7 +6,7 @@
 
 mod commands;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use gatedyn_host::exit_status;
 use std::process::ExitCode;
 
@@ -81,19 +81,39 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
-            use clap::error::ErrorKind;
+            use clap::error::{ContextKind, ContextValue, ErrorKind};
             if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // one line: clap's first line, without the usage block
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            let line = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("error: {line} (see --help)");
+            let line = match e.kind() {
+                // `gatedyn` or `gatedyn lyapunov` alone: name what may follow
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                | ErrorKind::MissingSubcommand => {
+                    let (path, names) = missing_subcommand();
+                    format!("{path} needs a subcommand: {}", names.join(", "))
+                }
+                // name the missing flags
+                ErrorKind::MissingRequiredArgument => match e.get(ContextKind::InvalidArg) {
+                    Some(ContextValue::Strings(args)) => {
+                        format!("missing {}", args.join(", "))
+                    }
+                    _ => "a required argument is missing".into(),
+                },
+                _ => {
+                    // one line: clap's first line, without the usage block
+                    let text = e.render().to_string();
+                    let first = text.lines().next().unwrap_or("invalid arguments");
+                    first.strip_prefix("error: ").unwrap_or(first).to_string()
+                }
+            };
+            eprintln!("error: {} (see --help)", one_line(&line));
             return ExitCode::from(exit_status::BAD_INPUT);
         }
     };
@@ -118,8 +138,61 @@ fn main() -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", commands::args::describe(&e));
+            eprintln!("error: {}", one_line(&commands::args::describe(&e)));
             ExitCode::from(e.exit_status())
         }
     }
+}
+
+/// The command line's grammar, negative numbers accepted as values at every
+/// level (`--bias-h -1` and `--every -1` reach their flag's check, which
+/// names the flag).
+fn command() -> clap::Command {
+    fn negative_numbers(c: clap::Command) -> clap::Command {
+        let names: Vec<String> = c
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        let mut c = c.allow_negative_numbers(true);
+        for name in names {
+            c = c.mut_subcommand(name, negative_numbers);
+        }
+        c
+    }
+    negative_numbers(Cli::command())
+}
+
+/// The deepest subcommand the arguments name, and the subcommands it takes.
+fn missing_subcommand() -> (String, Vec<String>) {
+    let mut c = Cli::command();
+    let mut path = vec!["gatedyn".to_string()];
+    for word in std::env::args().skip(1) {
+        match c.find_subcommand(&word) {
+            Some(s) => {
+                path.push(word);
+                c = s.clone();
+            }
+            None => break,
+        }
+    }
+    let names = c
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    (path.join(" "), names)
+}
+
+/// A message on one line: control characters (a newline in a file name)
+/// written as escapes.
+fn one_line(message: &str) -> String {
+    message
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }

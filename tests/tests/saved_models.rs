@@ -240,3 +240,28 @@ fn a_model_that_does_not_fit_the_task_is_named() {
     assert!(err(3, 10).contains("readout has 5 outputs; the task needs 10"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Issue 21, defect 10: float64 weights of 1e300 exported in f32 became
+/// `-inf` literals, Rust that does not compile. Refused, naming the model.
+#[test]
+fn weights_beyond_f32_are_not_exported_as_f32() {
+    use gatedyn_host::formats::rust_source::rust_source;
+    use gatedyn_host::net::Net;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/trained/gru_before_n32_stable.onnx");
+    let mut m = load(&path).unwrap();
+    if let Net::Gru(g) = &mut m.net {
+        g.weights.h.u[7] = -1e300;
+    }
+    match rust_source(&m, "NET", gatedyn_host::Precision::F32) {
+        Err(HostError::Invalid {
+            param: Param::Model,
+            message,
+        }) => assert!(
+            message.contains("a weight of -1e300 is beyond f32"),
+            "{message}"
+        ),
+        other => panic!("{:?}", other.map(|s| s.len())),
+    }
+    assert!(rust_source(&m, "NET", gatedyn_host::Precision::F64).is_ok());
+}

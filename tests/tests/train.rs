@@ -485,3 +485,22 @@ fn shard_lines_of_the_earlier_format_read_and_write_back_unchanged() {
     let sweep = merge(results).unwrap();
     assert_eq!(sweep.final_accuracy.len(), 2);
 }
+
+/// Issue 21, defect 2: a shard line whose settings list 2²² × 2²¹ × 2²¹
+/// jobs wrapped the count to 0 and passed the limit. The count saturates.
+#[test]
+fn a_sweep_too_large_to_count_is_refused() {
+    use gatedyn_train::sweep::parse_lines;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/sweep/shard.jsonl"
+    ))
+    .unwrap();
+    let mut r = parse_lines("shard.jsonl", &text).unwrap().remove(0);
+    r.settings.sigma_z = vec![1.0; 1 << 22];
+    r.settings.sigma_h = vec![1.0; 1 << 21];
+    r.settings.seeds = vec![1; 1 << 21];
+    assert_eq!(r.settings.jobs(), usize::MAX);
+    let e = r.settings.check().unwrap_err().to_string();
+    assert!(e.contains("jobs; at most 100000"), "{e}");
+}

@@ -355,6 +355,42 @@ fn malformed_onnx_models_are_refused_with_their_reason() {
     type Change = Box<dyn Fn(&mut ModelProto)>;
     let cases: Vec<(&str, Change, &str)> = vec![
         (
+            "a second initializer named R, all zeros",
+            Box::new(|m| {
+                let mut twin = initializer(m, "R").clone();
+                twin.raw_data.iter_mut().for_each(|b| *b = 0);
+                twin.float_data.iter_mut().for_each(|x| *x = 0.0);
+                m.graph.as_mut().unwrap().initializer.insert(0, twin);
+            }),
+            "two initializers are named \"R\"",
+        ),
+        (
+            "linear_before_reset 2",
+            Box::new(|m| {
+                m.graph.as_mut().unwrap().node[0]
+                    .attribute
+                    .push(AttributeProto {
+                        name: "linear_before_reset".into(),
+                        i: 2,
+                        r#type: 2,
+                        ..Default::default()
+                    })
+            }),
+            "linear_before_reset = 2; ONNX allows 0 or 1",
+        ),
+        (
+            "raw data with 3 bytes too many",
+            Box::new(|m| {
+                let t = initializer(m, "W");
+                if t.raw_data.is_empty() {
+                    t.raw_data = t.float_data.iter().flat_map(|x| x.to_le_bytes()).collect();
+                    t.float_data.clear();
+                }
+                t.raw_data.extend([1, 2, 3]);
+            }),
+            "bytes of raw data, its shape",
+        ),
+        (
             "bidirectional",
             Box::new(move |m| {
                 m.graph.as_mut().unwrap().node[0]

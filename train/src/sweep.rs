@@ -60,6 +60,15 @@ pub struct SweepSettings {
     pub fit: FitConfig,
 }
 
+/// A list of values for a message: at most eight of them.
+fn shown(v: &[f64]) -> String {
+    if v.len() <= 8 {
+        format!("{v:?}")
+    } else {
+        format!("{:?} … ({} values)", &v[..8], v.len())
+    }
+}
+
 /// One job of the grid.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Job {
@@ -106,6 +115,13 @@ impl SweepSettings {
     /// flag.
     pub fn check(&self) -> Result<(), HostError> {
         let bad_in = |param: Param, m: String| Err(HostError::invalid(param, m));
+        // first, and before any list is printed: a grid too large to run
+        if self.jobs() > MAX_JOBS {
+            return Err(HostError::BadInput(format!(
+                "the grid has {} jobs; at most {MAX_JOBS}",
+                self.jobs()
+            )));
+        }
         for (flag, v) in [
             (Param::SigmaZValues, &self.sigma_z),
             (Param::SigmaHValues, &self.sigma_h),
@@ -114,32 +130,34 @@ impl SweepSettings {
                 return bad_in(flag, ": at least one value".to_string());
             }
             if v.windows(2).any(|w| w[0] >= w[1]) {
-                return bad_in(flag, format!(": the values must increase (got {v:?})"));
+                return bad_in(
+                    flag,
+                    format!(": the values must increase (got {})", shown(v)),
+                );
             }
             if v.iter()
                 .any(|x| !(x.is_finite() && *x >= 0.0 && *x <= gatedyn_host::io::limits::MAX_SCALE))
             {
                 return bad_in(
                     flag,
-                    format!(": scales must be finite and >= 0 (got {v:?})"),
+                    format!(": scales must be finite and >= 0 (got {})", shown(v)),
                 );
             }
         }
         if self.seeds.is_empty() {
             return bad_in(Param::Seeds, ": at least one".into());
         }
-        if self.jobs() > MAX_JOBS {
-            return Err(HostError::BadInput(format!(
-                "the grid has {} jobs; at most {MAX_JOBS}",
-                self.jobs()
-            )));
-        }
         self.fit_config().check()
     }
 
     /// Jobs in the sweep.
     pub fn jobs(&self) -> usize {
-        self.sigma_z.len() * self.sigma_h.len() * self.seeds.len()
+        // saturating: a shard line from anyone cannot wrap the count to a
+        // small number that passes the limit
+        self.sigma_z
+            .len()
+            .saturating_mul(self.sigma_h.len())
+            .saturating_mul(self.seeds.len())
     }
 
     /// Every job, in index order.

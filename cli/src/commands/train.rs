@@ -120,9 +120,21 @@ impl TaskArgs {
                 if self.length.is_some() {
                     return bad("--length: sMNIST sequences are the images' pixels (784 for MNIST); leave --length out".into());
                 }
+                let (train, test) = (
+                    mnist::load(dir, Split::Train)?,
+                    mnist::load(dir, Split::Test)?,
+                );
+                if train.pixels != test.pixels {
+                    return bad(format!(
+                        "--mnist {}: training images have {} pixels, test images {}; both splits must have one image size",
+                        dir.display(),
+                        train.pixels,
+                        test.pixels
+                    ));
+                }
                 Ok(Task::Smnist {
-                    train: Arc::new(mnist::load(dir, Split::Train)?),
-                    test: Arc::new(mnist::load(dir, Split::Test)?),
+                    train: Arc::new(train),
+                    test: Arc::new(test),
                 })
             }
         }

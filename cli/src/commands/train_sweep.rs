@@ -96,7 +96,7 @@ pub struct TrainSweepArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "shard")]
     emit_slurm: Option<PathBuf>,
     /// Array tasks of `--emit-slurm` (default: one per job, at most 1000).
-    #[arg(long, value_parser = count(1, MAX_ARRAY))]
+    #[arg(long, value_parser = count(1, MAX_ARRAY), requires = "emit_slurm")]
     array: Option<usize>,
     #[command(flatten)]
     out: OutputArgs,
@@ -134,9 +134,9 @@ pub fn run(a: TrainSweepArgs) -> Result<(), HostError> {
     if !a.merge.is_empty() {
         let mut results = vec![];
         for p in &a.merge {
-            let text = std::fs::read_to_string(p).map_err(|e| {
-                HostError::BadInput(format!("--merge {}: cannot read: {e}", p.display()))
-            })?;
+            // a shard line is about 600 bytes; 2^30 bytes hold any sweep
+            let text = gatedyn_host::io::files::read_regular_text(p, 1 << 30)
+                .map_err(|why| HostError::BadInput(format!("--merge {}: {why}", p.display())))?;
             results.extend(sweep::parse_lines(&p.display().to_string(), &text)?);
         }
         let sweep = sweep::merge(results)?;
@@ -387,7 +387,19 @@ fn emit_slurm(a: &TrainSweepArgs, path: &Path, st: &SweepSettings) -> Result<(),
         "--format",
     ];
     let mut kept = vec![];
-    let mut args = std::env::args().skip(2); // the binary and `train-sweep`
+    // the binary and `train-sweep`; every word goes into a shell script:
+    // UTF-8 without control characters only (a newline in a file name
+    // would end the line)
+    let words: Vec<String> = std::env::args_os()
+        .skip(2)
+        .map(|w| match w.to_str() {
+            Some(s) if !s.chars().any(char::is_control) => Ok(s.to_string()),
+            _ => Err(HostError::BadInput(format!(
+                "--emit-slurm: the argument {w:?} is not UTF-8 text without control characters, so it cannot go into a Slurm script; rename the file"
+            ))),
+        })
+        .collect::<Result<_, _>>()?;
+    let mut args = words.into_iter();
     while let Some(w) = args.next() {
         let flag = w.split('=').next().unwrap_or_default().to_string();
         if drop_with_value.contains(&flag.as_str()) {
@@ -404,6 +416,11 @@ fn emit_slurm(a: &TrainSweepArgs, path: &Path, st: &SweepSettings) -> Result<(),
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "gatedyn".into());
+    if exe.chars().any(char::is_control) {
+        return Err(HostError::BadInput(format!(
+            "--emit-slurm: the path of gatedyn itself ({exe:?}) holds a control character and cannot go into a script"
+        )));
+    }
     let per_task = jobs.div_ceil(tasks);
     let script = format!(
         r#"#!/bin/bash

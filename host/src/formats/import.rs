@@ -138,7 +138,7 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
             )));
         }
     }
-    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let bytes = crate::io::files::read_regular(path, u64::MAX).map_err(bad)?;
     let (stacked, layer, readout) = match format {
         ModelFormat::Onnx => onnx::read_onnx(
             &bytes,

@@ -46,6 +46,16 @@ pub(crate) fn tensor_values(t: &onnx::TensorProto, folder: &Path) -> Result<Tens
     } else {
         &t.raw_data
     };
+    if !external && !t.raw_data.is_empty() {
+        let width = if t.data_type == 11 { 8 } else { 4 };
+        if t.raw_data.len() != count * width {
+            return Err(format!(
+                "tensor {name} holds {} bytes of raw data, its shape {dims:?} needs {} (truncated or corrupt)",
+                t.raw_data.len(),
+                count * width
+            ));
+        }
+    }
     let values: Vec<f64> = match t.data_type {
         1 if external => f32_le(raw),
         11 if external => f64_le(raw),
@@ -321,6 +331,15 @@ pub(crate) fn read_onnx(bytes: &[u8], folder: &Path) -> Result<ReadLayer, String
         }
     };
     let op = &node.op_type;
+    // a name given twice would make the weights depend on which is looked up
+    let mut names: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!(
+            "two initializers are named {:?}; tensor names must be unique",
+            w[0]
+        ));
+    }
     let text = |a: &onnx::AttributeProto| String::from_utf8_lossy(&a.s).into_owned();
     if let Some(d) = attr(node, "direction") {
         let d = text(d);
@@ -365,7 +384,15 @@ pub(crate) fn read_onnx(bytes: &[u8], folder: &Path) -> Result<ReadLayer, String
             ));
         }
     }
-    let reset_after = is_gru && attr(node, "linear_before_reset").is_some_and(|a| a.i != 0);
+    let reset_after = match attr(node, "linear_before_reset").map(|a| a.i) {
+        None | Some(0) => false,
+        Some(1) => true,
+        Some(other) => {
+            return Err(format!(
+                "{op} has linear_before_reset = {other}; ONNX allows 0 or 1"
+            ))
+        }
+    } && is_gru;
     let hidden_attr = attr(node, "hidden_size").map(|a| a.i);
     let init = |k: usize| -> Result<Option<Tensor>, String> {
         let Some(name) = node.input.get(k).filter(|s| !s.is_empty()) else {

@@ -98,6 +98,25 @@ pub fn rust_source(model: &Model, name: &str, precision: Precision) -> Result<St
     }
     let net = &model.net;
     let (n, inputs) = (net.n(), net.inputs());
+    if precision == Precision::F32 {
+        // a weight beyond f32 would be written as `inf`: Rust that does not compile
+        let weights = net.weights_flat().into_iter().chain(
+            model
+                .readout
+                .iter()
+                .flat_map(|r| r.w.iter().chain(&r.b).copied()),
+        );
+        if let Some(x) = weights.into_iter().find(|x| (*x as f32).is_infinite()) {
+            return Err(HostError::invalid(
+                Param::Model,
+                format!(
+                    " {}: a weight of {x:e} is beyond f32 (±{:e}); export it in f64",
+                    model.info.path,
+                    f32::MAX
+                ),
+            ));
+        }
+    }
     let scalar = match precision {
         Precision::F32 => "f32",
         Precision::F64 => "f64",

@@ -18,6 +18,10 @@ use std::path::Path;
 /// of `f64`): a larger header is refused before anything is allocated.
 pub const MAX_ENTRIES: usize = 400_000_000;
 
+/// At most this many bytes in an array file (8 per entry of
+/// [`MAX_ENTRIES`], or text of that many numbers).
+pub const MAX_FILE_BYTES: u64 = 64 * MAX_ENTRIES as u64;
+
 /// A row-major `rows × cols` array of finite numbers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
@@ -93,7 +97,7 @@ pub fn format_of(
 pub fn read(param: Param, path: &Path) -> Result<Table, HostError> {
     let format = format_of(param, path, &[ArrayFormat::Npy, ArrayFormat::Csv])?;
     let bad = |why: String| HostError::invalid(param, format!(" {}: {why}", path.display()));
-    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let bytes = super::files::read_regular(path, MAX_FILE_BYTES).map_err(bad)?;
     let table = match format {
         ArrayFormat::Npy => parse_npy(&bytes),
         _ => parse_csv(&bytes),
@@ -117,7 +121,7 @@ pub fn read_sequences(param: Param, path: &Path) -> Result<Vec<Table>, HostError
     if format != ArrayFormat::Npy {
         return Ok(vec![read(param, path)?]);
     }
-    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let bytes = super::files::read_regular(path, MAX_FILE_BYTES).map_err(bad)?;
     let (k, table) = parse_npy_batch(&bytes, true).map_err(bad)?;
     if let Some(i) = table.data.iter().position(|x| !x.is_finite()) {
         return Err(bad(format!(

@@ -4,5 +4,6 @@
 //! May import: the crate root only.
 
 pub mod arrays;
+pub mod files;
 pub mod limits;
 pub mod output;

@@ -80,6 +80,17 @@ pub fn writable(path: &Path) -> Result<(), String> {
     if path.is_dir() {
         return Err("is a folder".into());
     }
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_symlink() {
+            return Err(
+                "is a symbolic link; a run writes a new file in its place, so name the file itself"
+                    .into(),
+            );
+        }
+        if !meta.is_file() {
+            return Err("is not a regular file (a pipe, a device or a socket), which a run would replace; give a file, or - for standard output".into());
+        }
+    }
     let parent = parent_folder(path);
     if !parent.is_dir() {
         return Err(format!("folder {} does not exist", parent.display()));

@@ -382,6 +382,24 @@ impl Net {
             Net::Lstm(l) => &mut l.h,
         }
     }
+    /// Every weight and bias of every gate (and `b_hn`), in no promised
+    /// order: for checks over all of them.
+    pub fn weights_flat(&self) -> Vec<f64> {
+        let gates: Vec<&GateWeights> = match self {
+            Net::Gru(g) => vec![&g.weights.z, &g.weights.r, &g.weights.h],
+            Net::Lstm(l) => vec![&l.weights.f, &l.weights.i, &l.weights.o, &l.weights.c],
+        };
+        let mut out: Vec<f64> = gates
+            .iter()
+            .flat_map(|g| g.u.iter().chain(&g.w).chain(&g.b).copied())
+            .collect();
+        if let Net::Gru(g) = self {
+            if let GruForm::ResetAfter { recurrent_bias } = &g.form {
+                out.extend(recurrent_bias);
+            }
+        }
+        out
+    }
     /// The state the dynamics acts on: `h` (GRU), `[h; c]` (LSTM), the
     /// order of the Jacobian's rows and columns.
     pub fn state(&self) -> Vec<f64> {

@@ -1,0 +1,221 @@
+//! Hostile inputs from issue 21, each a reproduction that hung, aborted,
+//! replaced a special file or named the wrong thing before its fix: now
+//! exit status 2 with one line that names the flag or file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn gatedyn(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gatedyn"))
+        .args(args)
+        .output()
+        .expect("run gatedyn");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Exit status 2 within `seconds`, one line on stderr containing `msg`.
+fn refused(args: &[&str], msg: &str, seconds: f64) {
+    let t0 = std::time::Instant::now();
+    let (code, out, err) = gatedyn(args);
+    let took = t0.elapsed().as_secs_f64();
+    assert_eq!(code, 2, "{args:?}: {err}");
+    assert!(err.contains(msg), "{args:?}: expected {msg:?} in {err:?}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: one line: {err:?}"
+    );
+    assert!(out.is_empty(), "{args:?}: {out}");
+    assert!(took < seconds, "{args:?}: took {took:.1} s");
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("gatedyn-hostile-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/../tests/fixtures/trained/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[cfg(unix)]
+fn fifo(path: &Path) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+    assert!(ok, "mkfifo");
+}
+
+/// Defects 4 and 5: a FIFO hung the run; `/dev/zero` behind a `.npy`
+/// symlink filled memory. Only regular files are read.
+#[cfg(unix)]
+#[test]
+fn pipes_and_devices_are_not_read() {
+    let d = tmp("inputs");
+    let model = fixture("gru_before_n32_stable.onnx");
+    let (pipe_npy, pipe_onnx, zero) = (d.join("x.npy"), d.join("m.onnx"), d.join("zero.npy"));
+    fifo(&pipe_npy);
+    fifo(&pipe_onnx);
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let out = d.join("y.npy");
+    for inputs in [&pipe_npy, &zero] {
+        refused(
+            &[
+                "run",
+                "--model",
+                &model,
+                "--inputs",
+                s(inputs),
+                "--output",
+                s(&out),
+            ],
+            &format!("--inputs {}: is not a regular file", inputs.display()),
+            20.0,
+        );
+    }
+    refused(
+        &[
+            "analyze",
+            "--model",
+            s(&pipe_onnx),
+            "--inputs",
+            &fixture("inputs.npy"),
+        ],
+        &format!("--model {}: is not a regular file", pipe_onnx.display()),
+        20.0,
+    );
+    refused(
+        &["train-sweep", "--merge", s(&pipe_npy), "--quiet"],
+        "is not a regular file",
+        20.0,
+    );
+}
+
+/// Defect 15: an output on a FIFO or a symlink replaced the node with a
+/// regular file. Both are refused and left as they were.
+#[cfg(unix)]
+#[test]
+fn outputs_do_not_replace_special_files() {
+    use std::os::unix::fs::FileTypeExt;
+    let d = tmp("outputs");
+    let pipe = d.join("out.json");
+    fifo(&pipe);
+    let target = d.join("real.json");
+    std::fs::write(&target, "keep").unwrap();
+    let link = d.join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let base = ["mft", "gru", "--sigma-h", "1.5", "--sigma-r", "1", "--json"];
+    refused(
+        &[&base[..], &[s(&pipe)]].concat(),
+        "is not a regular file",
+        20.0,
+    );
+    refused(
+        &[&base[..], &[s(&link)]].concat(),
+        "is a symbolic link",
+        20.0,
+    );
+    assert!(std::fs::symlink_metadata(&pipe)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+}
+
+/// Defects 18, 19, 20 and the second half of 23: the missing flag named,
+/// the subcommands listed, negative numbers reaching their flag's check, a
+/// newline in a file name on one line.
+#[test]
+fn the_command_line_names_what_is_wrong() {
+    refused(&[], "gatedyn needs a subcommand: spectrum, mft", 10.0);
+    refused(
+        &["lyapunov"],
+        "gatedyn lyapunov needs a subcommand: gru, lstm, model",
+        10.0,
+    );
+    refused(
+        &["run", "--model", "m.onnx", "--inputs", "x.npy"],
+        "missing --output <PATH>",
+        10.0,
+    );
+    refused(
+        &["train-sweep", "--shard", "1/2"],
+        "missing --lines <PATH>",
+        10.0,
+    );
+    refused(
+        &[
+            "analyze", "--model", "m.onnx", "--inputs", "x.npy", "--every", "-1",
+        ],
+        "'--every <EVERY>': must be a whole number >= 1",
+        10.0,
+    );
+    refused(
+        &[
+            "run",
+            "--model",
+            "a\nb.onnx",
+            "--inputs",
+            "x.npy",
+            "--output",
+            "y.npy",
+        ],
+        "--model a\\nb.onnx",
+        10.0,
+    );
+}
+
+/// Defect 13: `--array` without `--emit-slurm` ran the whole sweep.
+/// Defect 16: a newline in a file name went into the Slurm script.
+#[test]
+fn slurm_scripts_take_no_stray_flags_or_lines() {
+    let d = tmp("slurm");
+    refused(
+        &["train-sweep", "--array", "3", "--quiet"],
+        "missing --emit-slurm <PATH>",
+        10.0,
+    );
+    let script = d.join("sweep.sbatch");
+    let evil = format!("{}/x\ntouch INJECTED\n.jsonl", d.display());
+    refused(
+        &["train-sweep", "--emit-slurm", s(&script), "--report", &evil],
+        "cannot go into a Slurm script",
+        10.0,
+    );
+    assert!(!script.exists(), "nothing written");
+}
+
+/// Defect 12: MNIST training images of 4×4 and test images of 3×3 were
+/// accepted.
+#[test]
+fn mnist_splits_of_two_sizes_are_refused() {
+    use gatedyn_train::mnist::{write, Digits, Split};
+    let d = tmp("mnist");
+    let digits = |side: usize, count: usize| Digits {
+        pixels: side * side,
+        images: (0..count * side * side).map(|k| (k % 251) as u8).collect(),
+        labels: (0..count).map(|k| (k % 10) as u8).collect(),
+    };
+    write(&d, Split::Train, &digits(4, 20)).unwrap();
+    write(&d, Split::Test, &digits(3, 20)).unwrap();
+    refused(
+        &["train", "--task", "smnist", "--mnist", s(&d), "--quiet"],
+        "training images have 16 pixels, test images 9",
+        20.0,
+    );
+}
