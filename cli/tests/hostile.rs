@@ -219,3 +219,128 @@ fn mnist_splits_of_two_sizes_are_refused() {
         20.0,
     );
 }
+
+/// Defects 14 and 21: merge lines with `epochs: 0`, `n: 0`, a task that is
+/// none, an accuracy of −5 were accepted or named a flag the user never
+/// gave; defect 17: a failed merge left its new report folder behind.
+#[test]
+fn merge_names_the_file_and_the_line() {
+    let d = tmp("merge");
+    let good = std::fs::read_to_string(format!(
+        "{}/../tests/fixtures/sweep/shard.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let first = good.lines().next().unwrap();
+    let cases = [
+        (
+            "\"epochs\":2",
+            "\"epochs\":0",
+            "epochs: 1 to 100000 (got 0)",
+        ),
+        (
+            "\"n\":8",
+            "\"n\":0",
+            "n 0 and length 20: both must be at least 1",
+        ),
+        (
+            "\"task\":\"adding\"",
+            "\"task\":\"rm -rf /\"",
+            "task \"rm -rf /\" is not a task",
+        ),
+        (
+            "\"final_accuracy\":0.0625",
+            "\"final_accuracy\":-5",
+            "final_accuracy -5 is not in [0, 1]",
+        ),
+    ];
+    for (from, to, msg) in cases {
+        assert!(first.contains(from), "{from}");
+        let file = d.join("bad.jsonl");
+        std::fs::write(&file, format!("{}\n", first.replace(from, to))).unwrap();
+        let report = d.join("new-report");
+        refused(
+            &[
+                "train-sweep",
+                "--merge",
+                s(&file),
+                "--report",
+                s(&report),
+                "--quiet",
+            ],
+            &format!("--merge {}: line 1: {msg}", file.display()),
+            20.0,
+        );
+        assert!(!report.exists(), "a failed merge leaves no report folder");
+    }
+}
+
+/// Defect 17: `--json x.json/` and `--emit-slurm` naming a folder were not
+/// checked before the run.
+#[test]
+fn output_paths_that_are_folders_are_refused() {
+    let d = tmp("paths");
+    refused(
+        &[
+            "mft",
+            "gru",
+            "--sigma-h",
+            "1.5",
+            "--sigma-r",
+            "1",
+            "--json",
+            &format!("{}/x.json/", d.display()),
+        ],
+        "not a file name",
+        10.0,
+    );
+    refused(
+        &["train-sweep", "--emit-slurm", s(&d), "--quiet"],
+        &format!("--emit-slurm {}: is a folder", d.display()),
+        10.0,
+    );
+}
+
+/// Defect 22: a NaN `initial_h` in an ONNX model failed a step later with
+/// exit 3 and no file named; now the model is refused.
+#[test]
+fn a_model_with_a_nan_initial_state_is_refused() {
+    use gatedyn_host::formats::onnx_proto::{ModelProto, TensorProto};
+    use prost::Message;
+    let d = tmp("nan-h0");
+    let bytes = std::fs::read(fixture("gru_before_n32_stable.onnx")).unwrap();
+    let mut m = ModelProto::decode(&bytes[..]).unwrap();
+    let graph = m.graph.as_mut().unwrap();
+    let mut h0 = vec![0.0f32; 32];
+    h0[3] = f32::NAN;
+    graph.initializer.push(TensorProto {
+        name: "h0".into(),
+        dims: vec![1, 1, 32],
+        data_type: 1,
+        float_data: h0,
+        ..Default::default()
+    });
+    let node = &mut graph.node[0];
+    while node.input.len() < 6 {
+        node.input.push(String::new());
+    }
+    node.input[5] = "h0".into();
+    let path = d.join("m.onnx");
+    std::fs::write(&path, m.encode_to_vec()).unwrap();
+    refused(
+        &[
+            "run",
+            "--model",
+            s(&path),
+            "--inputs",
+            &fixture("inputs.npy"),
+            "--output",
+            s(&d.join("y.npy")),
+        ],
+        &format!(
+            "--model {}: initial_h entry 3 is not finite",
+            path.display()
+        ),
+        20.0,
+    );
+}

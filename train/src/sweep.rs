@@ -412,14 +412,66 @@ pub fn parse_lines(name: &str, text: &str) -> Result<Vec<JobResult>, HostError> 
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(k, l)| {
-            serde_json::from_str(l).map_err(|e| {
-                HostError::invalid(
-                    Param::Merge,
-                    format!(" {name}: line {} is not a job result ({e})", k + 1),
-                )
-            })
+            let bad = |what: String| {
+                HostError::invalid(Param::Merge, format!(" {name}: line {}: {what}", k + 1))
+            };
+            let r: JobResult =
+                serde_json::from_str(l).map_err(|e| bad(format!("not a job result ({e})")))?;
+            // the line names its own fields: a wrong one is the file's, in
+            // the line's words, not a flag the user never gave
+            r.check_line().map_err(|e| match e {
+                HostError::Invalid { param, message } => bad(format!("{}{message}", param.name())),
+                other => bad(other.to_string()),
+            })?;
+            Ok(r)
         })
         .collect()
+}
+
+impl JobResult {
+    /// A job result read from a shard line: its settings in their domains
+    /// (those a run checks, and the network's size, the sequence length and
+    /// the task), its result fields in theirs.
+    pub fn check_line(&self) -> Result<(), HostError> {
+        let st = &self.settings;
+        st.check()?;
+        if !["adding", "copy", "smnist", "flipflop"].contains(&st.task.as_str()) {
+            return Err(HostError::BadInput(format!(
+                "task {:?} is not a task of gatedyn",
+                st.task
+            )));
+        }
+        if st.n == 0 || st.length == 0 {
+            return Err(HostError::BadInput(format!(
+                "n {} and length {}: both must be at least 1",
+                st.n, st.length
+            )));
+        }
+        let share = |name: &str, v: Option<f64>| match v {
+            Some(x) if !(0.0..=1.0).contains(&x) => {
+                Err(HostError::BadInput(format!("{name} {x} is not in [0, 1]")))
+            }
+            _ => Ok(()),
+        };
+        share("final_accuracy", Some(self.final_accuracy))?;
+        share("slow_share_init", self.slow_share_init)?;
+        if !(self.final_loss.is_finite() && self.final_loss >= 0.0) {
+            return Err(HostError::BadInput(format!(
+                "final_loss {} is not a finite loss",
+                self.final_loss
+            )));
+        }
+        if self
+            .epochs_to_target
+            .is_some_and(|e| e == 0 || e > st.fit.epochs)
+        {
+            return Err(HostError::BadInput(format!(
+                "epochs_to_target {:?} is outside 1..={}",
+                self.epochs_to_target, st.fit.epochs
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Job results as JSON lines.

@@ -114,8 +114,18 @@ pub const SWEEP_DEFAULTS: Defaults = Defaults {
 /// `MaxArraySize` is 1001).
 const MAX_ARRAY: usize = 1000;
 
-/// Runs `gatedyn train-sweep`.
+/// Runs `gatedyn train-sweep`; a failed run leaves no report folder it
+/// created.
 pub fn run(a: TrainSweepArgs) -> Result<(), HostError> {
+    let created = a.report.as_ref().filter(|d| !d.exists()).cloned();
+    let r = run_checked(a);
+    if let (Err(_), Some(d)) = (&r, created) {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    r
+}
+
+fn run_checked(a: TrainSweepArgs) -> Result<(), HostError> {
     if let Some(d) = &a.report {
         check_report_dir(d)?;
     }
@@ -124,11 +134,13 @@ pub fn run(a: TrainSweepArgs) -> Result<(), HostError> {
         .as_ref()
         .map(|d| Target::File(d.join("sweep.json")));
     let lines = a.lines.clone().map(Target::File);
+    let script = a.emit_slurm.clone().map(Target::File);
     a.out.check(
         None,
         &[
             ("--lines", lines.as_ref()),
             ("--report", report_json.as_ref()),
+            ("--emit-slurm", script.as_ref()),
         ],
     )?;
     if !a.merge.is_empty() {

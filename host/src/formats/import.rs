@@ -155,6 +155,14 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
         }
     }
     let has_initial_state = stacked.initial_h.is_some();
+    for (what, v) in [
+        ("initial_h", &stacked.initial_h),
+        ("initial_c", &stacked.initial_c),
+    ] {
+        if let Some(k) = v.iter().flatten().position(|x| !x.is_finite()) {
+            return Err(bad(format!("{what} entry {k} is not finite")));
+        }
+    }
     let net = build(stacked).map_err(bad)?;
     let form = match &net {
         Net::Gru(g) => Some(g.form.kind()),

@@ -74,8 +74,8 @@ pub fn check_writable(param: Param, path: &Path) -> Result<(), HostError> {
 
 /// Why `path` cannot take a new file (see [`check_writable`]).
 pub fn writable(path: &Path) -> Result<(), String> {
-    if path.file_name().is_none() {
-        return Err("not a file name".into());
+    if path.file_name().is_none() || path.as_os_str().to_string_lossy().ends_with('/') {
+        return Err("not a file name (it ends in a folder)".into());
     }
     if path.is_dir() {
         return Err("is a folder".into());
