@@ -344,3 +344,53 @@ fn a_model_with_a_nan_initial_state_is_refused() {
         20.0,
     );
 }
+
+/// Defect 8: a readout weight of 3e38 wrote `[-inf, -inf]`, invalid JSON,
+/// and exited 0. Now exit 3 names the step, and nothing is written.
+#[test]
+fn a_readout_that_overflows_writes_nothing() {
+    use gatedyn_host::formats::onnx_proto::ModelProto;
+    use prost::Message;
+    let d = tmp("readout");
+    let bytes = std::fs::read(fixture("gru_after_n32_stable.onnx")).unwrap();
+    let mut m = ModelProto::decode(&bytes[..]).unwrap();
+    let graph = m.graph.as_mut().unwrap();
+    let product = graph
+        .node
+        .iter()
+        .find(|n| n.op_type == "MatMul" || n.op_type == "Gemm")
+        .expect("the readout");
+    let weight = product.input[1].clone();
+    let t = graph
+        .initializer
+        .iter_mut()
+        .find(|t| t.name == weight)
+        .unwrap();
+    if t.raw_data.is_empty() {
+        t.float_data.iter_mut().for_each(|x| *x = 3e38);
+    } else {
+        t.raw_data = t
+            .raw_data
+            .chunks(4)
+            .flat_map(|_| 3e38f32.to_le_bytes())
+            .collect();
+    }
+    let path = d.join("m.onnx");
+    std::fs::write(&path, m.encode_to_vec()).unwrap();
+    let (y, h) = (d.join("y.json"), d.join("h.npy"));
+    let (code, out, err) = gatedyn(&[
+        "run",
+        "--model",
+        s(&path),
+        "--inputs",
+        &fixture("inputs.npy"),
+        "--output",
+        s(&h),
+        "--readout-output",
+        s(&y),
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("readout: non-finite value in Result"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(out.is_empty() && !y.exists() && !h.exists());
+}

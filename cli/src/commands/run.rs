@@ -85,9 +85,32 @@ pub fn run(a: RunArgs) -> Result<(), HostError> {
         }
     })?;
     drop(bar);
+    // the readout's outputs before anything is written: a value that is
+    // not finite (or beyond f32, where the file is f32) is a failure of
+    // this model on these inputs, not a number to write
+    let outputs = match (&a.readout_output, &m.readout) {
+        (Some(_), Some(r)) => {
+            let y = r.apply(&states);
+            let representable = |v: &f64| match precision {
+                Precision::F32 => (*v as f32).is_finite(),
+                Precision::F64 => v.is_finite(),
+            };
+            if let Some(index) = y.data.iter().position(|v| !representable(v)) {
+                return Err(HostError::Numerical {
+                    step: "readout",
+                    source: gatedyn::Error::NonFinite {
+                        what: gatedyn::Quantity::Result,
+                        index,
+                    },
+                });
+            }
+            Some(y)
+        }
+        _ => None,
+    };
     arrays::write(&a.output, format, &states, precision)?;
-    if let (Some(p), Some(f), Some(r)) = (&a.readout_output, readout_format, &m.readout) {
-        arrays::write(p, f, &r.apply(&states), precision)?;
+    if let (Some(p), Some(f), Some(y)) = (&a.readout_output, readout_format, &outputs) {
+        arrays::write(p, f, y, precision)?;
     }
     let last = if states.rows > 0 {
         states.row(states.rows - 1)
