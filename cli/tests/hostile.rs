@@ -394,3 +394,23 @@ fn a_readout_that_overflows_writes_nothing() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(out.is_empty() && !y.exists() && !h.exists());
 }
+
+/// The matrix-free budget below a pass of the method gave "no convergence
+/// after 8 iterations (last value NaN, …)": now bad input, naming the flag.
+#[test]
+fn a_budget_below_one_pass_is_bad_input() {
+    refused(
+        &[
+            "spectrum",
+            "gru",
+            "--n",
+            "2500",
+            "--solver",
+            "arnoldi",
+            "--max-products",
+            "1",
+        ],
+        "--max-products must be at least 32 (a few passes of the method), got 1",
+        10.0,
+    );
+}

@@ -119,10 +119,17 @@ impl fmt::Display for Error {
                 iterations,
                 last,
                 residual,
-            } => write!(
-                f,
-                "no convergence after {iterations} iterations (last value {last:e}, relative residual {residual:e})"
-            ),
+            } => {
+                write!(f, "no convergence after {iterations} iterations")?;
+                match (last.is_finite(), residual.is_finite()) {
+                    (true, true) => {
+                        write!(f, " (last value {last:e}, relative residual {residual:e})")
+                    }
+                    (true, false) => write!(f, " (last value {last:e})"),
+                    // nothing formed yet: no NaN in a message
+                    _ => write!(f, " (no estimate formed within the budget)"),
+                }
+            }
             Error::Infeasible { what } => write!(f, "infeasible target: {what}"),
         }
     }

@@ -491,6 +491,11 @@ pub fn single_vector_radius(
 /// the block method 0.51 s; at d = 4000 single 2.6-3.4 s, block 1.5-1.8 s).
 pub const BLOCK_FROM: usize = 2000;
 
+/// The smallest budget of products [`spectral_radius`] takes: a few passes
+/// of the block method (four blocks of 8), and as many single-vector
+/// products (four checks of [`CHECK_EVERY`]).
+pub const MIN_PRODUCTS: usize = 32;
+
 /// Which Arnoldi ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -366,10 +366,14 @@ pub fn check_matrix_free(cfg: &SpectrumConfig, mf: &MatrixFreeConfig) -> Result<
             format!(" must be in (0, 1), got {tol}"),
         ));
     }
-    if mf.radius.max_products == 0 {
+    if mf.radius.max_products < crate::linalg::matfree::MIN_PRODUCTS {
         return Err(HostError::invalid(
             Param::MaxProducts,
-            " must be at least 1".into(),
+            format!(
+                " must be at least {} (a few passes of the method), got {}",
+                crate::linalg::matfree::MIN_PRODUCTS,
+                mf.radius.max_products
+            ),
         ));
     }
     let need = weight_bytes(cfg.cell(), cfg.n)
