@@ -414,3 +414,79 @@ fn a_budget_below_one_pass_is_bad_input() {
         10.0,
     );
 }
+
+/// A PyTorch-layout GRU state_dict as safetensors, float64, `N = 4`, two
+/// inputs, every recurrent weight `w`.
+fn gru_safetensors(path: &Path, w: f64) {
+    let (n, i) = (4usize, 2usize);
+    let tensors: Vec<(&str, Vec<usize>, Vec<f64>)> = vec![
+        ("rnn.weight_ih_l0", vec![3 * n, i], vec![0.1; 3 * n * i]),
+        ("rnn.weight_hh_l0", vec![3 * n, n], vec![w; 3 * n * n]),
+        ("rnn.bias_ih_l0", vec![3 * n], vec![0.0; 3 * n]),
+        ("rnn.bias_hh_l0", vec![3 * n], vec![0.0; 3 * n]),
+    ];
+    let mut header = String::from("{");
+    let mut data = vec![];
+    for (k, (name, shape, values)) in tensors.iter().enumerate() {
+        let start = data.len();
+        data.extend(values.iter().flat_map(|x| x.to_le_bytes()));
+        if k > 0 {
+            header.push(',');
+        }
+        header.push_str(&format!(
+            "\"{name}\":{{\"dtype\":\"F64\",\"shape\":{shape:?},\"data_offsets\":[{start},{}]}}",
+            data.len()
+        ));
+    }
+    header.push('}');
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Defect 9: results that overflowed exited 0 with `null` in the JSON
+/// (`analyze` of float64 weights of 1e300 gave `"sigma": null`). Now exit 3
+/// names the field, and nothing is written.
+#[test]
+fn a_result_that_is_not_finite_is_not_written() {
+    let d = tmp("nonfinite");
+    let model = d.join("m.safetensors");
+    gru_safetensors(&model, 1e300);
+    let x = d.join("x.csv");
+    std::fs::write(&x, "0.1,0.2\n0.3,0.4\n0.5,0.6\n").unwrap();
+    let json = d.join("a.json");
+    let (code, out, err) = gatedyn(&[
+        "analyze",
+        "--model",
+        s(&model),
+        "--inputs",
+        s(&x),
+        "--json",
+        s(&json),
+        "--quiet",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("is not a finite number"), "{err}");
+    assert!(
+        err.contains("sigma") || err.contains("mean"),
+        "names the field: {err}"
+    );
+    assert!(out.is_empty() && !json.exists());
+    // the same file with ordinary weights runs
+    gru_safetensors(&model, 0.3);
+    let (code, _, err) = gatedyn(&[
+        "analyze",
+        "--model",
+        s(&model),
+        "--inputs",
+        s(&x),
+        "--json",
+        s(&json),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+}

@@ -78,6 +78,9 @@ pub enum HostError {
     /// A validation ran to the end and some of its checks failed (exit
     /// status 1: the input was fine, the theory and the numbers disagree).
     ChecksFailed(usize),
+    /// A computation on valid input ended in a NaN or an infinity, at
+    /// this field of its result (exit status 3): nothing is written.
+    NonFiniteResult(String),
 }
 
 /// Exit statuses of the `gatedyn` binary.
@@ -102,7 +105,8 @@ impl HostError {
             HostError::Numerical { .. }
             | HostError::Core(_)
             | HostError::Io(_)
-            | HostError::Eigen(_) => exit_status::FAILURE,
+            | HostError::Eigen(_)
+            | HostError::NonFiniteResult(_) => exit_status::FAILURE,
         }
     }
 
@@ -126,6 +130,10 @@ impl fmt::Display for HostError {
             HostError::Core(e) => write!(f, "{e}"),
             HostError::Io(m) => write!(f, "{m}"),
             HostError::Eigen(m) => write!(f, "eigen-solver: {m}"),
+            HostError::NonFiniteResult(field) => write!(
+                f,
+                "the result's {field} is not a finite number: the computation overflowed for these settings, nothing written"
+            ),
             HostError::ChecksFailed(k) => {
                 write!(
                     f,

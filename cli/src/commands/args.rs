@@ -114,6 +114,22 @@ impl OutputArgs {
         summary: &str,
         stdout_taken: bool,
     ) -> Result<(), HostError> {
+        // a result with a NaN or an infinity has failed: JSON would carry
+        // `null` for it and the table "NaN", both read as numbers
+        if let Some(field) = super::finite::first_non_finite(value) {
+            return Err(HostError::NonFiniteResult(field));
+        }
+        self.emit_report(value, summary, stdout_taken)
+    }
+    /// [`OutputArgs::emit_beside`] without the finite check: for a report
+    /// whose rows say themselves when a value is missing (`validate`'s
+    /// table marks a NaN measurement as a failed check).
+    pub fn emit_report<T: Serialize>(
+        &self,
+        value: &T,
+        summary: &str,
+        stdout_taken: bool,
+    ) -> Result<(), HostError> {
         if let Some(t) = &self.json {
             output::write_target(t, &output::to_json(value)?)?;
         }

@@ -6,6 +6,7 @@ pub mod args;
 pub mod bifurcation;
 pub mod complexity;
 pub mod export;
+pub mod finite;
 pub mod fixed_points;
 pub mod long_term;
 pub mod lyapunov;

@@ -50,7 +50,7 @@ pub fn run(a: ValidateArgs) -> Result<(), HostError> {
         v.seconds,
         a.report.display()
     );
-    a.out.emit(&v, &summary)?;
+    a.out.emit_report(&v, &summary, false)?;
     match v.failed() {
         0 => Ok(()),
         k => Err(HostError::ChecksFailed(k)),
