@@ -490,3 +490,28 @@ fn a_result_that_is_not_finite_is_not_written() {
     ]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// Defect 14: `--h0` given as a 4×8 matrix for N = 32 was taken as the 32
+/// entries of a vector.
+#[test]
+fn an_initial_state_must_be_a_vector() {
+    let d = tmp("h0");
+    let h0 = d.join("h0.csv");
+    let row = ["0.1"; 8].join(",");
+    std::fs::write(&h0, format!("{row}\n{row}\n{row}\n{row}\n")).unwrap();
+    refused(
+        &[
+            "run",
+            "--model",
+            &fixture("gru_before_n32_stable.onnx"),
+            "--h0",
+            s(&h0),
+            "--inputs",
+            &fixture("inputs.npy"),
+            "--output",
+            s(&d.join("y.npy")),
+        ],
+        &format!("--h0 {}: a 4×8 matrix; give a vector", h0.display()),
+        20.0,
+    );
+}

@@ -327,6 +327,17 @@ fn read_vector(
     what: &str,
 ) -> Result<Vec<f64>, HostError> {
     let x = arrays::read(param, path)?;
+    if x.rows != 1 && x.cols != 1 {
+        return Err(HostError::invalid(
+            param,
+            format!(
+                " {}: a {}×{} matrix; give a vector (one row or one column) of {expected} entries",
+                path.display(),
+                x.rows,
+                x.cols
+            ),
+        ));
+    }
     if x.data.len() != expected {
         return Err(HostError::invalid(
             param,

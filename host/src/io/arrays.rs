@@ -143,6 +143,24 @@ fn parse_npy(bytes: &[u8]) -> Result<Table, String> {
     parse_npy_batch(bytes, false).map(|(_, t)| t)
 }
 
+/// The keys of a `.npy` header dictionary: every `'name'` followed by a
+/// colon, outside the values' own quotes.
+fn header_keys(header: &str) -> Vec<&str> {
+    let mut keys = vec![];
+    let mut rest = header;
+    while let Some(open) = rest.find('\'') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('\'') else { break };
+        let word = &after[..close];
+        let tail = after[close + 1..].trim_start();
+        if tail.starts_with(':') {
+            keys.push(word);
+        }
+        rest = &after[close + 1..];
+    }
+    keys
+}
+
 /// A `.npy` array as `(sequences, table)`: 1-D and 2-D arrays are one
 /// sequence; with `batch`, a 3-D `K×T×I` array is `K` sequences whose
 /// `K·T` rows are stacked in the table.
@@ -164,6 +182,25 @@ fn parse_npy_batch(bytes: &[u8], batch: bool) -> Result<(usize, Table), String> 
         .get(start..start + header_len)
         .ok_or("the .npy header is cut short")?;
     let header = std::str::from_utf8(header).map_err(|_| "the .npy header is not text")?;
+    // exactly NumPy's three keys, each once: a second 'descr' (or another
+    // key) would let a reader and NumPy see different arrays
+    let keys = header_keys(header);
+    for key in ["descr", "fortran_order", "shape"] {
+        let n = keys.iter().filter(|&&k| k == key).count();
+        if n != 1 {
+            return Err(format!(
+                "the .npy header names '{key}' {n} times; it must name it once"
+            ));
+        }
+    }
+    if let Some(other) = keys
+        .iter()
+        .find(|&&k| !["descr", "fortran_order", "shape"].contains(&k))
+    {
+        return Err(format!(
+            "the .npy header has a key '{other}' that NumPy does not write"
+        ));
+    }
     let value = |key: &str| -> Result<&str, String> {
         let at = header
             .find(&format!("'{key}'"))
@@ -429,5 +466,34 @@ mod tests {
         assert!(e.contains("not a number"), "{e}");
         let e = read(Param::H0, &tmp("x.txt")).unwrap_err().to_string();
         assert!(e.contains("extension"), "{e}");
+    }
+
+    /// Issue 21, defect 14: a header whose second `'descr'` disagrees with
+    /// the first (NumPy reads the last, a naive reader the first), or that
+    /// holds a key NumPy never writes, is refused.
+    #[test]
+    fn npy_headers_with_doubled_or_foreign_keys_are_refused() {
+        let npy = |header: &str| {
+            let mut h = header.as_bytes().to_vec();
+            while !(10 + h.len() + 1).is_multiple_of(64) {
+                h.push(b' ');
+            }
+            h.push(b'\n');
+            let mut b = b"\x93NUMPY\x01\x00".to_vec();
+            b.extend((h.len() as u16).to_le_bytes());
+            b.extend(h);
+            b.extend([0u8; 32]);
+            b
+        };
+        let good = npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }");
+        assert_eq!(parse_npy(&good).unwrap().rows, 2);
+        let twice =
+            npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), 'descr': '<f8', }");
+        assert!(parse_npy(&twice)
+            .unwrap_err()
+            .contains("names 'descr' 2 times"));
+        let foreign =
+            npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), 'descrx': 1, }");
+        assert!(parse_npy(&foreign).unwrap_err().contains("a key 'descrx'"));
     }
 }
