@@ -515,3 +515,41 @@ fn an_initial_state_must_be_a_vector() {
         20.0,
     );
 }
+
+/// Defect 7: a 3 GiB sparse `.npy` behind a 100×4 header was read whole
+/// (3 GB, seconds) before its header was checked.
+#[test]
+fn a_npy_longer_than_its_header_is_refused_unread() {
+    let d = tmp("sparse");
+    let x = d.join("x.npy");
+    let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (100, 4), }";
+    let mut h = header.as_bytes().to_vec();
+    while !(10 + h.len() + 1).is_multiple_of(64) {
+        h.push(b' ');
+    }
+    h.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((h.len() as u16).to_le_bytes());
+    bytes.extend(h);
+    std::fs::write(&x, &bytes).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&x)
+        .unwrap()
+        .set_len(3 << 30)
+        .unwrap();
+    refused(
+        &[
+            "run",
+            "--model",
+            &fixture("gru_before_n32_stable.onnx"),
+            "--inputs",
+            s(&x),
+            "--output",
+            s(&d.join("y.npy")),
+        ],
+        "the header declares shape (100, 4) in 3328 bytes, but the file holds 3221225472",
+        2.0,
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}

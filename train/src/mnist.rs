@@ -80,10 +80,8 @@ pub fn load(dir: &Path, split: Split) -> Result<Digits, HostError> {
             ),
         ));
     }
-    let (image_path, image_bytes) = read(dir, images)?;
-    let (label_path, label_bytes) = read(dir, labels)?;
-    let (dims, pixels) = parse(&image_path, &image_bytes, 3)?;
-    let (ldims, labels) = parse(&label_path, &label_bytes, 1)?;
+    let (image_path, dims, pixels) = read(dir, images, 3)?;
+    let (label_path, ldims, labels) = read(dir, labels, 1)?;
     let (count, size) = (dims[0], dims[1] * dims[2]);
     if size == 0 || size > MAX_PIXELS {
         return Err(HostError::invalid(
@@ -130,44 +128,83 @@ pub fn load(dir: &Path, split: Split) -> Result<Digits, HostError> {
     })
 }
 
-/// The file `name` (or `name.gz`, decompressed) in `dir`, with its path.
-fn read(dir: &Path, name: &str) -> Result<(PathBuf, Vec<u8>), HostError> {
+/// The IDX file `name` (or `name.gz`, decompressed) in `dir` with `rank`
+/// dimensions: its path, dimensions and values. The header is read and
+/// checked first, and then exactly the bytes it declares: a file with a
+/// wrong header, or a gzip that inflates past what its header declares, is
+/// refused before the rest is read or inflated.
+fn read(dir: &Path, name: &str, rank: usize) -> Result<(PathBuf, Vec<usize>, Vec<u8>), HostError> {
     let plain = dir.join(name);
     let gz = dir.join(format!("{name}.gz"));
-    let limit = (MAX_IMAGES as u64) * (MAX_PIXELS as u64).min(4096) + 64;
-    let io = |p: &Path, e: std::io::Error| {
-        HostError::invalid(Param::Mnist, format!(" {}: cannot read: {e}", p.display()))
+    let (path, mut reader, plain_len): (PathBuf, Box<dyn Read>, Option<u64>) = if plain.is_file() {
+        let file = std::fs::File::open(&plain).map_err(|e| cannot(&plain, e))?;
+        let len = file.metadata().map_err(|e| cannot(&plain, e))?.len();
+        (plain, Box::new(file), Some(len))
+    } else if gz.is_file() {
+        let file = std::fs::File::open(&gz).map_err(|e| cannot(&gz, e))?;
+        (gz, Box::new(flate2::read::GzDecoder::new(file)), None)
+    } else {
+        return Err(HostError::invalid(
+            Param::Mnist,
+            format!(
+                " {}: no file {name} (or {name}.gz); the folder should hold the four MNIST IDX files",
+                dir.display()
+            ),
+        ));
     };
-    if plain.is_file() {
-        let bytes = std::fs::read(&plain).map_err(|e| io(&plain, e))?;
-        return Ok((plain, bytes));
+    let is_gz = plain_len.is_none();
+    let bad = |why: String| HostError::invalid(Param::Mnist, format!(" {}: {why}", path.display()));
+    let unreadable = |e: std::io::Error| {
+        if is_gz {
+            bad(format!("not a readable gzip file ({e})"))
+        } else {
+            bad(format!("cannot read: {e}"))
+        }
+    };
+    let mut header = vec![0u8; 4 + 4 * rank];
+    let mut got = 0;
+    while got < header.len() {
+        match reader.read(&mut header[got..]).map_err(unreadable)? {
+            0 => break,
+            k => got += k,
+        }
     }
-    if gz.is_file() {
-        let file = std::fs::File::open(&gz).map_err(|e| io(&gz, e))?;
-        let mut bytes = vec![];
-        flate2::read::GzDecoder::new(file)
-            .take(limit)
-            .read_to_end(&mut bytes)
-            .map_err(|e| {
-                HostError::invalid(
-                    Param::Mnist,
-                    format!(" {}: not a readable gzip file ({e})", gz.display()),
-                )
-            })?;
-        return Ok((gz, bytes));
+    header.truncate(got);
+    let (dims, size) = parse_header(&path, &header, rank)?;
+    if let Some(len) = plain_len {
+        let want = (header.len() + size) as u64;
+        if len != want {
+            return Err(bad(format!(
+                "the header {dims:?} promises {size} values but the file holds {} (truncated?)",
+                len.saturating_sub(header.len() as u64)
+            )));
+        }
     }
-    Err(HostError::invalid(
-        Param::Mnist,
-        format!(
-            " {}: no file {name} (or {name}.gz); the folder should hold the four MNIST IDX files",
-            dir.display()
-        ),
-    ))
+    let mut data = Vec::with_capacity(size);
+    reader
+        .take(size as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(unreadable)?;
+    if data.len() != size {
+        return Err(bad(format!(
+            "the header {dims:?} promises {size} values but the file holds {} (truncated?)",
+            if data.len() > size {
+                "more".to_string()
+            } else {
+                data.len().to_string()
+            }
+        )));
+    }
+    Ok((path, dims, data))
 }
 
-/// The dimensions and values of an IDX file of unsigned bytes with `rank`
-/// dimensions.
-fn parse(path: &Path, bytes: &[u8], rank: usize) -> Result<(Vec<usize>, Vec<u8>), HostError> {
+fn cannot(p: &Path, e: std::io::Error) -> HostError {
+    HostError::invalid(Param::Mnist, format!(" {}: cannot read: {e}", p.display()))
+}
+
+/// The dimensions of an IDX header of unsigned bytes with `rank`
+/// dimensions, and the number of values it declares.
+fn parse_header(path: &Path, bytes: &[u8], rank: usize) -> Result<(Vec<usize>, usize), HostError> {
     let bad = |why: String| HostError::invalid(Param::Mnist, format!(" {}: {why}", path.display()));
     let header = 4 + 4 * rank;
     if bytes.len() < header {
@@ -215,14 +252,7 @@ fn parse(path: &Path, bytes: &[u8], rank: usize) -> Result<(Vec<usize>, Vec<u8>)
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .filter(|&s| s <= MAX_IMAGES * MAX_PIXELS)
         .ok_or_else(|| bad(format!("dimensions {dims:?} are too large")))?;
-    let data = &bytes[header..];
-    if data.len() != size {
-        return Err(bad(format!(
-            "the header {dims:?} promises {size} values but the file holds {} (truncated?)",
-            data.len()
-        )));
-    }
-    Ok((dims, data.to_vec()))
+    Ok((dims, size))
 }
 
 /// Writes `digits` as the two IDX files of `split` in `dir` (images as
@@ -335,5 +365,39 @@ mod tests {
         let m = param(load(&dir.join("nothing"), Split::Train));
         assert!(m.contains("not a folder"), "{m}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Issue 21, defects 6 and 7: a gzip that inflates far past what its
+    /// header declares stops at the declared size, and a 3 GiB sparse file
+    /// with a wrong header is refused from its first bytes.
+    #[test]
+    fn headers_are_checked_before_the_body_is_read() {
+        use std::io::Write;
+        let dir = folder("bomb");
+        write(&dir, Split::Train, &digits(7)).unwrap();
+        let images = dir.join("train-images-idx3-ubyte");
+        let mut bytes = std::fs::read(&images).unwrap();
+        std::fs::remove_file(&images).unwrap();
+        bytes.extend(std::iter::repeat_n(0u8, 64 << 20));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&bytes).unwrap();
+        std::fs::write(dir.join("train-images-idx3-ubyte.gz"), gz.finish().unwrap()).unwrap();
+        let m = param(load(&dir, Split::Train));
+        assert!(m.contains("promises") && m.contains("holds more"), "{m}");
+
+        let sparse = folder("sparse");
+        write(&sparse, Split::Train, &digits(7)).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(sparse.join("train-images-idx3-ubyte"))
+            .unwrap();
+        f.set_len(3 << 30).unwrap();
+        let mut f = f;
+        f.write_all(&[1, 2, 3, 4]).unwrap();
+        let t0 = std::time::Instant::now();
+        let m = param(load(&sparse, Split::Train));
+        assert!(m.contains("not an IDX file"), "{m}");
+        assert!(t0.elapsed().as_secs_f64() < 2.0, "read the whole file?");
+        std::fs::remove_dir_all(&sparse).unwrap();
     }
 }

@@ -97,7 +97,11 @@ pub fn format_of(
 pub fn read(param: Param, path: &Path) -> Result<Table, HostError> {
     let format = format_of(param, path, &[ArrayFormat::Npy, ArrayFormat::Csv])?;
     let bad = |why: String| HostError::invalid(param, format!(" {}: {why}", path.display()));
-    let bytes = super::files::read_regular(path, MAX_FILE_BYTES).map_err(bad)?;
+    let bytes = match format {
+        ArrayFormat::Npy => read_npy_file(path, false),
+        _ => super::files::read_regular(path, MAX_FILE_BYTES),
+    }
+    .map_err(bad)?;
     let table = match format {
         ArrayFormat::Npy => parse_npy(&bytes),
         _ => parse_csv(&bytes),
@@ -121,7 +125,7 @@ pub fn read_sequences(param: Param, path: &Path) -> Result<Vec<Table>, HostError
     if format != ArrayFormat::Npy {
         return Ok(vec![read(param, path)?]);
     }
-    let bytes = super::files::read_regular(path, MAX_FILE_BYTES).map_err(bad)?;
+    let bytes = read_npy_file(path, true).map_err(bad)?;
     let (k, table) = parse_npy_batch(&bytes, true).map_err(bad)?;
     if let Some(i) = table.data.iter().position(|x| !x.is_finite()) {
         return Err(bad(format!(
@@ -137,6 +141,27 @@ pub fn read_sequences(param: Param, path: &Path) -> Result<Vec<Table>, HostError
             data: table.data[s * rows * table.cols..(s + 1) * rows * table.cols].to_vec(),
         })
         .collect())
+}
+
+/// The bytes of the `.npy` file at `path`, its header read and checked
+/// first: a file whose length is not the one its header declares (a 3 GiB
+/// file behind a 100×4 header) is refused before its data are read.
+fn read_npy_file(path: &Path, batch: bool) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let len = super::files::regular_len(path)?;
+    let mut prefix = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(1 << 20).read_to_end(&mut prefix))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let layout = npy_layout(&prefix, batch)?;
+    if len != layout.file_len() as u64 {
+        return Err(format!(
+            "the header declares shape ({}) in {} bytes, but the file holds {len} (truncated or corrupt file)",
+            layout.shape,
+            layout.file_len()
+        ));
+    }
+    super::files::read_regular(path, len)
 }
 
 fn parse_npy(bytes: &[u8]) -> Result<Table, String> {
@@ -164,7 +189,27 @@ fn header_keys(header: &str) -> Vec<&str> {
 /// A `.npy` array as `(sequences, table)`: 1-D and 2-D arrays are one
 /// sequence; with `batch`, a 3-D `K×T×I` array is `K` sequences whose
 /// `K·T` rows are stacked in the table.
-fn parse_npy_batch(bytes: &[u8], batch: bool) -> Result<(usize, Table), String> {
+/// What a `.npy` header declares: where the data start, its shape as
+/// `(sequences, rows, cols)`, the bytes per value and the shape's text.
+struct NpyLayout {
+    data_start: usize,
+    sequences: usize,
+    rows: usize,
+    cols: usize,
+    width: usize,
+    shape: String,
+}
+
+impl NpyLayout {
+    /// The file's length the header declares.
+    fn file_len(&self) -> usize {
+        self.data_start + self.rows * self.cols * self.width
+    }
+}
+
+/// The layout of a `.npy` file from its first bytes (the magic and the
+/// header suffice).
+fn npy_layout(bytes: &[u8], batch: bool) -> Result<NpyLayout, String> {
     const MAGIC: &[u8] = b"\x93NUMPY";
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err("not a NumPy .npy file (no \\x93NUMPY magic)".into());
@@ -249,13 +294,33 @@ fn parse_npy_batch(bytes: &[u8], batch: bool) -> Result<(usize, Table), String> 
             ))
         }
     };
-    let count = rows
-        .checked_mul(cols)
+    // the entries, and their bytes, within what a run may hold
+    rows.checked_mul(cols)
         .filter(|c| *c <= MAX_ENTRIES)
         .ok_or(format!(
             "shape ({inner}) is larger than {MAX_ENTRIES} entries"
         ))?;
-    let data_bytes = &bytes[start + header_len..];
+    Ok(NpyLayout {
+        data_start: start + header_len,
+        sequences,
+        rows,
+        cols,
+        width,
+        shape: inner.to_string(),
+    })
+}
+
+fn parse_npy_batch(bytes: &[u8], batch: bool) -> Result<(usize, Table), String> {
+    let NpyLayout {
+        data_start,
+        sequences,
+        rows,
+        cols,
+        width,
+        shape: inner,
+    } = npy_layout(bytes, batch)?;
+    let count = rows * cols;
+    let data_bytes = &bytes[data_start..];
     if data_bytes.len() != count * width {
         return Err(format!(
             "the data holds {} bytes, the shape ({inner}) needs {} (truncated or corrupt file)",

@@ -35,6 +35,19 @@ pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// The length of the regular file at `path`, with the refusals of
+/// [`read_regular`].
+pub fn regular_len(path: &Path) -> Result<u64, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if meta.is_dir() {
+        return Err("is a folder, not a file".into());
+    }
+    if !meta.is_file() {
+        return Err("is not a regular file (a pipe, a device or a socket); give a file".into());
+    }
+    Ok(meta.len())
+}
+
 /// `read_regular` as UTF-8 text.
 pub fn read_regular_text(path: &Path, max: u64) -> Result<String, String> {
     String::from_utf8(read_regular(path, max)?).map_err(|_| "is not UTF-8 text".into())
