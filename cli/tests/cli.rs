@@ -1,20 +1,11 @@
 //! The `gatedyn` binary: exit status 2 with one clear line on bad input,
 //! and every documented JSON field on good input.
 
+mod common;
+
+use common::gatedyn;
 use gatedyn_host::Param;
 use std::process::Command;
-
-fn gatedyn(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gatedyn"))
-        .args(args)
-        .output()
-        .expect("run gatedyn");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Runs `gatedyn args` and checks the documented failure: the exit
 /// status, one line on stderr containing `msg`, no panic, and an end
@@ -1436,19 +1427,7 @@ fn write_npy(path: &std::path::Path, rows: usize, cols: usize, values: &[f64]) {
 /// Writes `values` as a little-endian `f8` `.npy` file of `shape` (as
 /// NumPy writes it, e.g. `"2, 10, 4"`).
 fn write_npy_shaped(path: &std::path::Path, shape: &str, values: &[f64]) {
-    let header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({shape}), }}");
-    let mut h = header.into_bytes();
-    while (10 + h.len() + 1) % 64 != 0 {
-        h.push(b' ');
-    }
-    h.push(b'\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((h.len() as u16).to_le_bytes());
-    bytes.extend(h);
-    for v in values {
-        bytes.extend(v.to_le_bytes());
-    }
-    std::fs::write(path, bytes).unwrap();
+    std::fs::write(path, common::npy_bytes(shape, values)).unwrap();
 }
 
 /// `fixed-points model`: fixed points of a trained GRU and LSTM from the

@@ -2,20 +2,11 @@
 //! replaced a special file or named the wrong thing before its fix: now
 //! exit status 2 with one line that names the flag or file.
 
+mod common;
+
+use common::gatedyn;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn gatedyn(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gatedyn"))
-        .args(args)
-        .output()
-        .expect("run gatedyn");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Exit status 2 within `seconds`, one line on stderr containing `msg`.
 fn refused(args: &[&str], msg: &str, seconds: f64) {
@@ -522,16 +513,8 @@ fn an_initial_state_must_be_a_vector() {
 fn a_npy_longer_than_its_header_is_refused_unread() {
     let d = tmp("sparse");
     let x = d.join("x.npy");
-    let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (100, 4), }";
-    let mut h = header.as_bytes().to_vec();
-    while !(10 + h.len() + 1).is_multiple_of(64) {
-        h.push(b' ');
-    }
-    h.push(b'\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((h.len() as u16).to_le_bytes());
-    bytes.extend(h);
-    std::fs::write(&x, &bytes).unwrap();
+    // the header of a 100×4 array, and none of its data
+    std::fs::write(&x, common::npy_bytes("100, 4", &[])).unwrap();
     std::fs::OpenOptions::new()
         .write(true)
         .open(&x)

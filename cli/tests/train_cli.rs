@@ -3,21 +3,11 @@
 //! the test writes, shards merged into the same sweep as one process, the
 //! Slurm script, and the documented one-line errors.
 
+mod common;
+
+use common::gatedyn;
 use gatedyn_train::mnist::{self, Digits, Split};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn gatedyn(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_gatedyn"))
-        .args(args)
-        .output()
-        .expect("run gatedyn");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn ok(args: &[&str]) -> String {
     let (code, out, err) = gatedyn(args);

@@ -175,9 +175,11 @@ fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
     let states_target = a.save_states.clone().map(Target::File);
     a.out
         .check(None, &[("--save-states", states_target.as_ref())])?;
-    if let Some(p) = &a.save_states {
-        arrays::format_of(Param::SaveStates, p, &[ArrayFormat::Npy, ArrayFormat::Csv])?;
-    }
+    let states_format = a
+        .save_states
+        .as_ref()
+        .map(|p| arrays::format_of(Param::SaveStates, p, &[ArrayFormat::Npy, ArrayFormat::Csv]))
+        .transpose()?;
     if let Some(dir) = &a.plot {
         if !dir.is_dir() {
             return Err(HostError::BadInput(format!(
@@ -255,7 +257,7 @@ fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
     let bar = Progress::new(a.out.quiet, starts.len() as u64);
     let r = search_from(&m.net, &starts, &settings, &|k| bar.at(k))?;
     drop(bar);
-    if let Some(p) = &a.save_states {
+    if let (Some(p), Some(format)) = (&a.save_states, states_format) {
         let table = arrays::Table {
             rows: r.fixed_points.len(),
             cols: d,
@@ -265,8 +267,6 @@ fn run_model(a: ModelFixedPointArgs) -> Result<(), HostError> {
                 .flat_map(|f| f.full_state.iter().copied())
                 .collect(),
         };
-        let format =
-            arrays::format_of(Param::SaveStates, p, &[ArrayFormat::Npy, ArrayFormat::Csv])?;
         arrays::write(p, format, &table, gatedyn_host::Precision::F64)?;
     }
     if let Some(dir) = &a.plot {

@@ -149,11 +149,13 @@ pub fn read_sequences(param: Param, path: &Path) -> Result<Vec<Table>, HostError
 fn read_npy_file(path: &Path, batch: bool) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let len = super::files::regular_len(path)?;
-    let mut prefix = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(1 << 20).read_to_end(&mut prefix))
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(1 << 20)
+        .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read: {e}"))?;
-    let layout = npy_layout(&prefix, batch)?;
+    let layout = npy_layout(&bytes, batch)?;
     if len != layout.file_len() as u64 {
         return Err(format!(
             "the header declares shape ({}) in {} bytes, but the file holds {len} (truncated or corrupt file)",
@@ -161,7 +163,12 @@ fn read_npy_file(path: &Path, batch: bool) -> Result<Vec<u8>, String> {
             layout.file_len()
         ));
     }
-    super::files::read_regular(path, len)
+    // the rest of the file, now that its size is the one declared
+    let rest = len.saturating_sub(bytes.len() as u64);
+    file.take(rest)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    Ok(bytes)
 }
 
 fn parse_npy(bytes: &[u8]) -> Result<Table, String> {

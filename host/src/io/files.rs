@@ -10,20 +10,13 @@ use std::path::Path;
 /// folder, or when it holds more than `max` bytes. The error says which,
 /// without the path (the caller names the file).
 pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    if meta.is_dir() {
-        return Err("is a folder, not a file".into());
-    }
-    if !meta.is_file() {
-        return Err("is not a regular file (a pipe, a device or a socket); give a file".into());
-    }
-    if meta.len() > max {
+    let len = regular_len(path)?;
+    if len > max {
         return Err(format!(
-            "holds {} bytes, more than the {max} this input may have",
-            meta.len()
+            "holds {len} bytes, more than the {max} this input may have"
         ));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let mut bytes = Vec::with_capacity(len as usize);
     std::fs::File::open(path)
         .and_then(|f| f.take(max.saturating_add(1)).read_to_end(&mut bytes))
         .map_err(|e| format!("cannot read: {e}"))?;

@@ -11,15 +11,9 @@ use gatedyn::{
     GateRef, GruForm, GruGates, GruRef, GruTraceMut, LstmGates, LstmRef, LstmTraceMut, Real,
 };
 
-/// Runs `net` from its current state on `inputs` (`T × inputs`, one row per
-/// step) and returns the hidden states `h_1 … h_T` (`T × N`). The network
-/// is not changed. `tick` is called after each step.
-pub fn run_inputs(
-    net: &Net,
-    inputs: &Table,
-    precision: Precision,
-    tick: impl FnMut(),
-) -> Result<Table, HostError> {
+/// Errors unless `inputs` has one column per input of `net`, naming
+/// [`Param::Inputs`].
+pub fn check_inputs(net: &Net, inputs: &Table) -> Result<(), HostError> {
     if inputs.cols != net.inputs() {
         return Err(HostError::invalid(
             Param::Inputs,
@@ -30,6 +24,19 @@ pub fn run_inputs(
             ),
         ));
     }
+    Ok(())
+}
+
+/// Runs `net` from its current state on `inputs` (`T × inputs`, one row per
+/// step) and returns the hidden states `h_1 … h_T` (`T × N`). The network
+/// is not changed. `tick` is called after each step.
+pub fn run_inputs(
+    net: &Net,
+    inputs: &Table,
+    precision: Precision,
+    tick: impl FnMut(),
+) -> Result<Table, HostError> {
+    check_inputs(net, inputs)?;
     match precision {
         Precision::F32 => run_in::<f32>(net, inputs, tick),
         Precision::F64 => run_in::<f64>(net, inputs, tick),

@@ -282,16 +282,7 @@ pub fn analyze(
     cfg.check()?;
     let t0 = std::time::Instant::now();
     let Model { mut net, info, .. } = model;
-    if inputs.cols != net.inputs() {
-        return Err(HostError::invalid(
-            Param::Inputs,
-            format!(
-                " has {} columns; the model takes {} inputs",
-                inputs.cols,
-                net.inputs()
-            ),
-        ));
-    }
+    crate::net::drive::check_inputs(&net, inputs)?;
     if inputs.rows == 0 {
         return Err(HostError::invalid(
             Param::Inputs,

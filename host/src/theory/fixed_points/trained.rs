@@ -183,16 +183,7 @@ impl PointSearch {
 /// The states `net` visits along `inputs` (`T×I`) from its current state,
 /// one per step (`h`, or `[h; c]`).
 pub fn visited_states(net: &Net, inputs: &Table) -> Result<Vec<Vec<f64>>, HostError> {
-    if inputs.cols != net.inputs() {
-        return Err(HostError::invalid(
-            Param::Inputs,
-            format!(
-                ": {} columns, but the model takes {} inputs",
-                inputs.cols,
-                net.inputs()
-            ),
-        ));
-    }
+    crate::net::drive::check_inputs(net, inputs)?;
     let mut net = net.clone();
     let mut out = Vec::with_capacity(inputs.rows);
     for t in 0..inputs.rows {
