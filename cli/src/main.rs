@@ -51,7 +51,7 @@ enum Cmd {
         #[command(subcommand)]
         cell: commands::lyapunov::LyapunovCmd,
     },
-    /// Run a trained model (ONNX or PyTorch safetensors) on an input
+    /// Run a trained model (ONNX, PyTorch safetensors or Keras) on an input
     /// sequence and write its hidden states.
     Run(commands::run::RunArgs),
     /// A trained model along its inputs: Jacobian spectra, slow modes,

@@ -308,8 +308,9 @@ pub enum PrecisionArg {
 /// `--model` and `--h0`, on every subcommand that loads a trained model.
 #[derive(Args, Debug)]
 pub struct ModelArgs {
-    /// The model: `.onnx` (one GRU or LSTM node) or `.safetensors`
-    /// (PyTorch nn.GRU / nn.LSTM state_dict).
+    /// The model: `.onnx` (one GRU or LSTM node), `.safetensors`
+    /// (PyTorch nn.GRU / nn.LSTM state_dict), `.keras` or `.weights.h5`
+    /// (Keras 3, one GRU or LSTM layer).
     #[arg(long, value_name = "PATH")]
     pub model: PathBuf,
     /// Initial hidden state, `N` entries (`.npy` or `.csv`); default: the

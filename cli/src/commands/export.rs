@@ -14,7 +14,7 @@ use std::path::PathBuf;
 /// The flags of `gatedyn export`.
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// The model: `.onnx` or `.safetensors`.
+    /// The model: `.onnx`, `.safetensors`, `.keras` or `.weights.h5`.
     #[arg(long, value_name = "PATH")]
     model: PathBuf,
     /// The Rust file to write (`-` for stdout).

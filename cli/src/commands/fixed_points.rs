@@ -28,7 +28,7 @@ pub enum FixedPointCmd {
     /// A GRU (gates z, r, h); fixed points do not depend on σ_z, their
     /// Jacobians do.
     Gru(FixedPointArgs),
-    /// A trained GRU or LSTM (`--model`, ONNX or PyTorch safetensors) with
+    /// A trained GRU or LSTM (`--model`, ONNX, PyTorch safetensors or Keras) with
     /// its input held at a constant (zero unless `--input`), from the
     /// states of `--states` or of a run along `--inputs` (else from its
     /// trajectory at that input).

@@ -31,7 +31,7 @@ pub enum LyapunovCmd {
         #[command(flatten)]
         common: LyapunovArgs,
     },
-    /// A trained GRU or LSTM (`--model`, ONNX or PyTorch safetensors),
+    /// A trained GRU or LSTM (`--model`, ONNX, PyTorch safetensors or Keras),
     /// autonomous with its input held constant (zero unless `--input`).
     Model {
         #[command(flatten)]

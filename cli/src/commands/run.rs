@@ -1,5 +1,5 @@
 //! `gatedyn run --model PATH --inputs X --output Y`: a trained network
-//! (ONNX or PyTorch safetensors, [`gatedyn_host::formats`]) run on an input
+//! (ONNX, PyTorch safetensors or Keras, [`gatedyn_host::formats`]) run on an input
 //! sequence, hidden states written as `.npy`, `.csv` or `.json`.
 
 use super::args::{ModelArgs, OutputArgs, PrecisionArg, Progress};
@@ -26,7 +26,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     output: PathBuf,
     /// Where the readout's outputs go, `T×K` (`.npy`, `.csv` or `.json`),
-    /// for an ONNX model with a linear readout after the layer.
+    /// for a model with a linear readout after the layer (ONNX `MatMul`/`Gemm`,
+    /// PyTorch `nn.Linear`, Keras `Dense`).
     #[arg(long, value_name = "PATH")]
     readout_output: Option<PathBuf>,
     /// Arithmetic of the run (the weights rounded once to it).

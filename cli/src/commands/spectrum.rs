@@ -33,7 +33,7 @@ pub enum SpectrumCmd {
         #[command(flatten)]
         common: SpectrumArgs,
     },
-    /// A trained model (`--model`, ONNX or PyTorch safetensors): the
+    /// A trained model (`--model`, ONNX, PyTorch safetensors or Keras): the
     /// spectrum at the state reached after `--steps` steps of zero input
     /// (or after `--inputs`), with the prediction from its empirical
     /// scales where the theory applies.

@@ -183,7 +183,7 @@ pub struct NetArgs {
     /// Seed of the initial weights.
     #[arg(long, default_value_t = 1)]
     pub weight_seed: u64,
-    /// Start from this model instead (`.onnx` or `.safetensors`; its
+    /// Start from this model instead (`.onnx`, `.safetensors`, `.keras` or `.weights.h5`; its
     /// readout too when it has one): continue training. The flags that
     /// draw weights (`--n`, `--sigma-*`, `--cell`, `--form`) are refused
     /// with it.

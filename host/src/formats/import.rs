@@ -1,15 +1,18 @@
 //! Trained networks from files (docs/THEORY.md §9): an ONNX model with one
-//! `GRU` or `LSTM` node, or a PyTorch `nn.GRU` / `nn.LSTM` `state_dict`
-//! saved as `.safetensors`. Both become a [`Net`] in this crate's
+//! `GRU` or `LSTM` node, a PyTorch `nn.GRU` / `nn.LSTM` `state_dict`
+//! saved as `.safetensors`, or a Keras 3 model with one `GRU` or `LSTM`
+//! layer, saved whole (`.keras`) or as weights (`.weights.h5`; see
+//! [`super::keras`]). Each becomes a [`Net`] in this crate's
 //! conventions:
 //!
 //! * the update gate is negated (`U_z`, `W_z`, `b_z` → their negatives:
-//!   ONNX and PyTorch keep `z` of the old state, the paper keeps `1 − z`);
+//!   ONNX, PyTorch and Keras keep `z` of the old state, the paper keeps
+//!   `1 − z`);
 //! * the input and recurrent biases of a gate add up, except the
 //!   candidate's recurrent bias in the reset-after form (`b_hn`);
 //! * stacked gate blocks are split by the framework's order: ONNX GRU
 //!   `z, r, h`, ONNX LSTM `i, o, f, c`, PyTorch GRU `r, z, n`, PyTorch LSTM
-//!   `i, f, g, o`.
+//!   `i, f, g, o`, Keras GRU `z, r, h`, Keras LSTM `i, f, c, o`.
 //!
 //! What is supported: one forward layer (batch size is the caller's), gate
 //! activations `Sigmoid`, candidate/cell activations `Tanh`, no clipping,
@@ -25,8 +28,9 @@
 //! (field numbers of ONNX IR version 10) declared in [`super::onnx_proto`]; unknown
 //! fields are skipped by the decoder.
 
+use super::external::{ExternalData, ModelFolder};
 use super::layout::*;
-use super::{onnx, safetensors};
+use super::{keras, onnx, safetensors};
 use crate::net::optional_form_name;
 use crate::net::{Cell, Net, ReadoutWeights};
 use crate::HostError;
@@ -42,12 +46,18 @@ pub enum ModelFormat {
     Onnx,
     /// PyTorch `state_dict` in safetensors.
     Safetensors,
+    /// A whole Keras 3 model (`model.save("m.keras")`).
+    Keras,
+    /// Keras 3 weights alone (`model.save_weights("m.weights.h5")`):
+    /// Keras's default activations assumed.
+    #[serde(rename = "keras_weights")]
+    KerasWeights,
 }
 
 impl ModelFormat {
-    /// The format `path`'s extension names (`.onnx`, `.safetensors`, in
-    /// any case); another is a [`HostError::Invalid`] naming `flag` and the
-    /// path.
+    /// The format `path`'s extension names (`.onnx`, `.safetensors`,
+    /// `.keras`, `.h5`, in any case); another is a [`HostError::Invalid`]
+    /// naming `param` and the path.
     pub fn of_path(param: Param, path: &Path) -> Result<Self, HostError> {
         let ext = path
             .extension()
@@ -55,10 +65,12 @@ impl ModelFormat {
         match ext.as_deref() {
             Some("onnx") => Ok(ModelFormat::Onnx),
             Some("safetensors") => Ok(ModelFormat::Safetensors),
+            Some("keras") => Ok(ModelFormat::Keras),
+            Some("h5") => Ok(ModelFormat::KerasWeights),
             _ => Err(HostError::invalid(
                 param,
                 format!(
-                    " {}: the extension must be .onnx (ONNX) or .safetensors (PyTorch state_dict)",
+                    " {}: the extension must be .onnx (ONNX), .safetensors (PyTorch state_dict), .keras (Keras model) or .weights.h5 (Keras weights)",
                     path.display()
                 ),
             )),
@@ -83,7 +95,8 @@ pub struct ModelInfo {
     pub n: usize,
     /// Inputs.
     pub inputs: usize,
-    /// The ONNX node name or the safetensors key prefix.
+    /// The ONNX node name, the safetensors key prefix or the Keras layer
+    /// name.
     pub layer: String,
     /// Whether the file gave an initial state (ONNX `initial_h`).
     pub has_initial_state: bool,
@@ -99,7 +112,16 @@ impl ModelInfo {
             Some(GruForm::ResetBefore) => " (reset before U_h, paper form)",
             None => "",
         };
-        format!("{}{form} N={}, {} inputs", self.cell, self.n, self.inputs)
+        let assumed = match self.format {
+            ModelFormat::KerasWeights => {
+                " (Keras weights without a configuration: tanh and sigmoid assumed)"
+            }
+            _ => "",
+        };
+        format!(
+            "{}{form} N={}, {} inputs{assumed}",
+            self.cell, self.n, self.inputs
+        )
     }
 }
 
@@ -139,19 +161,38 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
         }
     }
     let bytes = crate::io::files::read_regular(path, u64::MAX).map_err(bad)?;
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    decode(
+        format,
+        &bytes,
+        &ModelFolder(folder),
+        &path.display().to_string(),
+    )
+    .map_err(bad)
+}
+
+/// A model from the bytes of a file in `format`, its external data (ONNX)
+/// from `external`, named `name` in its [`ModelInfo`]: [`load`] without
+/// the file system, for models held in memory (and the fuzz targets).
+/// An error says what is wrong with the bytes.
+pub fn decode(
+    format: ModelFormat,
+    bytes: &[u8],
+    external: &dyn ExternalData,
+    name: &str,
+) -> Result<Model, String> {
     let (stacked, layer, readout) = match format {
-        ModelFormat::Onnx => onnx::read_onnx(
-            &bytes,
-            path.parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new(".")),
-        ),
-        ModelFormat::Safetensors => safetensors::read_safetensors(&bytes),
-    }
-    .map_err(bad)?;
+        ModelFormat::Onnx => onnx::read_onnx(bytes, external),
+        ModelFormat::Safetensors => safetensors::read_safetensors(bytes),
+        ModelFormat::Keras => keras::read_keras(std::io::Cursor::new(bytes)),
+        ModelFormat::KerasWeights => keras::read_keras_weights(bytes),
+    }?;
     if let Some(r) = &readout {
         if let Some(k) = r.w.iter().chain(&r.b).position(|x| !x.is_finite()) {
-            return Err(bad(format!("readout weight {k} is not finite")));
+            return Err(format!("readout weight {k} is not finite"));
         }
     }
     let has_initial_state = stacked.initial_h.is_some();
@@ -160,17 +201,17 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
         ("initial_c", &stacked.initial_c),
     ] {
         if let Some(k) = v.iter().flatten().position(|x| !x.is_finite()) {
-            return Err(bad(format!("{what} entry {k} is not finite")));
+            return Err(format!("{what} entry {k} is not finite"));
         }
     }
-    let net = build(stacked).map_err(bad)?;
+    let net = build(stacked)?;
     let form = match &net {
         Net::Gru(g) => Some(g.form.kind()),
         Net::Lstm(_) => None,
     };
     Ok(Model {
         info: ModelInfo {
-            path: path.display().to_string(),
+            path: name.to_string(),
             format,
             cell: net.cell(),
             form,

@@ -150,6 +150,9 @@ pub enum Framework {
     Onnx,
     /// PyTorch `nn.GRU` (`r, z, n`) and `nn.LSTM` (`i, f, g, o`).
     Torch,
+    /// Keras `GRU` (`z, r, h`) and `LSTM` (`i, f, c, o`); its kernels are
+    /// stored transposed (`inputs × G·N`), which the Keras reader undoes.
+    Keras,
 }
 
 /// Where each GRU gate's block sits in a framework's stack.
@@ -182,6 +185,7 @@ impl Framework {
         match self {
             Framework::Onnx => GruBlocks { z: 0, r: 1, h: 2 },
             Framework::Torch => GruBlocks { z: 1, r: 0, h: 2 },
+            Framework::Keras => GruBlocks { z: 0, r: 1, h: 2 },
         }
     }
     /// The LSTM's block order.
@@ -194,6 +198,12 @@ impl Framework {
                 c: 3,
             },
             Framework::Torch => LstmBlocks {
+                f: 1,
+                i: 0,
+                o: 3,
+                c: 2,
+            },
+            Framework::Keras => LstmBlocks {
                 f: 1,
                 i: 0,
                 o: 3,

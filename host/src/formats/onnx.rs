@@ -1,6 +1,7 @@
 //! The ONNX reader: one `GRU` or `LSTM` node, its weights, and a linear
 //! readout after it.
 
+use super::external::ExternalData;
 use super::layout::*;
 use super::onnx_proto as onnx;
 use crate::io::arrays::{f32_le, f64_le};
@@ -14,8 +15,11 @@ pub(crate) fn attr<'a>(node: &'a onnx::NodeProto, name: &str) -> Option<&'a onnx
 
 /// The values of an ONNX tensor as `f64`, with its dims; a tensor stored
 /// in an external file (ONNX external data, as PyTorch's default exporter
-/// writes it) is read from `folder`, the model's folder.
-pub(crate) fn tensor_values(t: &onnx::TensorProto, folder: &Path) -> Result<Tensor, String> {
+/// writes it) is read from `external` (the model's folder, for a file).
+pub(crate) fn tensor_values(
+    t: &onnx::TensorProto,
+    external: &dyn ExternalData,
+) -> Result<Tensor, String> {
     let name = &t.name;
     let dims: Vec<usize> = t
         .dims
@@ -29,9 +33,9 @@ pub(crate) fn tensor_values(t: &onnx::TensorProto, folder: &Path) -> Result<Tens
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .filter(|&c| c <= crate::io::arrays::MAX_ENTRIES)
         .ok_or(format!("tensor {name} is too large ({dims:?})"))?;
-    let external = t.data_location == 1 || !t.external_data.is_empty();
+    let is_external = t.data_location == 1 || !t.external_data.is_empty();
     let stored;
-    let raw: &[u8] = if external {
+    let raw: &[u8] = if is_external {
         let width = match t.data_type {
             1 => 4,
             11 => 8,
@@ -41,12 +45,12 @@ pub(crate) fn tensor_values(t: &onnx::TensorProto, folder: &Path) -> Result<Tens
                 ))
             }
         };
-        stored = external_bytes(t, folder, count * width)?;
+        stored = external_bytes(t, external, count * width)?;
         &stored
     } else {
         &t.raw_data
     };
-    if !external && !t.raw_data.is_empty() {
+    if !is_external && !t.raw_data.is_empty() {
         let width = if t.data_type == 11 { 8 } else { 4 };
         if t.raw_data.len() != count * width {
             return Err(format!(
@@ -57,8 +61,8 @@ pub(crate) fn tensor_values(t: &onnx::TensorProto, folder: &Path) -> Result<Tens
         }
     }
     let values: Vec<f64> = match t.data_type {
-        1 if external => f32_le(raw),
-        11 if external => f64_le(raw),
+        1 if is_external => f32_le(raw),
+        11 if is_external => f64_le(raw),
         1 if !t.raw_data.is_empty() => f32_le(&t.raw_data),
         1 => t.float_data.iter().map(|&x| x as f64).collect(),
         11 if !t.raw_data.is_empty() => f64_le(&t.raw_data),
@@ -82,11 +86,13 @@ pub(crate) fn tensor_values(t: &onnx::TensorProto, folder: &Path) -> Result<Tens
 }
 
 /// The `bytes` bytes of an externally stored tensor: its `location`
-/// (relative to `folder`, inside it: no absolute path, no `..`, no symlink
-/// out of it; a regular file), from `offset`, `length` bytes when given
-/// (it must be `bytes`). Only those bytes are read.
-fn external_bytes(t: &onnx::TensorProto, folder: &Path, bytes: usize) -> Result<Vec<u8>, String> {
-    use std::io::{Read, Seek, SeekFrom};
+/// (a plain relative path: no root, no `..`), from `offset`, `length`
+/// bytes when given (it must be `bytes`), from `external`.
+fn external_bytes(
+    t: &onnx::TensorProto,
+    external: &dyn ExternalData,
+    bytes: usize,
+) -> Result<Vec<u8>, String> {
     let name = &t.name;
     let entry = |key: &str| {
         t.external_data
@@ -116,7 +122,8 @@ fn external_bytes(t: &onnx::TensorProto, folder: &Path, bytes: usize) -> Result<
         }
     }
     let relative = Path::new(location);
-    if relative.is_absolute()
+    if location.is_empty()
+        || relative.is_absolute()
         || relative
             .components()
             .any(|c| !matches!(c, std::path::Component::Normal(_)))
@@ -125,52 +132,9 @@ fn external_bytes(t: &onnx::TensorProto, folder: &Path, bytes: usize) -> Result<
             "tensor {name}: external data {location:?} is not a plain path inside the model's folder; refused"
         ));
     }
-    let file = folder.join(relative);
-    let inside = |p: &Path| -> Result<std::path::PathBuf, String> {
-        p.canonicalize().map_err(|e| {
-            format!(
-                "tensor {name}: external data file {} cannot be read: {e}",
-                file.display()
-            )
-        })
-    };
-    let (root, real) = (inside(folder)?, inside(&file)?);
-    if !real.starts_with(&root) {
-        return Err(format!(
-            "tensor {name}: external data {location:?} leads out of the model's folder (to {}); refused",
-            real.display()
-        ));
-    }
-    let meta = std::fs::metadata(&real)
-        .map_err(|e| format!("tensor {name}: external data file {}: {e}", file.display()))?;
-    if !meta.is_file() {
-        return Err(format!(
-            "tensor {name}: external data {} is not a regular file",
-            file.display()
-        ));
-    }
-    let end = offset
-        .checked_add(bytes as u64)
-        .ok_or("external data offset overflows")?;
-    if meta.len() < end {
-        return Err(format!(
-            "tensor {name}: external data file {} holds {} bytes; the tensor needs bytes {offset} to {end} (truncated?)",
-            file.display(),
-            meta.len()
-        ));
-    }
-    let mut f = std::fs::File::open(&real)
-        .map_err(|e| format!("tensor {name}: external data file {}: {e}", file.display()))?;
-    let mut out = vec![0u8; bytes];
-    f.seek(SeekFrom::Start(offset))
-        .and_then(|_| f.read_exact(&mut out))
-        .map_err(|e| {
-            format!(
-                "tensor {name}: reading external data file {}: {e}",
-                file.display()
-            )
-        })?;
-    Ok(out)
+    external
+        .read(location, offset, bytes)
+        .map_err(|e| format!("tensor {name}: {e}"))
 }
 
 /// The readout after `node` (see [`ReadoutWeights`]), if any.
@@ -178,7 +142,7 @@ pub(crate) fn find_readout(
     graph: &onnx::GraphProto,
     node: &onnx::NodeProto,
     n: usize,
-    folder: &Path,
+    external: &dyn ExternalData,
 ) -> Result<Option<ReadoutWeights>, String> {
     const SHAPE_ONLY: [&str; 6] = [
         "Squeeze",
@@ -213,7 +177,7 @@ pub(crate) fn find_readout(
     let Some(t) = m.input.get(1).and_then(|b| stored(b)) else {
         return Ok(None); // a product with a computed matrix: not a readout
     };
-    let Tensor { shape, values } = tensor_values(t, folder)?;
+    let Tensor { shape, values } = tensor_values(t, external)?;
     let gemm = m.op_type == "Gemm";
     let trans_b = gemm && attr(m, "transB").is_some_and(|a| a.i != 0);
     if gemm && attr(m, "transA").is_some_and(|a| a.i != 0) {
@@ -249,7 +213,7 @@ pub(crate) fn find_readout(
     let bias_of = |name: &str, scale: f64| -> Result<Option<Vec<f64>>, String> {
         match stored(name) {
             Some(t) => {
-                let b = tensor_values(t, folder)?;
+                let b = tensor_values(t, external)?;
                 if b.values.len() != k {
                     return Err(format!(
                         "the readout bias {} has shape {:?}; expected {k} entries",
@@ -281,8 +245,8 @@ pub(crate) fn find_readout(
 }
 
 /// The recurrent layer and readout of an ONNX model whose bytes are
-/// `bytes`; external data is read from `folder`, the model's folder.
-pub(crate) fn read_onnx(bytes: &[u8], folder: &Path) -> Result<ReadLayer, String> {
+/// `bytes`; external data is read from `external` (the model's folder, for a file).
+pub(crate) fn read_onnx(bytes: &[u8], external: &dyn ExternalData) -> Result<ReadLayer, String> {
     use prost::Message;
     let model = onnx::ModelProto::decode(bytes).map_err(|e| {
         format!("not a readable ONNX model (protobuf: {e}); a truncated file reads like this too")
@@ -306,6 +270,15 @@ pub(crate) fn read_onnx(bytes: &[u8], folder: &Path) -> Result<ReadLayer, String
                 .map(|n| n.op_type.as_str())
                 .take(8)
                 .collect();
+            if graph
+                .node
+                .iter()
+                .any(|n| matches!(n.op_type.as_str(), "Loop" | "Scan"))
+            {
+                return Err(
+                    "no GRU or LSTM node: the recurrent layer is an ONNX Loop/Scan of MatMul, Sigmoid and Tanh nodes, as tf2onnx writes a Keras GRU or LSTM; give gatedyn the Keras model itself (model.save(\"m.keras\")) or its weights (model.save_weights(\"m.weights.h5\"))".into(),
+                );
+            }
             return Err(format!(
                 "no GRU or LSTM node in the graph (its operators: {})",
                 if ops.is_empty() {
@@ -399,7 +372,7 @@ pub(crate) fn read_onnx(bytes: &[u8], folder: &Path) -> Result<ReadLayer, String
             return Ok(None);
         };
         match graph.initializer.iter().find(|t| &t.name == name) {
-            Some(t) => tensor_values(t, folder).map(Some),
+            Some(t) => tensor_values(t, external).map(Some),
             None => Err(format!(
                 "{op} input {k} ({name}) is not an initializer; gatedyn needs the weights stored in the model"
             )),
@@ -495,7 +468,7 @@ pub(crate) fn read_onnx(bytes: &[u8], folder: &Path) -> Result<ReadLayer, String
     } else {
         node.name.clone()
     };
-    let readout = find_readout(&graph, node, n, folder)?;
+    let readout = find_readout(&graph, node, n, external)?;
     Ok((
         Stacked {
             cell,

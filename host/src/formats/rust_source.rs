@@ -130,6 +130,8 @@ pub fn rust_source(model: &Model, name: &str, precision: Precision) -> Result<St
         match model.info.format {
             crate::formats::ModelFormat::Onnx => "ONNX",
             crate::formats::ModelFormat::Safetensors => "PyTorch safetensors",
+            crate::formats::ModelFormat::Keras => "Keras model",
+            crate::formats::ModelFormat::KerasWeights => "Keras weights",
         }
     );
     let readout = if model.readout.is_some() {

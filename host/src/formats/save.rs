@@ -32,6 +32,11 @@ use std::path::Path;
 pub fn check(param: Param, path: &Path, net: &TrainedRef<'_>) -> Result<ModelFormat, HostError> {
     let bad = |why: &str| HostError::invalid(param, format!(" {}: {why}", path.display()));
     let format = ModelFormat::of_path(param, path)?;
+    if matches!(format, ModelFormat::Keras | ModelFormat::KerasWeights) {
+        return Err(bad(
+            "gatedyn reads Keras files but writes .onnx and .safetensors only; save as one of those",
+        ));
+    }
     if net.activation != Activation::Tanh {
         return Err(bad(
             "only tanh networks can be saved (ONNX and PyTorch recurrent layers have no hard tanh)",
@@ -58,6 +63,13 @@ pub fn save(param: Param, path: &Path, net: &TrainedRef<'_>) -> Result<ModelForm
     let bytes = match format {
         ModelFormat::Onnx => onnx_bytes(net),
         ModelFormat::Safetensors => safetensors_bytes(net)?,
+        // refused by `check`
+        ModelFormat::Keras | ModelFormat::KerasWeights => {
+            return Err(HostError::invalid(
+                param,
+                format!(" {}: Keras files are read only", path.display()),
+            ))
+        }
     };
     crate::io::output::write_atomic_bytes(path, &bytes)?;
     Ok(format)
