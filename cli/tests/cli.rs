@@ -981,7 +981,7 @@ fn lyapunov_json_and_errors() {
             "40",
         ],
         2,
-        "--steps must be in 40..=10000000",
+        "--steps and --batches: 30 steps cannot fill 40 batches (each batch needs at least one step); give more steps or fewer batches",
         10.0,
     );
     fails(
@@ -1322,7 +1322,7 @@ fn trained_model_commands_refuse_bad_files_with_one_line() {
         ),
         (
             vec!["spectrum", "model", "--model", &inputs],
-            "the extension must be .onnx (ONNX) or .safetensors",
+            "the extension must be .onnx (ONNX), .safetensors (PyTorch state_dict), .keras (Keras model) or .weights.h5 (Keras weights)",
         ),
     ];
     for (args, msg) in &cases {

@@ -536,3 +536,112 @@ fn a_npy_longer_than_its_header_is_refused_unread() {
     );
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// Defect 7, `.safetensors`: a 3 GiB sparse file behind a small header was
+/// read whole before the header was checked.
+#[test]
+fn a_safetensors_longer_than_its_header_is_refused_unread() {
+    let d = tmp("sparse-st");
+    let m = d.join("m.safetensors");
+    std::fs::copy(fixture("gru_after_n32_stable.safetensors"), &m).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&m)
+        .unwrap()
+        .set_len(3 << 30)
+        .unwrap();
+    refused(
+        &[
+            "run",
+            "--model",
+            s(&m),
+            "--inputs",
+            &fixture("inputs.npy"),
+            "--output",
+            s(&d.join("y.npy")),
+        ],
+        "the header declares 14888 bytes (tensors up to byte 14592 of the data), but the file holds 3221225472 (truncated or corrupt file)",
+        2.0,
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Defect 22, inputs: a float64 input of 1e300 became infinite in the f32
+/// step, which failed with exit 3 and named no file. Now `--inputs` is
+/// named with the entry; in f64 the same inputs run.
+#[test]
+fn inputs_beyond_f32_are_refused_in_f32_by_name() {
+    let d = tmp("big-inputs");
+    let x = d.join("x.npy");
+    let mut data = vec![0.0; 20 * 4];
+    data[3 * 4 + 1] = 1e300;
+    std::fs::write(&x, common::npy_bytes("20, 4", &data)).unwrap();
+    let args = |precision: &'static str| {
+        vec![
+            "run".to_string(),
+            "--model".into(),
+            fixture("gru_after_n32_stable.onnx"),
+            "--inputs".into(),
+            s(&x).into(),
+            "--output".into(),
+            s(&d.join("y.npy")).into(),
+            "--precision".into(),
+            precision.into(),
+        ]
+    };
+    let f32_args = args("f32");
+    refused(
+        &f32_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        "--inputs: the entry at row 3, column 1 is 1e300, beyond the range of f32",
+        20.0,
+    );
+    let f64_args = args("f64");
+    let (code, _, err) = gatedyn(&f64_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Defect 23, first half: `--steps 40 --batches 100` named `--steps`
+/// only; both are named now.
+#[test]
+fn steps_too_few_for_the_batches_name_both_flags() {
+    refused(
+        &[
+            "lyapunov",
+            "model",
+            "--model",
+            &fixture("gru_after_n32_stable.onnx"),
+            "--steps",
+            "40",
+            "--batches",
+            "100",
+        ],
+        "--steps and --batches: 40 steps cannot fill 100 batches",
+        20.0,
+    );
+}
+
+/// Defect 3: `train --length 1000000` under `ulimit -v 4 GB` aborted after
+/// 16 s: the backpropagation traces were not counted up front. Now the run
+/// is refused at once, naming `--length`.
+#[cfg(unix)]
+#[test]
+fn training_memory_is_checked_before_the_run() {
+    let t0 = std::time::Instant::now();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 4000000 && exec {} train --task adding --length 1000000 --train-size 16 --test-size 4 --batch 8 --quiet",
+            env!("CARGO_BIN_EXE_gatedyn")
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    // 1e6 steps × 64 units × 112 bytes per unit and step: 7.2e9 bytes
+    assert!(
+        err.starts_with("error: --length 1000000 needs about 7.0 GiB, more than the"),
+        "{err}"
+    );
+    assert!(t0.elapsed().as_secs_f64() < 5.0);
+}

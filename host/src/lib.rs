@@ -59,6 +59,16 @@ pub enum HostError {
         /// What is wrong with it, following its name.
         message: String,
     },
+    /// Two parameters that do not fit together (`steps` fewer than
+    /// `batches`): both named, `message` says why (exit status 2).
+    Conflict {
+        /// The parameter whose value is refused.
+        param: Param,
+        /// The parameter it must fit.
+        with: Param,
+        /// Why they do not fit (a sentence of its own).
+        message: String,
+    },
     /// Bad input that no single parameter carries (exit status 2).
     BadInput(String),
     /// A numerical method of the core failed on valid input, in `step`
@@ -100,7 +110,9 @@ impl HostError {
     /// The documented exit status of this error ([`exit_status`]).
     pub fn exit_status(&self) -> u8 {
         match self {
-            HostError::Invalid { .. } | HostError::BadInput(_) => exit_status::BAD_INPUT,
+            HostError::Invalid { .. } | HostError::Conflict { .. } | HostError::BadInput(_) => {
+                exit_status::BAD_INPUT
+            }
             HostError::ChecksFailed(_) => exit_status::CHECK_FAILED,
             HostError::Numerical { .. }
             | HostError::Core(_)
@@ -125,6 +137,11 @@ impl fmt::Display for HostError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HostError::Invalid { param, message } => write!(f, "{param}{message}"),
+            HostError::Conflict {
+                param,
+                with,
+                message,
+            } => write!(f, "{param} and {with}: {message}"),
             HostError::BadInput(m) => write!(f, "{m}"),
             HostError::Numerical { step, source } => write!(f, "{step}: {source}"),
             HostError::Core(e) => write!(f, "{e}"),

@@ -71,8 +71,8 @@ fn saved_models_match_onnx_runtime() {
         let outputs = readout.apply(&states);
         // NAME.ort_states.npy (ONNX) and NAME.st_ort_states.npy
         let name = |what: &str| match format {
-            ModelFormat::Onnx => format!("{prefix}.ort_{what}.npy"),
             ModelFormat::Safetensors => format!("{prefix}.st_ort_{what}.npy"),
+            _ => format!("{prefix}.ort_{what}.npy"),
         };
         let ort_h = read(Param::Inputs, &reference().join(name("states"))).unwrap();
         let ort_y = read(Param::Inputs, &reference().join(name("outputs"))).unwrap();

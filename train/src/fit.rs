@@ -227,6 +227,41 @@ pub fn check_data_memory(task: &Task, cfg: &FitConfig) -> Result<(), HostError> 
     )
 }
 
+/// Bytes of backpropagation working memory per hidden unit and step of a
+/// sequence: about 14 `f64` blocks (states, gates and their adjoints), the
+/// bound [`crate::bptt_batch::fits`] uses.
+pub const BPTT_BYTES_PER_UNIT_STEP: u128 = 14 * 8;
+
+/// [`check_data_memory`], then the data and the backpropagation traces
+/// together: each of the threads that work at once holds the traces of a
+/// chunk of [`crate::params::CHUNK`] sequences (or of one sequence, when a
+/// chunk's would be too large), `T·N` values of
+/// [`BPTT_BYTES_PER_UNIT_STEP`] each. Names `Param::Length` (the sequence
+/// length is what makes them large): a run that cannot fit ends here, not
+/// in an allocation failure minutes later.
+pub fn check_memory(task: &Task, cfg: &FitConfig, n: usize) -> Result<(), HostError> {
+    check_data_memory(task, cfg)?;
+    let data = (cfg.train_size as u128 + cfg.test_size as u128)
+        * (task.length() as u128)
+        * (task.inputs() as u128)
+        * 8;
+    let sequence = (task.length() as u128) * (n as u128) * BPTT_BYTES_PER_UNIT_STEP;
+    let chunk = crate::params::CHUNK.min(cfg.batch.max(1));
+    let per_worker = if crate::bptt_batch::fits(n, task.length(), chunk) {
+        sequence * chunk as u128
+    } else {
+        sequence
+    };
+    let workers = rayon::current_num_threads()
+        .min(cfg.batch.div_ceil(crate::params::CHUNK))
+        .max(1) as u128;
+    gatedyn_host::io::limits::check_memory(
+        Param::Length,
+        task.length(),
+        data + workers * per_worker,
+    )
+}
+
 /// Batches per epoch.
 pub fn batches(cfg: &FitConfig) -> usize {
     cfg.train_size.div_ceil(cfg.batch)
@@ -252,7 +287,7 @@ pub fn fit(
             task.outputs()
         )));
     }
-    check_data_memory(task, cfg)?;
+    check_memory(task, cfg, net.n())?;
     let mut train = task.examples(Split::Train, cfg.train_size, cfg.seed, Param::TrainSize)?;
     let test = task.examples(Split::Test, cfg.test_size, cfg.seed, Param::TestSize)?;
     let mut adam = Adam::new(cfg.lr, cfg.clip)?;

@@ -136,13 +136,18 @@ pub fn load(dir: &Path, split: Split) -> Result<Digits, HostError> {
 fn read(dir: &Path, name: &str, rank: usize) -> Result<(PathBuf, Vec<usize>, Vec<u8>), HostError> {
     let plain = dir.join(name);
     let gz = dir.join(format!("{name}.gz"));
-    let (path, mut reader, plain_len): (PathBuf, Box<dyn Read>, Option<u64>) = if plain.is_file() {
+    let (path, reader, source): (PathBuf, Box<dyn Read>, Source) = if plain.is_file() {
         let file = std::fs::File::open(&plain).map_err(|e| cannot(&plain, e))?;
         let len = file.metadata().map_err(|e| cannot(&plain, e))?.len();
-        (plain, Box::new(file), Some(len))
+        (plain, Box::new(file), Source::Plain(len))
     } else if gz.is_file() {
         let file = std::fs::File::open(&gz).map_err(|e| cannot(&gz, e))?;
-        (gz, Box::new(flate2::read::GzDecoder::new(file)), None)
+        let len = file.metadata().map_err(|e| cannot(&gz, e))?.len();
+        (
+            gz,
+            Box::new(flate2::read::GzDecoder::new(file)),
+            Source::Gzip(len),
+        )
     } else {
         return Err(HostError::invalid(
             Param::Mnist,
@@ -152,7 +157,57 @@ fn read(dir: &Path, name: &str, rank: usize) -> Result<(PathBuf, Vec<usize>, Vec
             ),
         ));
     };
-    let is_gz = plain_len.is_none();
+    let (dims, data) = read_idx(&path, reader, source, rank)?;
+    Ok((path, dims, data))
+}
+
+/// The dimensions and values of an IDX file of unsigned bytes with `rank`
+/// dimensions held in `bytes` (gzipped when `gzip`); errors name `path`:
+/// the file reader of [`load`] in memory (and the fuzz targets).
+pub fn decode_idx(
+    path: &Path,
+    bytes: &[u8],
+    gzip: bool,
+    rank: usize,
+) -> Result<(Vec<usize>, Vec<u8>), HostError> {
+    let len = bytes.len() as u64;
+    if gzip {
+        read_idx(
+            path,
+            flate2::read::GzDecoder::new(bytes),
+            Source::Gzip(len),
+            rank,
+        )
+    } else {
+        read_idx(path, bytes, Source::Plain(len), rank)
+    }
+}
+
+/// What an IDX reader reads from: a plain file of this many bytes, or a
+/// gzip file of this many (compressed) bytes.
+#[derive(Clone, Copy)]
+enum Source {
+    Plain(u64),
+    Gzip(u64),
+}
+
+/// Deflate's largest expansion: a stream of `n` bytes inflates to at most
+/// about 1032·`n` (RFC 1951: a 258-byte match per 2 bits at best; zlib's
+/// technical details give 1032:1).
+const MAX_INFLATION: u64 = 1032;
+
+/// [`read`] from `reader`, which holds what `source` says.
+fn read_idx(
+    path: &Path,
+    mut reader: impl Read,
+    source: Source,
+    rank: usize,
+) -> Result<(Vec<usize>, Vec<u8>), HostError> {
+    let is_gz = matches!(source, Source::Gzip(_));
+    let plain_len = match source {
+        Source::Plain(len) => Some(len),
+        Source::Gzip(_) => None,
+    };
     let bad = |why: String| HostError::invalid(Param::Mnist, format!(" {}: {why}", path.display()));
     let unreadable = |e: std::io::Error| {
         if is_gz {
@@ -170,7 +225,7 @@ fn read(dir: &Path, name: &str, rank: usize) -> Result<(PathBuf, Vec<usize>, Vec
         }
     }
     header.truncate(got);
-    let (dims, size) = parse_header(&path, &header, rank)?;
+    let (dims, size) = parse_header(path, &header, rank)?;
     if let Some(len) = plain_len {
         let want = (header.len() + size) as u64;
         if len != want {
@@ -178,6 +233,22 @@ fn read(dir: &Path, name: &str, rank: usize) -> Result<(PathBuf, Vec<usize>, Vec
                 "the header {dims:?} promises {size} values but the file holds {} (truncated?)",
                 len.saturating_sub(header.len() as u64)
             )));
+        }
+    }
+    if let Source::Gzip(len) = source {
+        // a header that declares more than the file can inflate to is
+        // refused before anything is allocated or inflated
+        if (size as u64).saturating_add(header.len() as u64) > len.saturating_mul(MAX_INFLATION) {
+            return Err(bad(format!(
+                "the header {dims:?} promises {size} values, more than a {len}-byte gzip file can hold (at most {MAX_INFLATION}× its size)"
+            )));
+        }
+        if let Some(avail) = gatedyn_host::io::limits::allocatable() {
+            if size as u64 > avail {
+                return Err(bad(format!(
+                    "the header {dims:?} promises {size} bytes, more than the {avail} this process may allocate"
+                )));
+            }
         }
     }
     let mut data = Vec::with_capacity(size);
@@ -195,7 +266,7 @@ fn read(dir: &Path, name: &str, rank: usize) -> Result<(PathBuf, Vec<usize>, Vec
             }
         )));
     }
-    Ok((path, dims, data))
+    Ok((dims, data))
 }
 
 fn cannot(p: &Path, e: std::io::Error) -> HostError {

@@ -254,7 +254,7 @@ pub fn check_task(task: &Task, settings: &SweepSettings) -> Result<(), HostError
             settings.length
         )));
     }
-    fit::check_data_memory(task, settings.fit_config())?;
+    fit::check_memory(task, settings.fit_config(), settings.n)?;
     // the data must exist for the sizes asked (sMNIST)
     task.examples(Split::Test, 1, settings.fit.seed, Param::TestSize)
         .map(|_| ())

@@ -11,6 +11,9 @@
 //!   decodes their defmt logs, checks parity with the host and prints the
 //!   speed table and the footprints; `--c-baseline` adds the plain-C GRU
 //!   step (arm-none-eabi-gcc) to the table.
+//! * `cargo xtask fuzz [--smoke | TARGET… --runs N --time S]`: the
+//!   cargo-fuzz targets of fuzz/ (see `fuzz.rs`); `--smoke`, about 20 s
+//!   each, is part of `ci`.
 //! * `cargo xtask slurm`: a small `gatedyn train-sweep` through a
 //!   single-node Slurm (installed through apt-get when missing), merged and
 //!   compared with the same sweep in one process.
@@ -44,9 +47,10 @@ fn main() -> ExitCode {
         }
         "fixtures" => reference_fixtures(),
         "slurm" => slurm::slurm(),
+        "fuzz" => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|validate|thumb|firmware [--c-baseline]|fixtures|slurm>"
+                "usage: cargo xtask <ci|validate|thumb|firmware [--c-baseline]|fixtures|slurm|fuzz [--smoke | TARGET… --runs N --time S]>"
             );
             return ExitCode::from(2);
         }
@@ -146,6 +150,7 @@ fn thumb() -> Result<(), String> {
 }
 
 mod firmware;
+mod fuzz;
 mod slurm;
 use firmware::{firmware, root as root_dir};
 
@@ -288,6 +293,7 @@ fn ci() -> Result<(), String> {
             .args(["clippy", "--release", "--", "-D", "warnings"]),
     )?;
     firmware(false)?;
+    fuzz::fuzz(&["--smoke".to_string()])?;
     eprintln!("\nfull suite passed in {:.0} s", t.elapsed().as_secs_f64());
     Ok(())
 }

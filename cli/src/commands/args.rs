@@ -480,6 +480,11 @@ pub fn flag(param: Param) -> String {
 pub fn describe(e: &HostError) -> String {
     match e {
         HostError::Invalid { param, message } => format!("{}{message}", flag(*param)),
+        HostError::Conflict {
+            param,
+            with,
+            message,
+        } => format!("{} and {}: {message}", flag(*param), flag(*with)),
         other => other.to_string(),
     }
 }

@@ -144,9 +144,8 @@ pub struct Model {
 pub fn load(path: &Path) -> Result<Model, HostError> {
     let bad = |why: String| HostError::invalid(Param::Model, format!(" {}: {why}", path.display()));
     let format = ModelFormat::of_path(Param::Model, path)?;
-    let size = std::fs::metadata(path)
-        .map_err(|e| bad(format!("cannot read: {e}")))?
-        .len();
+    // a regular file (no FIFO, no device), and its length
+    let size = crate::io::files::regular_len(path).map_err(bad)?;
     // the file's bytes, then the weights as f64 (at most twice the bytes of
     // a float32 file): about three times the file
     if let Some(avail) = crate::io::limits::allocatable() {
@@ -159,6 +158,9 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
                 gib(avail)
             )));
         }
+    }
+    if format == ModelFormat::Safetensors {
+        safetensors::check_length(path, size).map_err(bad)?;
     }
     let bytes = crate::io::files::read_regular(path, u64::MAX).map_err(bad)?;
     let folder = path

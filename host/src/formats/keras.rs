@@ -429,18 +429,20 @@ fn read_layers(
             "{inputs} inputs; at most {MAX_INPUTS} are supported"
         ));
     }
+    // a reset-after GRU's bias is the input bias over the recurrent one
+    let split_bias = rc.reset_after && !rc.lstm;
     let (b_in, b_rec) = if rc.use_bias {
         let Tensor { shape, values } = require(2)?;
         match shape[..] {
-            [g] if g == gn && !(rc.reset_after && !rc.lstm) => (values, vec![0.0; gn]),
-            [2, g] if g == gn && rc.reset_after && !rc.lstm => {
+            [g] if g == gn && !split_bias => (values, vec![0.0; gn]),
+            [2, g] if g == gn && split_bias => {
                 let rec = values[gn..].to_vec();
                 let mut b = values;
                 b.truncate(gn);
                 (b, rec)
             }
             _ => {
-                let want = if rc.reset_after && !rc.lstm {
+                let want = if split_bias {
                     format!("[2, {gn}] (reset_after=True)")
                 } else {
                     format!("[{gn}]")

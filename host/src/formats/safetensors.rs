@@ -5,6 +5,51 @@ use crate::io::arrays::{f32_le, f64_le};
 use crate::net::ReadoutWeights;
 use gatedyn::GruForm;
 
+/// Largest header the safetensors format allows (its crate's
+/// `MAX_HEADER_SIZE`).
+const MAX_HEADER_BYTES: u64 = 100_000_000;
+
+/// Checks the file at `path` (`len` bytes) against its own header before
+/// the whole is read: the 8-byte header length, the JSON header, and the
+/// data its tensors' `data_offsets` span must add up to the file's length
+/// (a 3 GiB sparse file behind a small header is refused unread).
+pub(crate) fn check_length(path: &std::path::Path, len: u64) -> Result<(), String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut head = [0u8; 8];
+    f.read_exact(&mut head).map_err(|_| {
+        format!("{len} bytes, shorter than a safetensors header (8 bytes of length first)")
+    })?;
+    let n = u64::from_le_bytes(head);
+    if n > MAX_HEADER_BYTES || n > len - 8 {
+        return Err(format!(
+            "the header length {n} is impossible for a {len}-byte file (not a safetensors file, or truncated)"
+        ));
+    }
+    let mut header = Vec::with_capacity(n as usize);
+    (&mut f)
+        .take(n)
+        .read_to_end(&mut header)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let json: serde_json::Value = serde_json::from_slice(&header)
+        .map_err(|e| format!("not a readable safetensors file (its header: {e})"))?;
+    let data_end = json
+        .as_object()
+        .ok_or("not a readable safetensors file (its header is not a JSON object)")?
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .filter_map(|(_, t)| t.pointer("/data_offsets/1").and_then(|e| e.as_u64()))
+        .max()
+        .unwrap_or(0);
+    let want = 8 + n + data_end;
+    if want != len {
+        return Err(format!(
+            "the header declares {want} bytes (tensors up to byte {data_end} of the data), but the file holds {len} (truncated or corrupt file)"
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn read_safetensors(bytes: &[u8]) -> Result<ReadLayer, String> {
     use safetensors::{Dtype, SafeTensors};
     let st = SafeTensors::deserialize(bytes).map_err(|e| {

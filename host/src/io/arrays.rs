@@ -102,17 +102,24 @@ pub fn read(param: Param, path: &Path) -> Result<Table, HostError> {
         _ => super::files::read_regular(path, MAX_FILE_BYTES),
     }
     .map_err(bad)?;
+    decode(format, &bytes).map_err(bad)
+}
+
+/// The array held by `bytes`, a file in `format` (`.npy` or `.csv`): what
+/// [`read`] does after reading the file, for arrays held in memory (and
+/// the fuzz targets). An error says what is wrong.
+pub fn decode(format: ArrayFormat, bytes: &[u8]) -> Result<Table, String> {
     let table = match format {
-        ArrayFormat::Npy => parse_npy(&bytes),
-        _ => parse_csv(&bytes),
-    }
-    .map_err(bad)?;
+        ArrayFormat::Npy => parse_npy(bytes),
+        ArrayFormat::Csv => parse_csv(bytes),
+        ArrayFormat::Json => Err("JSON arrays are written, not read".into()),
+    }?;
     if let Some(k) = table.data.iter().position(|x| !x.is_finite()) {
         let (r, c) = (k / table.cols.max(1), k % table.cols.max(1));
-        return Err(bad(format!(
+        return Err(format!(
             "entry at row {r}, column {c} is {}: every entry must be finite",
             table.data[k]
-        )));
+        ));
     }
     Ok(table)
 }
@@ -126,12 +133,18 @@ pub fn read_sequences(param: Param, path: &Path) -> Result<Vec<Table>, HostError
         return Ok(vec![read(param, path)?]);
     }
     let bytes = read_npy_file(path, true).map_err(bad)?;
-    let (k, table) = parse_npy_batch(&bytes, true).map_err(bad)?;
+    decode_sequences(&bytes).map_err(bad)
+}
+
+/// The sequences held by the bytes of a `.npy` file (`K×T×I`, or one
+/// sequence of 1 or 2 dimensions): [`read_sequences`] in memory.
+pub fn decode_sequences(bytes: &[u8]) -> Result<Vec<Table>, String> {
+    let (k, table) = parse_npy_batch(bytes, true)?;
     if let Some(i) = table.data.iter().position(|x| !x.is_finite()) {
-        return Err(bad(format!(
+        return Err(format!(
             "entry {i} is {}: every entry must be finite",
             table.data[i]
-        )));
+        ));
     }
     let rows = table.rows / k.max(1);
     Ok((0..k)

@@ -37,6 +37,19 @@ pub fn run_inputs(
     tick: impl FnMut(),
 ) -> Result<Table, HostError> {
     check_inputs(net, inputs)?;
+    if precision == Precision::F32 {
+        // an entry beyond f32's range would become infinite in the step
+        if let Some(k) = inputs.data.iter().position(|x| x.abs() > f32::MAX as f64) {
+            let (r, c) = (k / inputs.cols.max(1), k % inputs.cols.max(1));
+            return Err(HostError::invalid(
+                Param::Inputs,
+                format!(
+                    ": the entry at row {r}, column {c} is {:e}, beyond the range of f32 (±3.4e38); run in f64",
+                    inputs.data[k]
+                ),
+            ));
+        }
+    }
     match precision {
         Precision::F32 => run_in::<f32>(net, inputs, tick),
         Precision::F64 => run_in::<f64>(net, inputs, tick),

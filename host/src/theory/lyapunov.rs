@@ -123,6 +123,17 @@ fn check_method(
 /// core's column-by-column products and Gram–Schmidt.
 pub const BLOCKED_FROM_K: usize = 16;
 
+/// `steps` too few for `batches` batches of at least one step each.
+pub fn steps_below_batches(steps: usize, batches: usize) -> HostError {
+    HostError::Conflict {
+        param: Param::Steps,
+        with: Param::Batches,
+        message: format!(
+            "{steps} steps cannot fill {batches} batches (each batch needs at least one step); give more steps or fewer batches"
+        ),
+    }
+}
+
 /// Checks the method's settings (batches, steps, transient).
 fn check_options(o: &LyapunovOptions) -> Result<(), HostError> {
     if o.batches < 2 {
@@ -131,14 +142,14 @@ fn check_options(o: &LyapunovOptions) -> Result<(), HostError> {
             format!(" must be at least 2, got {}", o.batches),
         ));
     }
-    if o.steps < o.batches || o.steps > MAX_STEPS {
+    if o.steps > MAX_STEPS {
         return Err(HostError::invalid(
             Param::Steps,
-            format!(
-                " must be in {}..={MAX_STEPS} (at least the number of batches), got {}",
-                o.batches, o.steps
-            ),
+            format!(" must be at most {MAX_STEPS}, got {}", o.steps),
         ));
+    }
+    if o.steps < o.batches {
+        return Err(steps_below_batches(o.steps, o.batches));
     }
     if o.transient > MAX_STEPS {
         return Err(HostError::invalid(

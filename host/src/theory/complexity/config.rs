@@ -336,12 +336,8 @@ pub fn check(cfg: &ComplexityConfig) -> Result<(), HostError> {
         ));
     }
     if o.steps < o.batches {
-        return Err(HostError::invalid(
-            Param::Steps,
-            format!(
-                " must be at least the number of batches ({}), got {}",
-                o.batches, o.steps
-            ),
+        return Err(crate::theory::lyapunov::steps_below_batches(
+            o.steps, o.batches,
         ));
     }
     for &sh in &cfg.sigma_h {

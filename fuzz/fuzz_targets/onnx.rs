@@ -1,0 +1,6 @@
+//! Fuzz target `onnx` (what it runs: fuzz/targets.rs).
+#![no_main]
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::run("onnx", data));
