@@ -46,7 +46,7 @@ impl ExternalData for ModelFolder<'_> {
             .ok_or("external data offset overflows")?;
         if meta.len() < end {
             return Err(format!(
-                "external data file {} holds {} bytes; bytes {offset} to {end} are needed (truncated?)",
+                "external data file {} holds {} bytes; the tensor needs bytes {offset} to {end} (truncated?)",
                 file.display(),
                 meta.len()
             ));
@@ -80,7 +80,7 @@ impl ExternalData for InMemoryFiles<'_> {
             .map(<[u8]>::to_vec)
             .ok_or_else(|| {
                 format!(
-                    "external data file {location:?} holds {} bytes; {length} from byte {offset} are needed (truncated?)",
+                    "external data file {location:?} holds {} bytes; the tensor needs {length} from byte {offset} (truncated?)",
                     bytes.len()
                 )
             })
