@@ -305,7 +305,15 @@ fn npy_layout(bytes: &[u8], batch: bool) -> Result<NpyLayout, String> {
     let (sequences, rows, cols) = match dims[..] {
         [n] => (1, 1, n),
         [t, n] => (1, t, n),
-        [k, t, n] if batch => (k, k.checked_mul(t).ok_or("the shape overflows")?, n),
+        [k, t, n] if batch => {
+            // K empty sequences would be K tables of nothing
+            if k > 0 && (t == 0 || n == 0) {
+                return Err(format!(
+                    "shape ({inner}): {k} sequences of no steps or no inputs"
+                ));
+            }
+            (k, k.checked_mul(t).ok_or("the shape overflows")?, n)
+        }
         _ => {
             return Err(format!(
                 "the array has {} dimensions; expected {} (T×I)",
@@ -491,6 +499,21 @@ mod tests {
         let d = std::env::temp_dir().join(format!("gatedyn-arrays-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         d.join(name)
+    }
+
+    /// Found by the fuzz target `npy`: a K×0×0 header made K empty tables
+    /// (3e11 of them: a 1.2 TB allocation) before anything was checked.
+    #[test]
+    fn empty_sequences_are_refused_before_they_are_made() {
+        let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (300000000000, 0, 0), }";
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        let e = decode_sequences(&bytes).unwrap_err();
+        assert_eq!(
+            e,
+            "shape (300000000000, 0, 0): 300000000000 sequences of no steps or no inputs"
+        );
     }
 
     #[test]
