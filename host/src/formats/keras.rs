@@ -327,8 +327,9 @@ fn find_layers(file: &hdf5_pure::File) -> Result<(RecurrentConfig, Option<String
         };
         let Ok(shape) = d.shape() else { continue };
         let (lstm, n) = match shape[..] {
-            [n, g] if n > 0 && g == 3 * n => (false, n),
-            [n, g] if n > 0 && g == 4 * n => (true, n),
+            // the shapes are the file's: no product may overflow
+            [n, g] if n > 0 && n.checked_mul(3) == Some(g) => (false, n),
+            [n, g] if n > 0 && n.checked_mul(4) == Some(g) => (true, n),
             _ => continue,
         };
         let bias = file
@@ -390,7 +391,7 @@ fn read_layers(
         values: r,
     } = require(1)?;
     let n = match rs[..] {
-        [n, g] if n >= 1 && g == gates * n => n,
+        [n, g] if n >= 1 && n.checked_mul(gates) == Some(g) => n,
         _ => {
             return Err(format!(
                 "{} has shape {rs:?}; expected [N, {gates}·N]",
