@@ -25,16 +25,21 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
 }
 
 #[test]
-fn pytorch_default_exports_run_as_pytorch_runs_them() {
+fn pytorch_default_and_legacy_exports_run_as_pytorch_runs_them() {
     let x = read(Param::Inputs, &fixture("inputs.npy")).unwrap();
-    for name in ["gru", "lstm"] {
-        let m = load(&fixture(&format!("{name}.onnx"))).unwrap();
-        assert_eq!((m.info.n, m.info.inputs), (40, 4), "{name}");
+    for (name, file) in [
+        ("gru", "gru.onnx"),
+        ("lstm", "lstm.onnx"),
+        ("gru", "gru.legacy.onnx"),
+        ("lstm", "lstm.legacy.onnx"),
+    ] {
+        let m = load(&fixture(file)).unwrap();
+        assert_eq!((m.info.n, m.info.inputs), (40, 4), "{file}");
         let states = run_inputs(&m.net, &x, Precision::F64, || {}).unwrap();
         let torch = read(Param::Inputs, &fixture(&format!("{name}.torch_states.npy"))).unwrap();
         // PyTorch ran in float32: measured 2.2e-7 (GRU) and 1.2e-7 (LSTM)
         let d = max_diff(&states.data, &torch.data);
-        assert!(d < 1e-5, "{name}: states differ by {d:e}");
+        assert!(d < 1e-5, "{file}: states differ by {d:e}");
         let readout = m.readout.as_ref().expect("the Linear after the layer");
         let y = readout.apply(&states);
         let torch_y = read(
@@ -43,7 +48,7 @@ fn pytorch_default_exports_run_as_pytorch_runs_them() {
         )
         .unwrap();
         let d = max_diff(&y.data, &torch_y.data);
-        assert!(d < 1e-5, "{name}: readout differs by {d:e}");
+        assert!(d < 1e-5, "{file}: readout differs by {d:e}");
     }
 }
 
