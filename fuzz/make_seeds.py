@@ -1,11 +1,8 @@
 """Small seed inputs for the fuzz targets (fuzz/corpus/TARGET/seed-*).
 
-Not run in CI. Run by hand from the repository root:
-
-    /tmp/torchenv/bin/python fuzz/make_seeds.py
-
-(the virtual environment of tests/fixtures/external/make_external.py:
-torch, numpy, safetensors, onnx, onnxscript). The Keras seeds are
+Not run in CI. Run by hand through tests/fixtures/exporters.sh (after the
+Keras fixtures, which it copies), or from the repository root with the
+PyTorch environment that script makes. The Keras seeds are
 tests/fixtures/keras/tiny_gru.keras and tiny_lstm.weights.h5, copied here
 by this script; the rest it writes: tiny GRU and LSTM models (N = 3, 2
 inputs, a Linear(3, 1) readout) through torch.onnx.export, legacy and
