@@ -205,6 +205,10 @@ pub enum Param {
     Merge,
     /// The folder of MNIST IDX files.
     Mnist,
+    /// Pixels per step of sequential MNIST.
+    PixelsPerStep,
+    /// The seed of permuted sequential MNIST.
+    Permute,
     /// The model file.
     Model,
     /// Hidden size `N` (or the list of sizes).
@@ -315,6 +319,8 @@ impl Param {
             Param::MaxT => "max_t",
             Param::Merge => "merge",
             Param::Mnist => "mnist",
+            Param::PixelsPerStep => "pixels_per_step",
+            Param::Permute => "permute",
             Param::Model => "model",
             Param::N => "n",
             Param::Name => "name",

@@ -158,6 +158,12 @@ pub struct FitReport {
     pub task: &'static str,
     /// Steps per sequence.
     pub length: usize,
+    /// sMNIST: pixels per step (absent for the other tasks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pixels_per_step: Option<usize>,
+    /// Permuted sMNIST: the permutation's seed (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permute: Option<u64>,
     /// `GRU` or `LSTM`.
     pub cell: String,
     /// `reset_before`, `reset_after` (GRU) or `None`.
@@ -329,6 +335,8 @@ pub fn fit(
     Ok(FitReport {
         task: task.name(),
         length: task.length(),
+        pixels_per_step: task.pixel_order().map(|o| o.per_step),
+        permute: task.pixel_order().and_then(|o| o.permute),
         cell: net.cell.cell().to_string(),
         form: match &net.cell {
             CellWeights::Gru { form, .. } => Some(form.kind()),

@@ -39,6 +39,10 @@ pub struct SweepSettings {
     pub task: String,
     /// Steps per sequence.
     pub length: usize,
+    /// Permuted sMNIST: the permutation's seed (absent otherwise; pixels
+    /// per step show in `length`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permute: Option<u64>,
     /// Hidden units.
     pub n: usize,
     /// The GRU's form (written `reset_before` or `reset_after`).
@@ -245,7 +249,11 @@ pub fn run_job(task: &Task, settings: &SweepSettings, job: &Job) -> Result<JobRe
 /// Checks that `task` is the one the settings name (for shards run from
 /// the flags).
 pub fn check_task(task: &Task, settings: &SweepSettings) -> Result<(), HostError> {
-    if task.name() != settings.task || task.length() != settings.length {
+    let permute = task.pixel_order().and_then(|o| o.permute);
+    if task.name() != settings.task
+        || task.length() != settings.length
+        || permute != settings.permute
+    {
         return Err(HostError::BadInput(format!(
             "the task {} T={} is not the sweep's {} T={}",
             task.name(),

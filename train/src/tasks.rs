@@ -15,7 +15,10 @@
 //!   steps); guessing scores `ln K`.
 //! * sequential MNIST ([`Task::Smnist`]): the 784 pixels of a digit one
 //!   per step (scaled to `[0, 1]`), the class read at the last step
-//!   (cross-entropy over 10 outputs); guessing scores `ln 10`.
+//!   (cross-entropy over 10 outputs); guessing scores `ln 10`. The
+//!   variants the literature reports beside it ([`PixelOrder`]): `K`
+//!   pixels per step (`K = 28`: row by row, 28 steps) and permuted sMNIST
+//!   (one fixed permutation of the pixels, from a seed).
 //!
 //! [`Task`] puts the three behind one interface for the training runs.
 
@@ -237,6 +240,67 @@ pub fn flipflop(task: FlipFlopTask, count: usize, seed: u64) -> Result<Vec<Examp
 /// accuracy criterion of Arjovsky et al. 2016's follow-ups).
 pub const ADDING_TOLERANCE: f64 = 0.04;
 
+/// How a digit becomes a sequence: the order its pixels are read in (the
+/// image's, or one fixed permutation of it), `per_step` at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PixelOrder {
+    /// Pixels per step `K` (1: pixel by pixel, the paper's; 28: row by row).
+    pub per_step: usize,
+    /// The seed of the permutation (permuted sMNIST), or `None`.
+    pub permute: Option<u64>,
+    /// Step `t` reads pixels `order[t·K .. (t+1)·K]`.
+    order: Vec<usize>,
+}
+
+impl PixelOrder {
+    /// The order for images of `pixels` pixels. `per_step` must divide
+    /// `pixels` (else a [`HostError::Invalid`] naming
+    /// `Param::PixelsPerStep`); `permute` draws a Fisher–Yates permutation
+    /// from `XorShiftRng::seed_from_u64(seed)`, the same on every machine.
+    pub fn new(pixels: usize, per_step: usize, permute: Option<u64>) -> Result<Self, HostError> {
+        if per_step == 0 || !pixels.is_multiple_of(per_step) {
+            let divisors: Vec<String> = (1..=pixels)
+                .filter(|d| pixels.is_multiple_of(*d))
+                .map(|d| d.to_string())
+                .take(24)
+                .collect();
+            return Err(HostError::invalid(
+                Param::PixelsPerStep,
+                format!(
+                    " {per_step} does not divide the images' {pixels} pixels (one of {})",
+                    divisors.join(", ")
+                ),
+            ));
+        }
+        let mut order: Vec<usize> = (0..pixels).collect();
+        if let Some(seed) = permute {
+            let mut rng = XorShiftRng::seed_from_u64(seed);
+            for i in (1..pixels).rev() {
+                let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+                order.swap(i, j);
+            }
+        }
+        Ok(PixelOrder {
+            per_step,
+            permute,
+            order,
+        })
+    }
+
+    /// Steps per sequence: `pixels / K`.
+    pub fn steps(&self) -> usize {
+        self.order.len() / self.per_step
+    }
+
+    /// The sequence of `image` (`T×K`, row-major, scaled to `[0, 1]`).
+    pub fn sequence(&self, image: &[u8]) -> Vec<f64> {
+        self.order
+            .iter()
+            .map(|&p| image[p] as f64 / 255.0)
+            .collect()
+    }
+}
+
 /// A training task: what the examples are and how they are scored.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Task {
@@ -249,12 +313,14 @@ pub enum Task {
     Copy(CopyTask),
     /// The flip-flop memory.
     FlipFlop(FlipFlopTask),
-    /// Sequential MNIST: both splits, loaded once.
+    /// Sequential MNIST: both splits, loaded once, read in `order`.
     Smnist {
         /// The training images.
         train: Arc<Digits>,
         /// The test images.
         test: Arc<Digits>,
+        /// How an image becomes a sequence.
+        order: Arc<PixelOrder>,
     },
 }
 
@@ -268,13 +334,20 @@ impl Task {
             Task::Smnist { .. } => "smnist",
         }
     }
+    /// sMNIST's pixel order (`None` for the other tasks).
+    pub fn pixel_order(&self) -> Option<&PixelOrder> {
+        match self {
+            Task::Smnist { order, .. } => Some(order),
+            _ => None,
+        }
+    }
     /// Input channels.
     pub fn inputs(&self) -> usize {
         match self {
             Task::Adding { .. } => 2,
             Task::Copy(c) => c.inputs(),
             Task::FlipFlop(f) => f.bits,
-            Task::Smnist { .. } => 1,
+            Task::Smnist { order, .. } => order.per_step,
         }
     }
     /// Readout outputs.
@@ -292,7 +365,7 @@ impl Task {
             Task::Adding { length } => *length,
             Task::Copy(c) => c.length(),
             Task::FlipFlop(f) => f.length,
-            Task::Smnist { train, .. } => train.pixels,
+            Task::Smnist { order, .. } => order.steps(),
         }
     }
     /// The loss of a network that has learnt nothing: the mean predictor's
@@ -337,7 +410,7 @@ impl Task {
             Task::Adding { length } => adding(*length, count, seed),
             Task::Copy(c) => copy(*c, count, seed),
             Task::FlipFlop(f) => flipflop(*f, count, seed),
-            Task::Smnist { train, test } => {
+            Task::Smnist { train, test, order } => {
                 let digits = match split {
                     Split::Train => train,
                     Split::Test => test,
@@ -359,9 +432,9 @@ impl Task {
                 }
                 Ok((0..count)
                     .map(|k| Example {
-                        inputs: digits.image(k).iter().map(|&p| p as f64 / 255.0).collect(),
+                        inputs: order.sequence(digits.image(k)),
                         supervision: Supervision {
-                            at: vec![digits.pixels - 1],
+                            at: vec![order.steps() - 1],
                             objective: Objective::CrossEntropy {
                                 classes: vec![digits.labels[k] as usize],
                             },
@@ -411,6 +484,52 @@ impl Task {
                     .count();
                 (right, classes.len())
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_by_row_reads_the_rows_in_order() {
+        let order = PixelOrder::new(784, 28, None).unwrap();
+        assert_eq!(order.steps(), 28);
+        let image: Vec<u8> = (0..784).map(|k| (k % 251) as u8).collect();
+        let seq = order.sequence(&image);
+        // step 3 is row 3: pixels 84..112
+        for j in 0..28 {
+            assert_eq!(seq[3 * 28 + j], image[84 + j] as f64 / 255.0);
+        }
+    }
+
+    #[test]
+    fn a_permutation_is_fixed_by_its_seed_and_moves_the_pixels() {
+        let a = PixelOrder::new(784, 1, Some(7)).unwrap();
+        let b = PixelOrder::new(784, 1, Some(7)).unwrap();
+        let c = PixelOrder::new(784, 1, Some(8)).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a.order, c.order);
+        let mut sorted = a.order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..784).collect::<Vec<_>>(), "a permutation");
+        let fixed = a.order.iter().enumerate().filter(|(i, &p)| *i == p).count();
+        // a random permutation fixes one point on average
+        assert!(fixed < 10, "{fixed} pixels stay in place");
+    }
+
+    #[test]
+    fn pixels_per_step_must_divide_the_image() {
+        match PixelOrder::new(784, 5, None) {
+            Err(HostError::Invalid {
+                param: Param::PixelsPerStep,
+                message,
+            }) => assert_eq!(
+                message,
+                " 5 does not divide the images' 784 pixels (one of 1, 2, 4, 7, 8, 14, 16, 28, 49, 56, 98, 112, 196, 392, 784)"
+            ),
+            other => panic!("{other:?}"),
         }
     }
 }

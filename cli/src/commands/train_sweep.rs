@@ -159,6 +159,7 @@ fn run_checked(a: TrainSweepArgs) -> Result<(), HostError> {
     let settings = SweepSettings {
         task: task.name().into(),
         length: task.length(),
+        permute: task.pixel_order().and_then(|o| o.permute),
         n: a.n,
         form: a.form.gru_form(),
         sigma_r: a.sigma_r,
