@@ -6,7 +6,7 @@
 
 pub mod external;
 pub mod import;
-mod keras;
+pub mod keras;
 mod layout;
 mod onnx;
 pub mod onnx_proto;
