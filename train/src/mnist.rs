@@ -360,6 +360,27 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// Found by the fuzz target `idx_gzip`: a 36-byte gzip whose IDX header
+    /// declares 8.6 GB had the 8.6 GB allocated before a byte inflated.
+    #[test]
+    fn a_gzip_header_beyond_deflates_ratio_is_refused_before_allocating() {
+        let mut header = vec![0, 0, 8, 3];
+        for d in [1_000_000u32, 28, 28] {
+            header.extend(d.to_be_bytes());
+        }
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&header).unwrap();
+        let gz = z.finish().unwrap();
+        let e = decode_idx(Path::new("x.gz"), &gz, true, 3).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "mnist x.gz: the header [1000000, 28, 28] promises 784000000 values, more than a {}-byte gzip file can hold (at most 1032× its size)",
+                gz.len()
+            )
+        );
+    }
+
     fn digits(count: usize) -> Digits {
         Digits {
             pixels: 4,
