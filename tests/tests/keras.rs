@@ -164,6 +164,31 @@ fn keras_settings_gatedyn_cannot_run_are_refused_by_name() {
         e.contains("no GRU or LSTM layer") && e.contains("SimpleRNN"),
         "{e}"
     );
+    let e = refusal(
+        &rezip(
+            "gru.keras",
+            |c| Some(c.replace("\"GRU\"", "\"Bidirectional\"")),
+            false,
+        ),
+        ModelFormat::Keras,
+    );
+    assert_eq!(
+        e,
+        "a Bidirectional layer: only forward GRU and LSTM layers are supported"
+    );
+    // a second recurrent layer (the Dense turned into an LSTM)
+    let e = refusal(
+        &rezip(
+            "gru.keras",
+            |c| Some(c.replace("\"Dense\"", "\"LSTM\"")),
+            false,
+        ),
+        ModelFormat::Keras,
+    );
+    assert_eq!(
+        e,
+        "2 GRU/LSTM layers; only one recurrent layer is supported"
+    );
 }
 
 #[test]

@@ -175,6 +175,11 @@ fn layers_of(config: &serde_json::Value) -> Result<(RecurrentConfig, Option<Stri
         .collect();
     let at = match recurrent[..] {
         [one] => one,
+        [] if layers.iter().any(|l| class(l) == "Bidirectional") => {
+            return Err(
+                "a Bidirectional layer: only forward GRU and LSTM layers are supported".into(),
+            )
+        }
         [] => {
             let classes: Vec<&str> = layers.iter().map(class).take(8).collect();
             return Err(format!(
