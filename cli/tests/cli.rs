@@ -873,10 +873,7 @@ fn address_space_limit_is_respected() {
     );
     // a 5 GiB model file (sparse: nothing is written) under a 4 GiB limit
     let big = tmp("big-model").join("big.onnx");
-    std::fs::File::create(&big)
-        .unwrap()
-        .set_len(5 << 30)
-        .unwrap();
+    common::grow_sparse(&big, 5 << 30);
     let out = run(&format!("spectrum model --model {} --quiet", big.display()));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");

@@ -515,12 +515,7 @@ fn a_npy_longer_than_its_header_is_refused_unread() {
     let x = d.join("x.npy");
     // the header of a 100×4 array, and none of its data
     std::fs::write(&x, common::npy_bytes("100, 4", &[])).unwrap();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&x)
-        .unwrap()
-        .set_len(3 << 30)
-        .unwrap();
+    common::grow_sparse(&x, 3 << 30);
     refused(
         &[
             "run",
@@ -544,12 +539,7 @@ fn a_safetensors_longer_than_its_header_is_refused_unread() {
     let d = tmp("sparse-st");
     let m = d.join("m.safetensors");
     std::fs::copy(fixture("gru_after_n32_stable.safetensors"), &m).unwrap();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&m)
-        .unwrap()
-        .set_len(3 << 30)
-        .unwrap();
+    common::grow_sparse(&m, 3 << 30);
     refused(
         &[
             "run",

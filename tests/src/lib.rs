@@ -5,6 +5,16 @@ use gatedyn::{Activation, Complex};
 pub use gatedyn_host::linalg::eigen::max_modulus;
 pub use gatedyn_host::net::{Cell, Net, Scales};
 
+/// The largest absolute difference of two arrays of one length (a state
+/// or output sequence against a framework's).
+pub fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
 /// All eigenvalues of a dense row-major `m×m` matrix (faer through the host
 /// crate). (nalgebra 0.34's Schur iteration never returns on Jacobians with
 /// many eigenvalues clustered at 1, the large-σ_z case, so the tests use

@@ -7,6 +7,7 @@ use gatedyn_host::formats::onnx_proto::ModelProto;
 use gatedyn_host::io::arrays::read;
 use gatedyn_host::net::drive::run_inputs;
 use gatedyn_host::{HostError, Param, Precision};
+use gatedyn_tests::max_diff;
 use prost::Message;
 use std::path::{Path, PathBuf};
 
@@ -14,14 +15,6 @@ fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/external")
         .join(name)
-}
-
-fn max_diff(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
 }
 
 #[test]

@@ -14,6 +14,15 @@ fn fuzz_dir() -> PathBuf {
 
 #[test]
 fn every_target_has_its_file_and_a_corpus() {
+    // `cargo xtask fuzz` takes its list from the files: they must be these
+    let mut files: Vec<String> = std::fs::read_dir(fuzz_dir().join("fuzz_targets"))
+        .unwrap()
+        .map(|f| f.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    let mut names: Vec<String> = targets::TARGETS.iter().map(|t| format!("{t}.rs")).collect();
+    names.sort();
+    assert_eq!(files, names);
     for t in targets::TARGETS {
         let target = fuzz_dir().join(format!("fuzz_targets/{t}.rs"));
         let text = std::fs::read_to_string(&target).unwrap_or_else(|e| panic!("{t}: {e}"));

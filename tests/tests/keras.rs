@@ -9,6 +9,7 @@ use gatedyn_host::io::arrays::read;
 use gatedyn_host::net::drive::run_inputs;
 use gatedyn_host::net::Cell;
 use gatedyn_host::{HostError, Param, Precision};
+use gatedyn_tests::max_diff;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
@@ -16,14 +17,6 @@ fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/keras")
         .join(name)
-}
-
-fn max_diff(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
 }
 
 #[test]

@@ -25,6 +25,7 @@ use gatedyn_host::net::Scales;
 use gatedyn_host::HostError;
 use gatedyn_host::Param;
 use gatedyn_host::Precision;
+use gatedyn_tests::max_diff;
 use gatedyn_train::params::{Draw, Trainable};
 use std::path::PathBuf;
 
@@ -38,14 +39,6 @@ fn reference() -> PathBuf {
     std::env::var_os("GATEDYN_SAVED_REFERENCE")
         .map(PathBuf::from)
         .unwrap_or_else(fixtures)
-}
-
-fn max_diff(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
 }
 
 #[test]

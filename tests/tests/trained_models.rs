@@ -22,6 +22,7 @@ use gatedyn_host::net::drive::run_inputs;
 use gatedyn_host::net::Net;
 use gatedyn_host::Param;
 use gatedyn_host::Precision;
+use gatedyn_tests::max_diff;
 use std::path::PathBuf;
 
 /// Agreement of the hidden states with ONNX Runtime (absolute), as the
@@ -51,14 +52,6 @@ fn names() -> Vec<String> {
         }
     }
     v
-}
-
-fn max_diff(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
 }
 
 /// `∂h'/∂h` (the top-left `N×N` block for an LSTM) at the network's

@@ -221,16 +221,13 @@ pub enum FitEvent<'a> {
     Checkpoint(&'a EpochRecord),
 }
 
-/// Errors unless the training and test sequences of `task` (held for
-/// the whole run, 8 bytes per input value) fit in memory; names
-/// `Param::TrainSize`.
-pub fn check_data_memory(task: &Task, cfg: &FitConfig) -> Result<(), HostError> {
-    let values = (task.length() as u128) * (task.inputs() as u128) * 8;
-    gatedyn_host::io::limits::check_memory(
-        Param::TrainSize,
-        cfg.train_size,
-        (cfg.train_size as u128 + cfg.test_size as u128) * values,
-    )
+/// The bytes of the training and test sequences of `task`, held for the
+/// whole run: 8 per input value.
+fn data_bytes(task: &Task, cfg: &FitConfig) -> u128 {
+    (cfg.train_size as u128 + cfg.test_size as u128)
+        * (task.length() as u128)
+        * (task.inputs() as u128)
+        * 8
 }
 
 /// Bytes of backpropagation working memory per hidden unit and step of a
@@ -238,19 +235,17 @@ pub fn check_data_memory(task: &Task, cfg: &FitConfig) -> Result<(), HostError> 
 /// bound [`crate::bptt_batch::fits`] uses.
 pub const BPTT_BYTES_PER_UNIT_STEP: u128 = 14 * 8;
 
-/// [`check_data_memory`], then the data and the backpropagation traces
-/// together: each of the threads that work at once holds the traces of a
+/// Errors unless the training and test sequences of `task` fit in memory
+/// (naming `Param::TrainSize`), and then unless they fit together with the
+/// backpropagation traces: each of the threads that work at once holds the traces of a
 /// chunk of [`crate::params::CHUNK`] sequences (or of one sequence, when a
 /// chunk's would be too large), `T·N` values of
 /// [`BPTT_BYTES_PER_UNIT_STEP`] each. Names `Param::Length` (the sequence
 /// length is what makes them large): a run that cannot fit ends here, not
 /// in an allocation failure minutes later.
 pub fn check_memory(task: &Task, cfg: &FitConfig, n: usize) -> Result<(), HostError> {
-    check_data_memory(task, cfg)?;
-    let data = (cfg.train_size as u128 + cfg.test_size as u128)
-        * (task.length() as u128)
-        * (task.inputs() as u128)
-        * 8;
+    let data = data_bytes(task, cfg);
+    gatedyn_host::io::limits::check_memory(Param::TrainSize, cfg.train_size, data)?;
     let sequence = (task.length() as u128) * (n as u128) * BPTT_BYTES_PER_UNIT_STEP;
     let chunk = crate::params::CHUNK.min(cfg.batch.max(1));
     let per_worker = if crate::bptt_batch::fits(n, task.length(), chunk) {

@@ -204,10 +204,6 @@ fn read_idx(
     rank: usize,
 ) -> Result<(Vec<usize>, Vec<u8>), HostError> {
     let is_gz = matches!(source, Source::Gzip(_));
-    let plain_len = match source {
-        Source::Plain(len) => Some(len),
-        Source::Gzip(_) => None,
-    };
     let bad = |why: String| HostError::invalid(Param::Mnist, format!(" {}: {why}", path.display()));
     let unreadable = |e: std::io::Error| {
         if is_gz {
@@ -226,28 +222,30 @@ fn read_idx(
     }
     header.truncate(got);
     let (dims, size) = parse_header(path, &header, rank)?;
-    if let Some(len) = plain_len {
-        let want = (header.len() + size) as u64;
-        if len != want {
-            return Err(bad(format!(
-                "the header {dims:?} promises {size} values but the file holds {} (truncated?)",
-                len.saturating_sub(header.len() as u64)
-            )));
-        }
-    }
-    if let Source::Gzip(len) = source {
-        // a header that declares more than the file can inflate to is
-        // refused before anything is allocated or inflated
-        if (size as u64).saturating_add(header.len() as u64) > len.saturating_mul(MAX_INFLATION) {
-            return Err(bad(format!(
-                "the header {dims:?} promises {size} values, more than a {len}-byte gzip file can hold (at most {MAX_INFLATION}× its size)"
-            )));
-        }
-        if let Some(avail) = gatedyn_host::io::limits::allocatable() {
-            if size as u64 > avail {
+    match source {
+        Source::Plain(len) => {
+            if len != (header.len() + size) as u64 {
                 return Err(bad(format!(
-                    "the header {dims:?} promises {size} bytes, more than the {avail} this process may allocate"
+                    "the header {dims:?} promises {size} values but the file holds {} (truncated?)",
+                    len.saturating_sub(header.len() as u64)
                 )));
+            }
+        }
+        Source::Gzip(len) => {
+            // a header that declares more than the file can inflate to is
+            // refused before anything is allocated or inflated
+            if (size as u64).saturating_add(header.len() as u64) > len.saturating_mul(MAX_INFLATION)
+            {
+                return Err(bad(format!(
+                    "the header {dims:?} promises {size} values, more than a {len}-byte gzip file can hold (at most {MAX_INFLATION}× its size)"
+                )));
+            }
+            if let Some(avail) = gatedyn_host::io::limits::allocatable() {
+                if size as u64 > avail {
+                    return Err(bad(format!(
+                        "the header {dims:?} promises {size} bytes, more than the {avail} this process may allocate"
+                    )));
+                }
             }
         }
     }

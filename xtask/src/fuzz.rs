@@ -19,19 +19,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-/// The targets (fuzz/fuzz_targets, fuzz/corpus).
-const TARGETS: [&str; 10] = [
-    "onnx",
-    "onnx_external",
-    "safetensors",
-    "keras",
-    "keras_weights",
-    "npy",
-    "csv",
-    "idx",
-    "idx_gzip",
-    "shard",
-];
+/// The targets: the files of fuzz/fuzz_targets (each `NAME.rs` calls
+/// `targets::run("NAME", …)`, which the stable replay checks), by name.
+fn all_targets() -> Result<Vec<String>, String> {
+    let dir = root_dir().join("fuzz/fuzz_targets");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|f| {
+            let name = f.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".rs").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
 
 /// libFuzzer's limits for every run.
 const LIMITS: [&str; 2] = ["-rss_limit_mb=2048", "-timeout=5"];
@@ -134,6 +135,7 @@ fn summary(target: &str) -> String {
 pub(crate) fn fuzz(args: &[String]) -> Result<(), String> {
     let (mut smoke, mut asan, mut runs, mut time, mut targets) =
         (false, false, 10_000_000u64, 3600u64, vec![]);
+    let known = all_targets()?;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut number = |flag: &str| -> Result<u64, String> {
@@ -147,19 +149,19 @@ pub(crate) fn fuzz(args: &[String]) -> Result<(), String> {
             "--asan" => asan = true,
             "--runs" => runs = number("--runs")?,
             "--time" => time = number("--time")?,
-            other => match TARGETS.iter().find(|t| **t == other) {
-                Some(t) => targets.push(*t),
+            other => match known.iter().find(|t| *t == other) {
+                Some(t) => targets.push(t.as_str()),
                 None => {
                     return Err(format!(
                         "fuzz: unknown target or flag {other:?} (targets: {})",
-                        TARGETS.join(", ")
+                        known.join(", ")
                     ))
                 }
             },
         }
     }
     if targets.is_empty() {
-        targets = TARGETS.to_vec();
+        targets = known.iter().map(String::as_str).collect();
     }
     if !has_nightly() {
         eprintln!("no nightly toolchain: replaying the committed fuzz corpus on stable instead");

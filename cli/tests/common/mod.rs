@@ -35,3 +35,17 @@ pub fn npy_bytes(shape: &str, values: &[f64]) -> Vec<u8> {
     }
     bytes
 }
+
+/// Creates the file at `path`, or extends it, to `len` bytes: what is
+/// added is a hole (no disk used), so a test can hand out a file of
+/// gigabytes.
+pub fn grow_sparse(path: &std::path::Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}

@@ -159,10 +159,11 @@ pub fn load(path: &Path) -> Result<Model, HostError> {
             )));
         }
     }
-    if format == ModelFormat::Safetensors {
-        safetensors::check_length(path, size).map_err(bad)?;
+    let bytes = match format {
+        ModelFormat::Safetensors => safetensors::read_file(path, size),
+        _ => crate::io::files::read_regular(path, u64::MAX),
     }
-    let bytes = crate::io::files::read_regular(path, u64::MAX).map_err(bad)?;
+    .map_err(bad)?;
     let folder = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

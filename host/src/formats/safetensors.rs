@@ -9,11 +9,13 @@ use gatedyn::GruForm;
 /// `MAX_HEADER_SIZE`).
 const MAX_HEADER_BYTES: u64 = 100_000_000;
 
-/// Checks the file at `path` (`len` bytes) against its own header before
-/// the whole is read: the 8-byte header length, the JSON header, and the
-/// data its tensors' `data_offsets` span must add up to the file's length
-/// (a 3 GiB sparse file behind a small header is refused unread).
-pub(crate) fn check_length(path: &std::path::Path, len: u64) -> Result<(), String> {
+/// The bytes of the safetensors file at `path` (`len` bytes), checked
+/// against its own header before the rest is read: the 8-byte header
+/// length, the JSON header, and the data its tensors' `data_offsets` span
+/// must add up to the file's length (a 3 GiB sparse file behind a small
+/// header is refused unread). The file is read once, as
+/// `io::arrays` reads a `.npy`.
+pub(crate) fn read_file(path: &std::path::Path, len: u64) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
     let mut head = [0u8; 8];
@@ -26,12 +28,13 @@ pub(crate) fn check_length(path: &std::path::Path, len: u64) -> Result<(), Strin
             "the header length {n} is impossible for a {len}-byte file (not a safetensors file, or truncated)"
         ));
     }
-    let mut header = Vec::with_capacity(n as usize);
+    let mut bytes = Vec::with_capacity(8 + n as usize);
+    bytes.extend(head);
     (&mut f)
         .take(n)
-        .read_to_end(&mut header)
+        .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read: {e}"))?;
-    let json: serde_json::Value = serde_json::from_slice(&header)
+    let json: serde_json::Value = serde_json::from_slice(&bytes[8..])
         .map_err(|e| format!("not a readable safetensors file (its header: {e})"))?;
     let data_end = json
         .as_object()
@@ -47,7 +50,18 @@ pub(crate) fn check_length(path: &std::path::Path, len: u64) -> Result<(), Strin
             "the header declares {want} bytes (tensors up to byte {data_end} of the data), but the file holds {len} (truncated or corrupt file)"
         ));
     }
-    Ok(())
+    // the data, now that its size is the one declared
+    bytes.reserve(data_end as usize);
+    f.take(data_end)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 != len {
+        return Err(format!(
+            "{} bytes read of the {len} the file held when opened (it changed while read)",
+            bytes.len()
+        ));
+    }
+    Ok(bytes)
 }
 
 pub(crate) fn read_safetensors(bytes: &[u8]) -> Result<ReadLayer, String> {
