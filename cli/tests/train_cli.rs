@@ -111,6 +111,19 @@ fn train_writes_the_history_and_a_model_analyze_reads() {
         json(&again)["history"][3]["test_loss"],
         history[3]["test_loss"]
     );
+    // f32 is the default; the f64 run is another run, close to it
+    assert_eq!(r["precision"], "f32");
+    let f64_run = tmp("adding-f64.json");
+    let mut args3: Vec<&str> = args[..args.len() - 5].to_vec();
+    args3.extend(["--precision", "f64", "--json", s(&f64_run), "--quiet"]);
+    ok(&args3);
+    let r64 = json(&f64_run);
+    assert_eq!(r64["precision"], "f64");
+    let l64 = r64["final_loss"].as_f64().unwrap();
+    assert_ne!(l64, last);
+    let apart = (l64 - last).abs() / last;
+    eprintln!("adding, 3 epochs: final loss f32 {last}, f64 {l64}: {apart:.1e} apart");
+    assert!(apart < 1e-4, "f32 {last} against f64 {l64} (measured 1.3e-6 apart)");
 }
 
 /// Ten classes told apart by when three bright pixels come (a memory

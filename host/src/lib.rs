@@ -36,14 +36,25 @@ pub mod validate;
 use std::fmt;
 
 /// Storage precision of weights: of the matrix-free products
-/// ([`linalg::matfree`]), of arrays and of exported models.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// ([`linalg::matfree`]), of arrays and of exported models; and the
+/// arithmetic of training's batched passes (`gatedyn-train`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// `f32` copies of the weights (half the memory traffic).
     F32,
     /// `f64` copies.
     F64,
+}
+
+impl Precision {
+    /// `"f32"` or `"f64"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        }
+    }
 }
 
 /// What can go wrong on the host. Each kind has its own exit status in the

@@ -75,7 +75,7 @@ fn main() {
         // moved off its initial value
         let mut adam = Adam::new(0.01, 1.0).unwrap();
         for batch in train.chunks(16) {
-            let g = net.batch_gradient(batch).unwrap();
+            let g = net.batch_gradient(batch, Precision::F64).unwrap();
             adam.step(&mut net, &g).unwrap();
         }
         save::save(

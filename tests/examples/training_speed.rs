@@ -8,6 +8,7 @@ use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::Activation;
 use gatedyn::GruForm;
 use gatedyn_host::net::Scales;
+use gatedyn_train::bptt_batch::Precision;
 use gatedyn_train::loss::Example;
 use gatedyn_train::loss::{Objective, Supervision};
 use gatedyn_train::params::{Draw, Trainable};
@@ -61,8 +62,8 @@ fn best(mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let threads = rayon::current_num_threads();
-    println!("batched (chunks of 16, faer products) against sequence by sequence; {threads} threads, best of {REPEATS}");
-    println!("cell\tN\tT\tbatch\tby sequence [ms/seq]\tbatched [ms/seq]\tratio");
+    println!("batched (chunks of 16, stacked faer products, f64 and f32) against sequence by sequence (f64); {threads} threads, best of {REPEATS}");
+    println!("cell\tN\tT\tbatch\tby sequence [ms/seq]\tbatched f64 [ms/seq]\tbatched f32 [ms/seq]\tratio f64\tratio f32");
     let gru = Scales::Gru(GruScales {
         z: gate(1.0),
         r: gate(0.5),
@@ -97,23 +98,28 @@ fn main() {
             net.batch_gradient_by_sequence(&data).unwrap();
         });
         let fast = best(|| {
-            net.batch_gradient(&data).unwrap();
+            net.batch_gradient(&data, Precision::F64).unwrap();
+        });
+        let single = best(|| {
+            net.batch_gradient(&data, Precision::F32).unwrap();
         });
         let per = |t: f64| 1e3 * t / batch as f64;
         println!(
-            "{cell}\t{n}\t{steps}\t{batch}\t{:.2}\t{:.2}\t{:.2}",
+            "{cell}\t{n}\t{steps}\t{batch}\t{:.2}\t{:.2}\t{:.2}\t{:.2}\t{:.2}",
             per(slow),
             per(fast),
-            slow / fast
+            per(single),
+            slow / fast,
+            slow / single
         );
         if n == 256 {
-            smnist_batched = Some((per(slow), per(fast)));
+            smnist_batched = Some((per(slow), per(single)));
         }
     }
     if let Some((slow, fast)) = smnist_batched {
         let epoch = |ms: f64| ms * 60_000.0 / 1e3 / 60.0;
         println!(
-            "sequential MNIST, GRU N = 256, T = 784, 60,000 sequences: {:.0} min per epoch batched ({:.0} min sequence by sequence), {:.1} h for 15 epochs",
+            "sequential MNIST, GRU N = 256, T = 784, 60,000 sequences: {:.0} min per epoch batched in f32 ({:.0} min sequence by sequence), {:.1} h for 15 epochs",
             epoch(fast),
             epoch(slow),
             15.0 * epoch(fast) / 60.0

@@ -10,6 +10,7 @@
 //! analyze`).
 
 use crate::adam::Adam;
+use crate::bptt_batch::Precision;
 use crate::loss::Example;
 use crate::mnist::Split;
 use crate::params::Trainable;
@@ -21,7 +22,6 @@ use gatedyn_host::HostError;
 use gatedyn_host::Param;
 use rand_core::{RngCore, SeedableRng};
 use rand_xorshift::XorShiftRng;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -55,6 +55,20 @@ pub struct FitConfig {
     pub target_accuracy: f64,
     /// A slow mode is an eigenvalue with `|λ| > 1 − slow_epsilon`.
     pub slow_epsilon: f64,
+    /// The arithmetic of the forward and backward passes. Written only
+    /// when `f32`: settings written before it existed were `f64`, and read
+    /// and write back unchanged.
+    #[serde(default = "f64_before_precision", skip_serializing_if = "is_f64")]
+    pub precision: Precision,
+}
+
+/// What a sweep line without `precision` was trained in.
+fn f64_before_precision() -> Precision {
+    Precision::F64
+}
+
+fn is_f64(p: &Precision) -> bool {
+    *p == Precision::F64
 }
 
 /// `serde` for a clipping norm: `∞` (no clipping) as `null`.
@@ -181,6 +195,8 @@ pub struct FitReport {
     pub clip: Option<f64>,
     /// Data seed.
     pub seed: u64,
+    /// `f32` or `f64` forward and backward passes.
+    pub precision: Precision,
     /// Training sequences.
     pub train_size: usize,
     /// Test sequences.
@@ -303,7 +319,7 @@ pub fn fit(
         shuffle(&mut train, cfg.seed.wrapping_add(epoch as u64));
         let (mut loss, mut norms) = (0.0, Vec::with_capacity(per_epoch));
         for (b, batch) in train.chunks(cfg.batch).enumerate() {
-            let g = net.batch_gradient(batch)?;
+            let g = net.batch_gradient(batch, cfg.precision)?;
             norms.push(adam.step(net, &g)?);
             loss += g.loss * batch.len() as f64;
             progress(FitEvent::Batch {
@@ -343,6 +359,7 @@ pub fn fit(
         lr: cfg.lr,
         clip: cfg.clip.is_finite().then_some(cfg.clip),
         seed: cfg.seed,
+        precision: cfg.precision,
         train_size: cfg.train_size,
         test_size: cfg.test_size,
         chance_loss: task.chance_loss(),
@@ -375,8 +392,8 @@ fn shuffle<T>(order: &mut [T], seed: u64) {
     }
 }
 
-/// The test loss and accuracy (sequences in parallel, summed in order)
-/// and the dynamics.
+/// The test loss and accuracy (batched forward passes in the run's
+/// precision, in parallel, summed in order) and the dynamics.
 fn checkpoint(
     task: &Task,
     net: &Trainable,
@@ -385,15 +402,15 @@ fn checkpoint(
     epoch: usize,
     stats: Option<EpochStats>,
 ) -> Result<EpochRecord, HostError> {
-    let scored: Vec<(f64, usize, usize)> = test
-        .par_iter()
-        .map(|ex| {
-            net.evaluate(ex).map(|e| {
-                let (right, of) = task.correct(ex, &e.outputs);
-                (e.loss, right, of)
-            })
+    let scored: Vec<(f64, usize, usize)> = net
+        .batch_evaluate(test, cfg.precision)?
+        .iter()
+        .zip(test)
+        .map(|(e, ex)| {
+            let (right, of) = task.correct(ex, &e.outputs);
+            (e.loss, right, of)
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
     let loss = scored.iter().map(|s| s.0).sum::<f64>() / test.len() as f64;
     let (right, of) = scored.iter().fold((0, 0), |(a, b), s| (a + s.1, b + s.2));
     Ok(EpochRecord {

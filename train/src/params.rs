@@ -6,7 +6,7 @@
 //! The tasks, the command line and the sweeps of issue 11 build on this.
 
 use crate::bptt::{evaluate, loss_gradient, Evaluation, LossGradient};
-use crate::bptt_batch::chunk_loss_gradient;
+use crate::bptt_batch::{chunk_evaluate, chunk_loss_gradient, Precision};
 use crate::loss::Example;
 use gatedyn::init::{fill_gates, Normal};
 use gatedyn::{Activation, GruForm};
@@ -264,26 +264,33 @@ impl Trainable {
     }
 
     /// The mean loss and mean gradient over `batch`: chunks of [`CHUNK`]
-    /// sequences in parallel, each with one matrix product per weight
-    /// matrix and step ([`crate::bptt_batch`]; a chunk mixing lengths, or
-    /// too long for [`crate::bptt_batch::MAX_CHUNK_BYTES`], goes sequence by
-    /// sequence), summed in the batch's order, so the result
+    /// sequences in parallel, each with one stacked matrix product per
+    /// step and direction, in `precision` ([`crate::bptt_batch`]; a chunk
+    /// mixing lengths, or too long for
+    /// [`crate::bptt_batch::MAX_CHUNK_BYTES`], goes sequence by sequence in
+    /// `f64`), summed in `f64` in the batch's order, so the result
     /// does not depend on the number of threads. Its `outputs` are the
     /// examples', one after another. An empty batch is a
     /// [`HostError::Invalid`].
-    pub fn batch_gradient(&self, batch: &[Example]) -> Result<LossGradient, HostError> {
+    pub fn batch_gradient(
+        &self,
+        batch: &[Example],
+        precision: Precision,
+    ) -> Result<LossGradient, HostError> {
         if batch.is_empty() {
             return Err(HostError::BadInput("train: empty batch".into()));
         }
         let chunks: Vec<LossGradient> = batch
             .par_chunks(CHUNK)
             .map(|chunk| {
-                let len = chunk[0].inputs.len();
-                let steps = len / self.inputs().max(1);
-                if chunk.iter().all(|ex| ex.inputs.len() == len)
-                    && crate::bptt_batch::fits(self.n(), steps, chunk.len())
-                {
-                    chunk_loss_gradient(self.recurrent(), self.activation, &self.readout, chunk)
+                if self.batchable(chunk) {
+                    chunk_loss_gradient(
+                        self.recurrent(),
+                        self.activation,
+                        &self.readout,
+                        chunk,
+                        precision,
+                    )
                 } else {
                     sum(chunk
                         .iter()
@@ -293,6 +300,43 @@ impl Trainable {
             })
             .collect::<Result<_, _>>()?;
         Ok(averaged(sum(chunks)?, batch.len()))
+    }
+
+    /// Each example's loss and outputs (forward passes only), in
+    /// `precision`: chunks of [`CHUNK`] sequences in parallel as in
+    /// [`Trainable::batch_gradient`] (a chunk mixing lengths, or too long,
+    /// goes sequence by sequence in `f64`), in the order of `examples`.
+    pub fn batch_evaluate(
+        &self,
+        examples: &[Example],
+        precision: Precision,
+    ) -> Result<Vec<Evaluation>, HostError> {
+        let chunks: Vec<Vec<Evaluation>> = examples
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                if self.batchable(chunk) {
+                    chunk_evaluate(
+                        self.recurrent(),
+                        self.activation,
+                        &self.readout,
+                        chunk,
+                        precision,
+                    )
+                } else {
+                    chunk.iter().map(|ex| self.evaluate(ex)).collect()
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(chunks.concat())
+    }
+
+    /// Whether `chunk` goes through [`crate::bptt_batch`]: one length, and
+    /// traces within [`crate::bptt_batch::MAX_CHUNK_BYTES`].
+    fn batchable(&self, chunk: &[Example]) -> bool {
+        let len = chunk.first().map_or(0, |ex| ex.inputs.len());
+        let steps = len / self.inputs().max(1);
+        chunk.iter().all(|ex| ex.inputs.len() == len)
+            && crate::bptt_batch::fits(self.n(), steps, chunk.len())
     }
 
     /// [`Trainable::batch_gradient`] sequence by sequence

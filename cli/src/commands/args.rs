@@ -13,6 +13,7 @@ use gatedyn_host::io::output::{self, Target};
 use gatedyn_host::net::Cell;
 use gatedyn_host::HostError;
 use gatedyn_host::Param;
+use gatedyn_host::Precision;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -296,13 +297,23 @@ impl LstmScalesArgs {
     }
 }
 
-/// Weight precision of the matrix-free products.
+/// Weight precision of the matrix-free products and exports; the
+/// arithmetic of training.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PrecisionArg {
-    /// `f32` weights (half the memory traffic).
+    /// `f32` (half the memory traffic).
     F32,
-    /// `f64` weights.
+    /// `f64`.
     F64,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(p: PrecisionArg) -> Self {
+        match p {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::F64 => Precision::F64,
+        }
+    }
 }
 
 /// `--model` and `--h0`, on every subcommand that loads a trained model.

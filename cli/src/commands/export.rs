@@ -42,10 +42,7 @@ pub fn run(a: ExportArgs) -> Result<(), HostError> {
     }
     a.out.check(None, &[("--rust", Some(&a.rust))])?;
     let m = formats::load(&a.model)?;
-    let precision = match a.precision {
-        PrecisionArg::F32 => Precision::F32,
-        PrecisionArg::F64 => Precision::F64,
-    };
+    let precision: Precision = a.precision.into();
     let src = rust_source(&m, &a.name, precision)?;
     match &a.rust {
         Target::Stdout => output::write_stdout(src.trim_end())?,

@@ -12,7 +12,6 @@ use gatedyn_host::io::output::{self, Target};
 use gatedyn_host::linalg::matfree::RadiusOptions;
 use gatedyn_host::net::Scales;
 use gatedyn_host::theory::spectrum::{self, MatrixFreeConfig, SpectrumConfig};
-use gatedyn_host::Precision;
 use gatedyn_host::{figures, HostError};
 use std::path::PathBuf;
 
@@ -175,10 +174,7 @@ fn matrix_free(cfg: &SpectrumConfig, a: &SpectrumArgs) -> Result<(), HostError> 
         ));
     }
     let mf = MatrixFreeConfig {
-        precision: match a.precision.unwrap_or(PrecisionArg::F32) {
-            PrecisionArg::F32 => Precision::F32,
-            PrecisionArg::F64 => Precision::F64,
-        },
+        precision: a.precision.unwrap_or(PrecisionArg::F32).into(),
         radius: RadiusOptions {
             tol: a.tol.unwrap_or(1e-3),
             max_products: a.max_products.unwrap_or(5000),

@@ -5,7 +5,9 @@
 //! radius and slow modes per epoch), a plot, and `--save` in the formats
 //! `--model` reads.
 
-use super::args::{count, finite, scale, ActivationArg, CellArg, OutputArgs, Progress};
+use super::args::{
+    count, finite, scale, ActivationArg, CellArg, OutputArgs, PrecisionArg, Progress,
+};
 use clap::{Args, ValueEnum};
 use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::GruForm;
@@ -358,7 +360,12 @@ pub struct OptimArgs {
     /// A slow mode: an eigenvalue with |λ| > 1 − ε.
     #[arg(long, default_value_t = 0.01, value_parser = finite)]
     pub slow_epsilon: f64,
+    /// The arithmetic of the forward and backward passes (Adam, the
+    /// weights, the loss and the readout stay f64).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    pub precision: PrecisionArg,
 }
+
 
 impl OptimArgs {
     /// The run's settings for `task`; `defaults` fill what was not given.
@@ -377,6 +384,7 @@ impl OptimArgs {
             test_size: self.test_size.unwrap_or(test),
             slow_epsilon: self.slow_epsilon,
             target_accuracy: self.target_accuracy.unwrap_or(defaults.target_accuracy),
+            precision: self.precision.into(),
         }
     }
 }
