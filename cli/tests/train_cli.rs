@@ -123,7 +123,10 @@ fn train_writes_the_history_and_a_model_analyze_reads() {
     assert_ne!(l64, last);
     let apart = (l64 - last).abs() / last;
     eprintln!("adding, 3 epochs: final loss f32 {last}, f64 {l64}: {apart:.1e} apart");
-    assert!(apart < 1e-4, "f32 {last} against f64 {l64} (measured 1.3e-6 apart)");
+    assert!(
+        apart < 1e-4,
+        "f32 {last} against f64 {l64} (measured 1.3e-6 apart)"
+    );
 }
 
 /// Ten classes told apart by when three bright pixels come (a memory

@@ -35,7 +35,7 @@ use crate::loss::Example;
 use faer::linalg::matmul::matmul;
 use faer::traits::ComplexField;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
-use gatedyn::activation::{fast_sigmoid, fast_tanh, sigmoid, sigmoid_derivative};
+use gatedyn::activation::{fast_sigmoid, fast_tanh, sigmoid_derivative};
 use gatedyn::{Activation, GruForm, Real};
 use gatedyn_host::net::GateWeights;
 use gatedyn_host::net::ReadoutWeights;
@@ -72,12 +72,12 @@ macro_rules! exact_mut {
 /// What the passes compute in: `f32` or `f64`, with the gate functions
 /// of that precision.
 trait Float: Real + ComplexField {
-    /// `σ(x)`: libm in `f64`; in `f32` the core's [`fast_sigmoid`]
+    /// `σ(x)`: the platform's `exp` in `f64`; in `f32` the core's [`fast_sigmoid`]
     /// (absolute error below
     /// [`gatedyn::activation::FAST_SIGMOID_MAX_ERROR`], as libm's `f32`
     /// rounding; branch-free, so the loops vectorise).
     fn gate(self) -> Self;
-    /// `tanh(x)`: libm in `f64`, [`fast_tanh`] in `f32` (absolute error
+    /// `tanh(x)`: the platform's in `f64`, [`fast_tanh`] in `f32` (absolute error
     /// below [`gatedyn::activation::FAST_TANH_MAX_ERROR`]).
     fn tanh(self) -> Self;
     /// This thread's [`Pool`] of buffers of this type.
@@ -129,11 +129,18 @@ impl Float for f32 {
 impl Float for f64 {
     #[inline(always)]
     fn gate(self) -> Self {
-        sigmoid(self)
+        // the core's form (no overflow on either side), with the
+        // platform's `exp`, about twice as fast as the core's libm one
+        if self >= 0.0 {
+            1.0 / (1.0 + (-self).exp())
+        } else {
+            let e = self.exp();
+            e / (1.0 + e)
+        }
     }
     #[inline(always)]
     fn tanh(self) -> Self {
-        self.tanh_fn()
+        f64::tanh(self)
     }
     fn pool() -> &'static LocalKey<Cell<Pool<Self>>> {
         &POOL_F64

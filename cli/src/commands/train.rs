@@ -366,7 +366,6 @@ pub struct OptimArgs {
     pub precision: PrecisionArg,
 }
 
-
 impl OptimArgs {
     /// The run's settings for `task`; `defaults` fill what was not given.
     pub fn config(&self, task: &Task, defaults: &Defaults) -> FitConfig {
