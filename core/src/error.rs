@@ -82,6 +82,18 @@ pub enum Error {
         /// where the method has no residual.
         residual: f64,
     },
+    /// A weight, bias or scale does not fit a fixed-point format
+    /// (docs/THEORY.md §16): a bias beyond ±32768 in Q16, or a row scale
+    /// whose multiplier has no representation.
+    OutOfRange {
+        /// The gate, by its letter (`"z"`, `"r"`, `"h"`), or `"x"` for the
+        /// input scale.
+        gate: &'static str,
+        /// The array (`"U"`, `"W"`, `"b"`, `"b_hn"`, `"scale"`).
+        matrix: &'static str,
+        /// The row (flattened index for a bias).
+        index: usize,
+    },
     /// The requested target cannot be met by any value of the parameter
     /// (for example a radius below 1 with a random update-gate bias).
     Infeasible {
@@ -131,6 +143,14 @@ impl fmt::Display for Error {
                 }
             }
             Error::Infeasible { what } => write!(f, "infeasible target: {what}"),
+            Error::OutOfRange {
+                gate,
+                matrix,
+                index,
+            } => write!(
+                f,
+                "gate {gate}: {matrix} row {index} does not fit the fixed-point format"
+            ),
         }
     }
 }

@@ -64,6 +64,7 @@ mod maximize;
 pub mod mft;
 pub mod operator;
 pub mod quadrature;
+pub mod quant;
 mod readout;
 mod real;
 mod scales;

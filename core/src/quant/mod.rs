@@ -1,0 +1,18 @@
+//! Fixed-point cells (docs/THEORY.md §16): integer weights with one scale
+//! per row, a Q15 state, the gate functions from tables, integer arithmetic
+//! only on the step path, so that a step is bit-exact on every target.
+//!
+//! * [`activation`]: σ, tanh and hard tanh from a Q16 pre-activation to
+//!   Q15, with stated error bounds.
+//! * [`gru`]: [`QGru`], both GRU forms with `i8` or `i16` weights, built
+//!   from a float [`crate::Gru`], and its dequantized view for the
+//!   Jacobian code.
+
+pub mod activation;
+pub mod gru;
+mod tables;
+
+pub use gru::{
+    dequantized, quantize_gate, quantize_input, quantize_state, QGate, QGateMut, QGateRef, QGru,
+    QGruRef, QGruTrace, QGruTraceMut, QWeight, Requant,
+};
