@@ -54,6 +54,10 @@ enum Cmd {
     /// Run a trained model (ONNX, PyTorch safetensors or Keras) on an input
     /// sequence and write its hidden states.
     Run(commands::run::RunArgs),
+    /// What int8 or int16 arithmetic does to a trained GRU along its
+    /// inputs: state errors, slow modes, frozen units, the dead zone and
+    /// the autonomous map.
+    Quantize(commands::quantize::QuantizeArgs),
     /// A trained model along its inputs: Jacobian spectra, slow modes,
     /// timescales, gate statistics, and its place against the theory.
     Analyze(commands::analyze::AnalyzeArgs),
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         Cmd::Lyapunov { cell } => commands::lyapunov::run(cell),
         Cmd::Run(a) => commands::run::run(a),
         Cmd::Analyze(a) => commands::analyze::run(a),
+        Cmd::Quantize(a) => commands::quantize::run(a),
         Cmd::Export(a) => commands::export::run(a),
         Cmd::Validate(a) => commands::validate::run(a),
         Cmd::Bifurcation(a) => commands::bifurcation::run(a),

@@ -274,6 +274,8 @@ pub enum Param {
     Values,
     /// The constant input (a file).
     Input,
+    /// `--quantize` / `--scheme`: the integer formats of a quantized cell.
+    Quantize,
     /// The file a trained model is saved to.
     Save,
     /// The file the states are written to.
@@ -359,6 +361,7 @@ impl Param {
             Param::TrainSize => "train_size",
             Param::Values => "values",
             Param::Input => "input",
+            Param::Quantize => "quantize",
             Param::Save => "save",
             Param::Output => "output",
             Param::ReadoutOutput => "readout_output",

@@ -12,6 +12,7 @@ pub mod long_term;
 pub mod lyapunov;
 pub mod mft;
 pub mod phase_diagram;
+pub mod quantize;
 pub mod run;
 pub mod scaling;
 pub mod slow_modes;

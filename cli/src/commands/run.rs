@@ -3,11 +3,14 @@
 //! sequence, hidden states written as `.npy`, `.csv` or `.json`.
 
 use super::args::{ModelArgs, OutputArgs, PrecisionArg, Progress};
+use super::quantize::SchemeArg;
 use clap::Args;
 use gatedyn_host::formats::ModelInfo;
-use gatedyn_host::io::arrays::{self, ArrayFormat};
+use gatedyn_host::io::arrays::{self, ArrayFormat, Table};
 use gatedyn_host::io::output::Target;
 use gatedyn_host::net::drive::run_inputs;
+use gatedyn_host::net::quantized::{QuantizedGru, Scheme};
+use gatedyn_host::net::Net;
 use gatedyn_host::HostError;
 use gatedyn_host::Param;
 use gatedyn_host::Precision;
@@ -33,6 +36,11 @@ pub struct RunArgs {
     /// Arithmetic of the run (the weights rounded once to it).
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     precision: PrecisionArg,
+    /// Run the GRU in integers instead (docs/THEORY.md §16): int8 or int16
+    /// weights, Q15 state; the input scale from these inputs' range. The
+    /// states written are `h_q / 2¹⁵`, exact in f32.
+    #[arg(long, value_enum, value_name = "SCHEME")]
+    quantize: Option<SchemeArg>,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -43,6 +51,9 @@ struct RunReport {
     model: ModelInfo,
     steps: usize,
     precision: Precision,
+    /// `int8` or `int16` with `--quantize`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantized: Option<Scheme>,
     output: String,
     /// `√⟨h_T²⟩`.
     final_rms: f64,
@@ -72,19 +83,37 @@ pub fn run(a: RunArgs) -> Result<(), HostError> {
             m.info.path
         )));
     }
-    let precision = match a.precision {
-        PrecisionArg::F32 => Precision::F32,
-        PrecisionArg::F64 => Precision::F64,
-    };
+    let precision: Precision = a.precision.into();
     let t0 = std::time::Instant::now();
     let bar = Progress::new(a.out.quiet, inputs.rows as u64);
     let mut done = 0;
-    let states = run_inputs(&m.net, &inputs, precision, || {
+    let mut tick = || {
         done += 1;
         if done % 64 == 0 {
             bar.at(done);
         }
-    })?;
+    };
+    let states = match (a.quantize, &m.net) {
+        (None, net) => run_inputs(net, &inputs, precision, tick)?,
+        (Some(scheme), Net::Gru(g)) => {
+            let q = QuantizedGru::calibrated(g, scheme.into(), &inputs)?;
+            let hq = q.run(&g.h, &inputs, |_, _| tick())?;
+            Table {
+                rows: hq.len(),
+                cols: g.n,
+                data: hq.iter().flatten().map(|&v| v as f64 / 32768.0).collect(),
+            }
+        }
+        (Some(_), Net::Lstm(_)) => {
+            return Err(HostError::invalid(
+                Param::Quantize,
+                format!(
+                    ": {} is an LSTM; quantized cells are GRUs for now",
+                    m.info.path
+                ),
+            ))
+        }
+    };
     drop(bar);
     // the readout's outputs before anything is written: a value that is
     // not finite (or beyond f32, where the file is f32) is a failure of
@@ -122,6 +151,7 @@ pub fn run(a: RunArgs) -> Result<(), HostError> {
     let report = RunReport {
         steps: states.rows,
         precision,
+        quantized: a.quantize.map(Scheme::from),
         output: a.output.display().to_string(),
         final_rms,
         seconds: t0.elapsed().as_secs_f64(),
@@ -132,9 +162,9 @@ pub fn run(a: RunArgs) -> Result<(), HostError> {
         report.model.path,
         report.model.describe(),
         report.steps,
-        match precision {
-            Precision::F32 => "f32",
-            Precision::F64 => "f64",
+        match a.quantize {
+            Some(s) => Scheme::from(s).name(),
+            None => precision.name(),
         },
         final_rms,
         report.output

@@ -389,15 +389,77 @@ impl<const N: usize> QGruTrace<N> {
         }
     }
 
+    /// Borrowed view.
+    pub fn view(&self) -> QGruTraceRef<'_> {
+        QGruTraceRef {
+            z: &self.z,
+            r: &self.r,
+            candidate: &self.candidate,
+            a_z: &self.a_z,
+            a_r: &self.a_r,
+            a_h: &self.a_h,
+            reset_operand: &self.reset_operand,
+            next: &self.next,
+        }
+    }
+}
+
+/// A quantized step's trace borrowed (each slice of length n; see
+/// [`QGruTrace`]).
+#[derive(Debug, Clone, Copy)]
+pub struct QGruTraceRef<'a> {
+    /// `z` in Q15.
+    pub z: &'a [i32],
+    /// `r` in Q15.
+    pub r: &'a [i32],
+    /// `h̃` in Q15.
+    pub candidate: &'a [i32],
+    /// `a_z` in Q16.
+    pub a_z: &'a [i32],
+    /// `a_r` in Q16.
+    pub a_r: &'a [i32],
+    /// `a_h` in Q16.
+    pub a_h: &'a [i32],
+    /// `ρ`.
+    pub reset_operand: &'a [i32],
+    /// `h'` in Q15.
+    pub next: &'a [i16],
+}
+
+impl QGruTraceRef<'_> {
     /// The trace as the float step of the dequantized network writes it
     /// (docs/THEORY.md §3's inputs): gates, candidate, pre-activations and
     /// `ρ` as values, for [`crate::GruRef::jacobian`] and its relatives on
     /// the network [`QGruRef::dequantize`] writes. `paper_form` says how to
-    /// read `ρ`.
-    pub fn dequantize<F: Real>(&self, paper_form: bool, out: GruTraceMut<'_, F>) {
+    /// read `ρ`. Lengths must agree ([`Error::DimensionMismatch`]).
+    pub fn dequantize<F: Real>(
+        &self,
+        paper_form: bool,
+        out: GruTraceMut<'_, F>,
+    ) -> Result<(), Error> {
+        let n = self.z.len();
+        for len in [
+            self.r.len(),
+            self.candidate.len(),
+            self.a_z.len(),
+            self.a_r.len(),
+            self.a_h.len(),
+            self.reset_operand.len(),
+            self.next.len(),
+            out.z.len(),
+            out.r.len(),
+            out.candidate.len(),
+            out.a_z.len(),
+            out.a_r.len(),
+            out.a_h.len(),
+            out.reset_operand.len(),
+            out.next.len(),
+        ] {
+            check_len(len, n)?;
+        }
         let q15 = |v: i32| F::from_f64(v as f64 / ONE_Q15 as f64);
         let q16 = |v: i32| F::from_f64(v as f64 / (1u32 << PRE_FRAC) as f64);
-        for i in 0..N {
+        for i in 0..n {
             out.z[i] = q15(self.z[i]);
             out.r[i] = q15(self.r[i]);
             out.candidate[i] = q15(self.candidate[i]);
@@ -411,6 +473,7 @@ impl<const N: usize> QGruTrace<N> {
             };
             out.next[i] = q15(self.next[i] as i32);
         }
+        Ok(())
     }
 }
 
@@ -544,10 +607,82 @@ fn mul_q15(a: i32, b: i32) -> i32 {
     ((p + (1 << 14)) >> 15).clamp(i32::MIN as i64, i32::MAX as i64) as i32
 }
 
-impl<W: QWeight> QGruRef<'_, W> {
+impl<'a, W: QWeight> QGruRef<'a, W> {
+    /// A quantized GRU of `n` units and `inputs` inputs from borrowed
+    /// arrays (gates `[z, r, h]`, each as [`QGateRef`]), for sizes known at
+    /// run time. A wrong length is an [`Error::WeightShape`] naming the
+    /// gate and array; `input_scale` must be positive and finite
+    /// ([`Error::InvalidParameter`]).
+    pub fn new(
+        n: usize,
+        inputs: usize,
+        gates: [QGateRef<'a, W>; 3],
+        form: GruForm<&'a [i32]>,
+        activation: Activation,
+        input_scale: f64,
+    ) -> Result<Self, Error> {
+        if n == 0 {
+            return Err(Error::InvalidParameter { name: "n" });
+        }
+        if !(input_scale > 0.0 && input_scale.is_finite()) {
+            return Err(Error::InvalidParameter {
+                name: "input_scale",
+            });
+        }
+        for (name, g) in ["z", "r", "h"].iter().zip(&gates) {
+            for (matrix, found, expected) in [
+                ("U", g.u.len(), n * n),
+                ("W", g.w.len(), n * inputs),
+                ("b", g.b.len(), n),
+                ("U scale", g.u_scale.len(), n),
+                ("W scale", g.w_scale.len(), n),
+            ] {
+                if found != expected {
+                    return Err(Error::WeightShape {
+                        gate: name,
+                        matrix,
+                        expected,
+                        found,
+                    });
+                }
+            }
+        }
+        if let GruForm::ResetAfter { recurrent_bias } = form {
+            if recurrent_bias.len() != n {
+                return Err(Error::WeightShape {
+                    gate: "h",
+                    matrix: "b_hn",
+                    expected: n,
+                    found: recurrent_bias.len(),
+                });
+            }
+        }
+        let [z, r, h] = gates;
+        Ok(QGruRef {
+            n,
+            inputs,
+            z,
+            r,
+            h,
+            form,
+            activation,
+            input_scale,
+        })
+    }
+
     /// Hidden units.
     pub fn n(&self) -> usize {
         self.n
+    }
+
+    /// Inputs.
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// The value of one input step.
+    pub fn input_scale(&self) -> f64 {
+        self.input_scale
     }
 
     /// The scheme's name (`"int8"` or `"int16"`).
@@ -910,7 +1045,7 @@ mod tests {
         let mut d: Gru<f64, N, I> = Gru::zeroed();
         dequantized(&q8, &mut d).unwrap();
         let mut ft = GruTrace::zeroed();
-        t.dequantize(true, ft.view_mut());
+        t.view().dequantize(true, ft.view_mut()).unwrap();
         let hf = h.map(|v| v as f64 / 32768.0);
         let mut jac = [[0.0; N]; N];
         d.jacobian(&hf, &ft, &mut jac).unwrap();

@@ -14,5 +14,5 @@ mod tables;
 
 pub use gru::{
     dequantized, quantize_gate, quantize_input, quantize_state, QGate, QGateMut, QGateRef, QGru,
-    QGruRef, QGruTrace, QGruTraceMut, QWeight, Requant,
+    QGruRef, QGruTrace, QGruTraceMut, QGruTraceRef, QWeight, Requant,
 };

@@ -7,6 +7,7 @@
 pub mod drive;
 mod kinds;
 mod network;
+pub mod quantized;
 mod readout;
 mod trace;
 mod weights;

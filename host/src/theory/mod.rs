@@ -11,5 +11,6 @@ pub mod fixed_points;
 pub mod long_term;
 pub mod lyapunov;
 pub mod phase;
+pub mod quantize;
 pub mod spectrum;
 pub mod sweep;

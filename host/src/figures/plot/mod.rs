@@ -14,6 +14,6 @@ pub use bars::{exponents, histogram};
 pub use cube::{cube, Cloud, Segment};
 pub use heat_map::{heat_map, HeatMap};
 pub use lines::{lines, log_x_lines, Labels, Series};
-pub use spectrum::{phase_diagram, spectrum};
+pub use spectrum::{phase_diagram, spectra_compared, spectrum};
 
 pub use canvas::{format_of, SIZE};

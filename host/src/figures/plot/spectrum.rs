@@ -16,12 +16,28 @@ pub fn spectrum(
     curve: &[Complex],
     title: &str,
 ) -> Result<(), HostError> {
-    on_file!(path, spectrum_on(ev, curve, title))
+    let label = format!("eigenvalues ({})", ev.len());
+    on_file!(path, spectrum_on(&[(label, ev, BLUE)], curve, title))
+}
+
+/// Two sets of eigenvalues over the unit circle (a float network's in
+/// blue, its quantized twin's in red), each labelled.
+pub fn spectra_compared(
+    path: &Path,
+    first: (&str, &[Complex]),
+    second: (&str, &[Complex]),
+    title: &str,
+) -> Result<(), HostError> {
+    let sets = [
+        (format!("{} ({})", first.0, first.1.len()), first.1, BLUE),
+        (format!("{} ({})", second.0, second.1.len()), second.1, RED),
+    ];
+    on_file!(path, spectrum_on(&sets, &[], title))
 }
 
 fn spectrum_on<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    ev: &[Complex],
+    sets: &[(String, &[Complex], RGBColor)],
     curve: &[Complex],
     title: &str,
 ) -> Result<(), HostError>
@@ -29,8 +45,9 @@ where
     DB::ErrorType: 'static,
 {
     area.fill(&WHITE).map_err(err)?;
-    let extent = ev
+    let extent = sets
         .iter()
+        .flat_map(|s| s.1.iter())
         .chain(curve)
         .map(|z| z.re.abs().max(z.im.abs()))
         .fold(1.05f64, f64::max)
@@ -59,14 +76,17 @@ where
         .map_err(err)?
         .label("unit circle")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.5)));
-    chart
-        .draw_series(
-            ev.iter()
-                .map(|z| Circle::new((z.re, z.im), 2, BLUE.mix(0.6).filled())),
-        )
-        .map_err(err)?
-        .label(format!("eigenvalues ({})", ev.len()))
-        .legend(|(x, y)| Circle::new((x + 10, y), 3, BLUE.filled()));
+    for (label, ev, color) in sets {
+        let color = *color;
+        chart
+            .draw_series(
+                ev.iter()
+                    .map(|z| Circle::new((z.re, z.im), 2, color.mix(0.6).filled())),
+            )
+            .map_err(err)?
+            .label(label.as_str())
+            .legend(move |(x, y)| Circle::new((x + 10, y), 3, color.filled()));
+    }
     if !curve.is_empty() {
         let mut pts: Vec<(f64, f64)> = curve.iter().map(|z| (z.re, z.im)).collect();
         pts.push(pts[0]);
