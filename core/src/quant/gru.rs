@@ -21,7 +21,7 @@
 //! same bits on every target. The float network the quantized one stands
 //! for, its *dequantized view* (weights `w_q · scale`, biases `b_q / 2¹⁶`),
 //! is written by [`QGruRef::dequantize`] into a float [`crate::Gru`]'s
-//! gates, and a step's trace by [`QGruTrace::dequantize`], so that the
+//! gates, and a step's trace by [`QGruTraceRef::dequantize`], so that the
 //! float Jacobian code applies to the quantized network's own gate values.
 
 use super::activation::{hard_tanh_q15, sigmoid_q15, tanh_q15, ONE_Q15, PRE_FRAC};

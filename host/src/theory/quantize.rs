@@ -23,7 +23,7 @@ use crate::formats::{Model, ModelInfo};
 use crate::io::arrays::Table;
 use crate::linalg::eigen::{eigenvalues, jacobian};
 use crate::net::quantized::{QTrace, QuantizedGru, Scheme};
-use crate::net::{GruNet, Net};
+use crate::net::Net;
 use crate::HostError;
 use crate::Param;
 use gatedyn::Complex;
@@ -168,24 +168,38 @@ fn q15(v: &[i16]) -> Vec<f64> {
     v.iter().map(|&x| x as f64 / 32768.0).collect()
 }
 
-/// The eigenvalues of the dequantized network `deq` at the quantized step
-/// from `h` with trace `trace`.
-fn quantized_eigenvalues(
-    deq: &mut GruNet,
+/// The Jacobian (docs/THEORY.md §3) of the dequantized network `deq` at
+/// the quantized step from `h` (values) with trace `trace`: the float
+/// formula at the quantized network's own gate values (§16).
+/// `deq` is the dequantized network as a [`Net`] (an LSTM is an error).
+pub fn dequantized_jacobian(
+    deq: &mut Net,
     h: &[f64],
     trace: &QTrace,
-) -> Result<Vec<Complex>, HostError> {
-    deq.h.copy_from_slice(h);
-    let paper = !deq.form.is_reset_after();
+) -> Result<faer::Mat<f64>, HostError> {
+    let Net::Gru(g) = &mut *deq else {
+        return Err(HostError::BadInput(
+            "quantized cells are GRUs for now".into(),
+        ));
+    };
+    g.h.copy_from_slice(h);
+    let paper = !g.form.is_reset_after();
     trace
         .view()
-        .dequantize(paper, deq.trace.view_mut())
+        .dequantize(paper, g.trace.view_mut())
         .map_err(|e| HostError::Numerical {
             step: "dequantized trace",
             source: e,
         })?;
-    let net = Net::Gru(deq.clone());
-    eigenvalues(&jacobian(&net)?)
+    jacobian(deq)
+}
+
+fn quantized_eigenvalues(
+    deq: &mut Net,
+    h: &[f64],
+    trace: &QTrace,
+) -> Result<Vec<Complex>, HostError> {
+    eigenvalues(&dequantized_jacobian(deq, h, trace)?)
 }
 
 /// Brent's cycle detection on `f` from `x0`, at most `max_steps`
@@ -280,7 +294,7 @@ pub fn quantize(
         ));
     }
     let q = QuantizedGru::calibrated(&float, cfg.scheme, inputs)?;
-    let mut deq = q.dequantized(&float)?;
+    let mut deq = Net::Gru(q.dequantized(&float)?);
     let n = float.n;
     let dense = n <= MAX_DENSE;
     let threshold = cfg.scheme.gate_step() / 2.0;
