@@ -67,7 +67,16 @@ fn float_run(net: &mut Net, threshold: f64) -> Row {
 
 fn quantized_run(net: &Net, scheme: Scheme, h0: &[f64]) -> Row {
     let g = net.as_gru().unwrap();
-    let q = QuantizedGru::calibrated(g, scheme, &Table { rows: 0, cols: 0, data: vec![] }).unwrap();
+    let q = QuantizedGru::calibrated(
+        g,
+        scheme,
+        &Table {
+            rows: 0,
+            cols: 0,
+            data: vec![],
+        },
+    )
+    .unwrap();
     let mut deq = Net::Gru(q.dequantized(g).unwrap());
     let mut h = vec![0i16; N];
     QuantizedGru::quantize_state(h0, &mut h).unwrap();

@@ -179,7 +179,7 @@ pub struct QGate<W, const N: usize, const I: usize> {
 }
 
 impl<W: QWeight, const N: usize, const I: usize> QGate<W, N, I> {
-    fn zeroed() -> Self {
+    pub(super) fn zeroed() -> Self {
         QGate {
             u: [[W::default(); N]; N],
             w: [[W::default(); I]; N],
@@ -188,7 +188,7 @@ impl<W: QWeight, const N: usize, const I: usize> QGate<W, N, I> {
             w_scale: [Requant::default(); N],
         }
     }
-    fn view(&self) -> QGateRef<'_, W> {
+    pub(super) fn view(&self) -> QGateRef<'_, W> {
         QGateRef {
             u: self.u.as_flattened(),
             w: self.w.as_flattened(),
@@ -197,7 +197,7 @@ impl<W: QWeight, const N: usize, const I: usize> QGate<W, N, I> {
             w_scale: &self.w_scale,
         }
     }
-    fn view_mut(&mut self) -> QGateMut<'_, W> {
+    pub(super) fn view_mut(&mut self) -> QGateMut<'_, W> {
         QGateMut {
             u: self.u.as_flattened_mut(),
             w: self.w.as_flattened_mut(),
@@ -209,7 +209,7 @@ impl<W: QWeight, const N: usize, const I: usize> QGate<W, N, I> {
 }
 
 /// `round(v · 2¹⁶)` as a Q16 bias, or `None` beyond `i32`.
-fn bias_q16(v: f64) -> Option<i32> {
+pub(super) fn bias_q16(v: f64) -> Option<i32> {
     let q = libm::round(v * (1u32 << PRE_FRAC) as f64);
     (q.abs() < i32::MAX as f64).then_some(q as i32)
 }
@@ -582,7 +582,7 @@ pub struct QGruTraceMut<'a> {
 
 /// `Σ_j w_j v_j` in `i64`.
 #[inline]
-fn dot<W: QWeight>(w: &[W], v: &[i16]) -> i64 {
+pub(super) fn dot<W: QWeight>(w: &[W], v: &[i16]) -> i64 {
     w.iter()
         .zip(v)
         .map(|(&a, &b)| a.to_i32() as i64 * b as i64)
@@ -591,7 +591,7 @@ fn dot<W: QWeight>(w: &[W], v: &[i16]) -> i64 {
 
 /// A gate value in Q15 rounded to `bits` fraction bits (kept in Q15).
 #[inline]
-fn gate_bits(v: i32, bits: u32) -> i32 {
+pub(super) fn gate_bits(v: i32, bits: u32) -> i32 {
     if bits >= 15 {
         v
     } else {
@@ -602,7 +602,7 @@ fn gate_bits(v: i32, bits: u32) -> i32 {
 
 /// `round(a · b / 2¹⁵)` for a Q15 `a` in `[−2¹⁵, 2¹⁵]`, saturated to `i32`.
 #[inline]
-fn mul_q15(a: i32, b: i32) -> i32 {
+pub(super) fn mul_q15(a: i32, b: i32) -> i32 {
     let p = a as i64 * b as i64;
     ((p + (1 << 14)) >> 15).clamp(i32::MIN as i64, i32::MAX as i64) as i32
 }

@@ -7,12 +7,16 @@
 //! * [`gru`]: [`QGru`], both GRU forms with `i8` or `i16` weights, built
 //!   from a float [`crate::Gru`], and its dequantized view for the
 //!   Jacobian code.
+//! * [`lstm`]: [`QLstm`], the LSTM in the same formats, its cell state in
+//!   Q16.
 
 pub mod activation;
 pub mod gru;
+pub mod lstm;
 mod tables;
 
 pub use gru::{
     dequantized, quantize_gate, quantize_input, quantize_state, QGate, QGateMut, QGateRef, QGru,
     QGruRef, QGruTrace, QGruTraceMut, QGruTraceRef, QWeight, Requant,
 };
+pub use lstm::{dequantized_lstm, QLstm, QLstmRef, QLstmTrace, QLstmTraceMut, QLstmTraceRef};
