@@ -54,9 +54,9 @@ enum Cmd {
     /// Run a trained model (ONNX, PyTorch safetensors or Keras) on an input
     /// sequence and write its hidden states.
     Run(commands::run::RunArgs),
-    /// What int8 or int16 arithmetic does to a trained GRU along its
-    /// inputs: state errors, slow modes, frozen units, the dead zone and
-    /// the autonomous map.
+    /// What int8 or int16 arithmetic does to a trained GRU or LSTM along
+    /// its inputs: state errors, slow modes, frozen units, the dead zone
+    /// and the autonomous map.
     Quantize(commands::quantize::QuantizeArgs),
     /// A trained model along its inputs: Jacobian spectra, slow modes,
     /// timescales, gate statistics, and its place against the theory.

@@ -1,7 +1,8 @@
 //! `gatedyn quantize` and `gatedyn run --quantize` end to end on the
 //! PyTorch flip-flop GRU of `tests/fixtures/flipflop` (N = 24, 3 inputs,
-//! 64 steps, a readout): the errors of int16 and int8 against float, the
-//! autonomous map, the figure, and the documented one-line errors.
+//! 64 steps, a readout) and a trained LSTM fixture: the errors of int16 and
+//! int8 against float, the autonomous map, the figure, and the documented
+//! one-line errors.
 
 mod common;
 
@@ -158,28 +159,42 @@ fn errors_name_the_flag() {
         2,
         "--inputs",
     );
+}
+
+/// The trained LSTM fixture (N = 32, stable): at zero input the float map
+/// settles on a fixed point, while both integer maps end on cycles that
+/// rounding made (period 6 in int16, 3 in int8; measured).
+#[test]
+fn rounding_makes_cycles_the_float_lstm_does_not_have() {
     let lstm = "../tests/fixtures/trained/lstm_n32_stable.onnx";
-    let inputs4 = "../tests/fixtures/trained/inputs.npy";
-    fails(
-        &[
-            "quantize", "--model", lstm, "--inputs", inputs4, "--scheme", "int8",
-        ],
-        2,
-        "is an LSTM",
-    );
-    fails(
-        &[
-            "run",
+    let inputs = "../tests/fixtures/trained/inputs.npy";
+    for (scheme, period, error) in [("int16", 6, 2e-4), ("int8", 3, 3e-2)] {
+        let out = tmp(&format!("lstm-{scheme}.json"));
+        let (code, _, err) = gatedyn(&[
+            "quantize",
             "--model",
             lstm,
             "--inputs",
-            inputs4,
-            "--output",
-            s(&tmp("x.npy")),
-            "--quantize",
-            "int16",
-        ],
-        2,
-        "--quantize",
-    );
+            inputs,
+            "--scheme",
+            scheme,
+            "--json",
+            s(&out),
+            "--quiet",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+        let a = &r["autonomous"];
+        assert_eq!(a["quantized"]["kind"], "cycle", "{a}");
+        assert_eq!(a["quantized"]["period"], period, "{a}");
+        assert_eq!(a["float"]["kind"], "fixed_point", "{a}");
+        // measured 7.1e-5 (int16) and 1.1e-2 (int8)
+        assert!(
+            r["state_error_max"].as_f64().unwrap() < error,
+            "{}",
+            r["state_error_max"]
+        );
+        assert!(r["dead_zone"].is_null(), "an LSTM has no GRU dead zone");
+    }
 }

@@ -274,8 +274,6 @@ pub enum Param {
     Values,
     /// The constant input (a file).
     Input,
-    /// `--quantize` / `--scheme`: the integer formats of a quantized cell.
-    Quantize,
     /// The file a trained model is saved to.
     Save,
     /// The file the states are written to.
@@ -361,7 +359,6 @@ impl Param {
             Param::TrainSize => "train_size",
             Param::Values => "values",
             Param::Input => "input",
-            Param::Quantize => "quantize",
             Param::Save => "save",
             Param::Output => "output",
             Param::ReadoutOutput => "readout_output",

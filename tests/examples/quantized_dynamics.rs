@@ -13,7 +13,7 @@ use gatedyn::init::{GateScale, GruScales};
 use gatedyn::Activation;
 use gatedyn_host::io::arrays::Table;
 use gatedyn_host::linalg::eigen::{eigenvalues, jacobian};
-use gatedyn_host::net::quantized::{QTrace, QuantizedGru, Scheme};
+use gatedyn_host::net::quantized::{QuantizedNet, Scheme};
 use gatedyn_host::net::{Net, Scales};
 use gatedyn_host::theory::quantize::dequantized_jacobian;
 
@@ -65,30 +65,23 @@ fn float_run(net: &mut Net, threshold: f64) -> Row {
     }
 }
 
-fn quantized_run(net: &Net, scheme: Scheme, h0: &[f64]) -> Row {
-    let g = net.as_gru().unwrap();
-    let q = QuantizedGru::calibrated(
-        g,
-        scheme,
-        &Table {
-            rows: 0,
-            cols: 0,
-            data: vec![],
-        },
-    )
-    .unwrap();
-    let mut deq = Net::Gru(q.dequantized(g).unwrap());
-    let mut h = vec![0i16; N];
-    QuantizedGru::quantize_state(h0, &mut h).unwrap();
-    let mut trace = QTrace::zeros(N);
+fn quantized_run(net: &Net, scheme: Scheme) -> Row {
+    let empty = Table {
+        rows: 0,
+        cols: 0,
+        data: vec![],
+    };
+    let q = QuantizedNet::calibrated(net, scheme, &empty).unwrap();
+    let mut deq = q.dequantized(net).unwrap();
+    let mut state = q.quantize_state(net).unwrap();
+    let mut trace = q.new_trace();
     let mut v = vec![1.0 / (N as f64).sqrt(); N];
     let (mut frozen, mut sum) = (0.0, 0.0);
     let mut slow = 0;
     for t in 0..STEPS {
-        q.step(&h, &[], &mut trace).unwrap();
-        frozen += trace.z.iter().filter(|&&z| z == 0).count() as f64 / N as f64;
-        let hf: Vec<f64> = h.iter().map(|&x| x as f64 / 32768.0).collect();
-        let j = dequantized_jacobian(&mut deq, &hf, &trace).unwrap();
+        q.step(&state, &[], &mut trace).unwrap();
+        frozen += trace.frozen_share();
+        let j = dequantized_jacobian(&mut deq, &state, &trace).unwrap();
         sum += tangent(&j, &mut v);
         if t + 1 == STEPS {
             slow = eigenvalues(&j)
@@ -97,7 +90,7 @@ fn quantized_run(net: &Net, scheme: Scheme, h0: &[f64]) -> Row {
                 .filter(|z| z.abs() > 0.99)
                 .count();
         }
-        h.copy_from_slice(&trace.next);
+        state = trace.next();
     }
     Row {
         frozen: frozen / STEPS as f64,
@@ -124,11 +117,10 @@ fn main() {
             });
             let mut net = Net::random(N, scales, Activation::Tanh, 1).unwrap();
             net.run(BURN_IN, || {}).unwrap();
-            let h0 = net.h().to_vec();
             let f8 = float_run(&mut net.clone(), Scheme::Int8.gate_step() / 2.0);
             let f16 = float_run(&mut net.clone(), Scheme::Int16.gate_step() / 2.0);
-            let q16 = quantized_run(&net, Scheme::Int16, &h0);
-            let q8 = quantized_run(&net, Scheme::Int8, &h0);
+            let q16 = quantized_run(&net, Scheme::Int16);
+            let q8 = quantized_run(&net, Scheme::Int8);
             println!(
                 "| {sigma_h} | {sigma_z} | {:.1} % / {:.1} % | {} | {:+.3} | {:.1} % | {} | {:+.3} | {:.1} % | {} | {:+.3} |",
                 100.0 * f8.frozen,

@@ -1,5 +1,5 @@
 //! `gatedyn quantize --model PATH --inputs X --scheme int8|int16`: what
-//! quantization does to a trained GRU along its inputs: state and readout
+//! quantization does to a trained GRU or LSTM along its inputs: state and readout
 //! errors, slow modes and frozen units, the dead zone and the autonomous
 //! map ([`gatedyn_host::theory::quantize`], docs/THEORY.md §16).
 

@@ -9,8 +9,7 @@ use gatedyn_host::formats::ModelInfo;
 use gatedyn_host::io::arrays::{self, ArrayFormat, Table};
 use gatedyn_host::io::output::Target;
 use gatedyn_host::net::drive::run_inputs;
-use gatedyn_host::net::quantized::{QuantizedGru, Scheme};
-use gatedyn_host::net::Net;
+use gatedyn_host::net::quantized::{QuantizedNet, Scheme};
 use gatedyn_host::HostError;
 use gatedyn_host::Param;
 use gatedyn_host::Precision;
@@ -36,9 +35,10 @@ pub struct RunArgs {
     /// Arithmetic of the run (the weights rounded once to it).
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     precision: PrecisionArg,
-    /// Run the GRU in integers instead (docs/THEORY.md §16): int8 or int16
-    /// weights, Q15 state; the input scale from these inputs' range. The
-    /// states written are `h_q / 2¹⁵`, exact in f32.
+    /// Run the cell in integers instead (docs/THEORY.md §16): int8 or int16
+    /// weights, Q15 state (an LSTM's cell state in Q16); the input scale
+    /// from these inputs' range. The states written are `h_q / 2¹⁵`, exact
+    /// in f32.
     #[arg(long, value_enum, value_name = "SCHEME")]
     quantize: Option<SchemeArg>,
     #[command(flatten)]
@@ -93,25 +93,17 @@ pub fn run(a: RunArgs) -> Result<(), HostError> {
             bar.at(done);
         }
     };
-    let states = match (a.quantize, &m.net) {
-        (None, net) => run_inputs(net, &inputs, precision, tick)?,
-        (Some(scheme), Net::Gru(g)) => {
-            let q = QuantizedGru::calibrated(g, scheme.into(), &inputs)?;
-            let hq = q.run(&g.h, &inputs, |_, _| tick())?;
+    let states = match a.quantize {
+        None => run_inputs(&m.net, &inputs, precision, tick)?,
+        Some(scheme) => {
+            let q = QuantizedNet::calibrated(&m.net, scheme.into(), &inputs)?;
+            let start = q.quantize_state(&m.net)?;
+            let states = q.run(&start, &inputs, |_, _| tick())?;
             Table {
-                rows: hq.len(),
-                cols: g.n,
-                data: hq.iter().flatten().map(|&v| v as f64 / 32768.0).collect(),
+                rows: states.len(),
+                cols: q.n(),
+                data: states.iter().flat_map(|s| s.h_values()).collect(),
             }
-        }
-        (Some(_), Net::Lstm(_)) => {
-            return Err(HostError::invalid(
-                Param::Quantize,
-                format!(
-                    ": {} is an LSTM; quantized cells are GRUs for now",
-                    m.info.path
-                ),
-            ))
         }
     };
     drop(bar);

@@ -1,5 +1,5 @@
-//! What quantization does to a trained GRU (`gatedyn quantize`,
-//! docs/THEORY.md §16): the quantized network ([`QuantizedGru`]) and the
+//! What quantization does to a trained GRU or LSTM (`gatedyn quantize`,
+//! docs/THEORY.md §16): the quantized network ([`QuantizedNet`]) and the
 //! float one run side by side on the same inputs, then compared.
 //!
 //! * **States.** `state_error_max` and `state_error_rms` of `h_q / 2¹⁵`
@@ -8,12 +8,13 @@
 //! * **Slow modes** (`|λ| > 1 − ε`, as `gatedyn analyze`) at every sampled
 //!   step: of the float network's Jacobian, and of the dequantized
 //!   network's Jacobian at the quantized gate values.
-//! * **Frozen units:** the share of units whose update gate is exactly 0
-//!   (keep gate `1 − z` exactly 1), and the float network's share below
-//!   half a gate step (the values that would round to 0).
-//! * **The dead zone** at the last step: `2⁻¹⁶/z` per unit, and the units
-//!   the quantized step leaves where they are while the float step would
-//!   move them.
+//! * **Frozen units:** the share of units whose keep gate is exactly 1 (a
+//!   GRU's update gate exactly 0, since it keeps with `1 − z`; an LSTM's
+//!   forget gate exactly 1), and the float network's share within half a
+//!   gate step of that (the values that would round to it).
+//! * **The dead zone** at the last step (GRU): `2⁻¹⁶/z` per unit, and the
+//!   units the quantized step leaves where they are while the float step
+//!   would move them.
 //! * **The autonomous map:** from the last state at a constant input,
 //!   iterated by Brent's method until a state repeats (a fixed point or a
 //!   cycle, with its transient), within a bound; and the float network
@@ -22,7 +23,7 @@
 use crate::formats::{Model, ModelInfo};
 use crate::io::arrays::Table;
 use crate::linalg::eigen::{eigenvalues, jacobian};
-use crate::net::quantized::{QTrace, QuantizedGru, Scheme};
+use crate::net::quantized::{QState, QStepTrace, QuantizedNet, Scheme};
 use crate::net::Net;
 use crate::HostError;
 use crate::Param;
@@ -149,8 +150,8 @@ pub struct QuantizeReport {
     pub slow_modes_quantized: Option<f64>,
     /// Frozen units.
     pub frozen_units: FrozenUnits,
-    /// The dead zone.
-    pub dead_zone: DeadZone,
+    /// The dead zone (a GRU's; `null` for an LSTM).
+    pub dead_zone: Option<DeadZone>,
     /// The autonomous map.
     pub autonomous: Autonomous,
     /// Per sampled step (none above [`MAX_DENSE`] units).
@@ -164,50 +165,55 @@ fn slow(ev: &[Complex], eps: f64) -> usize {
     ev.iter().filter(|z| z.abs() > 1.0 - eps).count()
 }
 
-fn q15(v: &[i16]) -> Vec<f64> {
-    v.iter().map(|&x| x as f64 / 32768.0).collect()
-}
-
 /// The Jacobian (docs/THEORY.md §3) of the dequantized network `deq` at
-/// the quantized step from `h` (values) with trace `trace`: the float
-/// formula at the quantized network's own gate values (§16).
-/// `deq` is the dequantized network as a [`Net`] (an LSTM is an error).
+/// the quantized step from `state` with `trace`: the float formula at the
+/// quantized network's own gate values (§16). `deq` is the dequantized
+/// network ([`QuantizedNet::dequantized`]) of the same cell as `trace`.
 pub fn dequantized_jacobian(
     deq: &mut Net,
-    h: &[f64],
-    trace: &QTrace,
+    state: &QState,
+    trace: &QStepTrace,
 ) -> Result<faer::Mat<f64>, HostError> {
-    let Net::Gru(g) = &mut *deq else {
-        return Err(HostError::BadInput(
-            "quantized cells are GRUs for now".into(),
-        ));
+    let core = |e| HostError::Numerical {
+        step: "dequantized trace",
+        source: e,
     };
-    g.h.copy_from_slice(h);
-    let paper = !g.form.is_reset_after();
-    trace
-        .view()
-        .dequantize(paper, g.trace.view_mut())
-        .map_err(|e| HostError::Numerical {
-            step: "dequantized trace",
-            source: e,
-        })?;
+    match (&mut *deq, trace) {
+        (Net::Gru(g), QStepTrace::Gru(t)) => {
+            g.h.copy_from_slice(&state.h_values());
+            let paper = !g.form.is_reset_after();
+            t.view()
+                .dequantize(paper, g.trace.view_mut())
+                .map_err(core)?;
+        }
+        (Net::Lstm(l), QStepTrace::Lstm(t)) => {
+            l.h.copy_from_slice(&state.h_values());
+            l.c.copy_from_slice(&state.c_values());
+            t.view().dequantize(l.trace.view_mut()).map_err(core)?;
+        }
+        _ => {
+            return Err(HostError::BadInput(
+                "dequantized Jacobian: a trace of the other cell".into(),
+            ))
+        }
+    }
     jacobian(deq)
 }
 
 fn quantized_eigenvalues(
     deq: &mut Net,
-    h: &[f64],
-    trace: &QTrace,
+    state: &QState,
+    trace: &QStepTrace,
 ) -> Result<Vec<Complex>, HostError> {
-    eigenvalues(&dequantized_jacobian(deq, h, trace)?)
+    eigenvalues(&dequantized_jacobian(deq, state, trace)?)
 }
 
 /// Brent's cycle detection on `f` from `x0`, at most `max_steps`
 /// applications.
-fn brent(
-    x0: Vec<i16>,
+fn brent<S: Clone + PartialEq>(
+    x0: S,
     max_steps: usize,
-    mut f: impl FnMut(&[i16]) -> Result<Vec<i16>, HostError>,
+    mut f: impl FnMut(&S) -> Result<S, HostError>,
 ) -> Result<Orbit, HostError> {
     let mut steps = 0;
     let (mut power, mut lam) = (1usize, 1usize);
@@ -277,30 +283,27 @@ pub fn quantize(
     let Model {
         net, info, readout, ..
     } = model;
-    let Net::Gru(float) = net else {
-        return Err(HostError::invalid(
-            Param::Model,
-            format!(
-                " {}: quantized cells are GRUs for now (this model is an LSTM)",
-                info.path
-            ),
-        ));
-    };
-    crate::net::drive::check_inputs(&Net::Gru(float.clone()), inputs)?;
+    crate::net::drive::check_inputs(&net, inputs)?;
     if inputs.rows == 0 {
         return Err(HostError::invalid(
             Param::Inputs,
             " has no rows (steps)".into(),
         ));
     }
-    let q = QuantizedGru::calibrated(&float, cfg.scheme, inputs)?;
-    let mut deq = Net::Gru(q.dequantized(&float)?);
-    let n = float.n;
-    let dense = n <= MAX_DENSE;
+    let q = QuantizedNet::calibrated(&net, cfg.scheme, inputs)?;
+    let mut deq = q.dequantized(&net)?;
+    let n = net.n();
+    let dense = net.dim() <= MAX_DENSE;
     let threshold = cfg.scheme.gate_step() / 2.0;
+    // a float unit within half a gate step of keeping for good
+    let frozen_float = |net: &Net| match net {
+        Net::Gru(g) => g.trace.z.iter().filter(|&&z| z < threshold).count(),
+        Net::Lstm(l) => l.trace.f.iter().filter(|&&f| f > 1.0 - threshold).count(),
+    } as f64
+        / n as f64;
     // the float run, traced, with its Jacobians at the sampled steps
-    let mut fnet = Net::Gru(float.clone());
-    let h0 = fnet.h().to_vec();
+    let start = q.quantize_state(&net)?;
+    let mut fnet = net.clone();
     let mut float_states = Vec::with_capacity(inputs.rows);
     let mut float_samples = Vec::new();
     for t in 0..inputs.rows {
@@ -311,27 +314,24 @@ pub fn quantize(
         fnet.trace_step()?;
         float_states.push(fnet.next_h().to_vec());
         if dense && (t % cfg.every == 0 || t + 1 == inputs.rows) {
-            let z = fnet.as_gru().map_or(&[][..], |g| &g.trace.z[..]);
-            let frozen = z.iter().filter(|&&z| z < threshold).count() as f64 / n as f64;
             let ev = eigenvalues(&jacobian(&fnet)?)?;
-            float_samples.push((t, slow(&ev, cfg.slow_epsilon), frozen, ev));
+            float_samples.push((t, slow(&ev, cfg.slow_epsilon), frozen_float(&fnet), ev));
         }
         progress(t + 1);
     }
     // the quantized run, with the dequantized Jacobians at the same steps
     let mut q_samples = Vec::new();
-    let mut last_trace = QTrace::zeros(n);
-    let mut prev = h0.clone();
+    let mut last_trace = q.new_trace();
+    let mut prev = start.clone();
     let mut failure = None;
-    let q_states = q.run(&h0, inputs, |t, trace| {
+    let q_states = q.run(&start, inputs, |t, trace| {
         if failure.is_none() && dense && (t % cfg.every == 0 || t + 1 == inputs.rows) {
-            let frozen = trace.z.iter().filter(|&&z| z == 0).count() as f64 / n as f64;
             match quantized_eigenvalues(&mut deq, &prev, trace) {
-                Ok(ev) => q_samples.push((slow(&ev, cfg.slow_epsilon), frozen, ev)),
+                Ok(ev) => q_samples.push((slow(&ev, cfg.slow_epsilon), trace.frozen_share(), ev)),
                 Err(e) => failure = Some(e),
             }
         }
-        prev = q15(&trace.next);
+        prev = trace.next();
         last_trace.clone_from(trace);
     })?;
     if let Some(e) = failure {
@@ -339,8 +339,8 @@ pub fn quantize(
     }
     // states and readout
     let (mut max, mut sq) = (0.0f64, 0.0f64);
-    for (hq, hf) in q_states.iter().zip(&float_states) {
-        for (a, b) in q15(hq).iter().zip(hf) {
+    for (sq_state, hf) in q_states.iter().zip(&float_states) {
+        for (a, b) in sq_state.h_values().iter().zip(hf) {
             let d = (a - b).abs();
             max = max.max(d);
             sq += d * d;
@@ -350,7 +350,7 @@ pub fn quantize(
     let readout = readout.map(|r| {
         let (mut agree, mut worst) = (0usize, 0.0f64);
         for (hq, hf) in q_states.iter().zip(&float_states) {
-            let (yq, yf) = (r.output(&q15(hq)), r.output(hf));
+            let (yq, yf) = (r.output(&hq.h_values()), r.output(hf));
             worst = yq
                 .iter()
                 .zip(&yf)
@@ -371,68 +371,74 @@ pub fn quantize(
             max_error: worst,
         }
     });
-    // the dead zone at the last step
+    // the dead zone at the last step (a GRU's)
     let h_last_in = if inputs.rows > 1 {
         q_states[inputs.rows - 2].clone()
     } else {
-        let mut h = vec![0i16; n];
-        QuantizedGru::quantize_state(&h0, &mut h)?;
-        h
+        start.clone()
     };
-    let mut bounds: Vec<f64> = last_trace
-        .z
-        .iter()
-        .filter(|&&z| z > 0)
-        .map(|&z| 2f64.powi(-16) / (z as f64 / 32768.0))
-        .collect();
-    bounds.sort_by(f64::total_cmp);
-    let stalled = (0..n)
-        .filter(|&i| {
-            last_trace.z[i] > 0
-                && last_trace.next[i] == h_last_in[i]
-                && last_trace.candidate[i] != (h_last_in[i] as i32)
-        })
-        .count() as f64
-        / n as f64;
-    let dead_zone = DeadZone {
-        median_bound: bounds.get(bounds.len() / 2).copied(),
-        stalled,
+    let dead_zone = match &last_trace {
+        QStepTrace::Gru(t) => {
+            let mut bounds: Vec<f64> =
+                t.z.iter()
+                    .filter(|&&z| z > 0)
+                    .map(|&z| 2f64.powi(-16) / (z as f64 / 32768.0))
+                    .collect();
+            bounds.sort_by(f64::total_cmp);
+            let stalled = (0..n)
+                .filter(|&i| {
+                    t.z[i] > 0
+                        && t.next[i] == h_last_in.h[i]
+                        && t.candidate[i] != (h_last_in.h[i] as i32)
+                })
+                .count() as f64
+                / n as f64;
+            Some(DeadZone {
+                median_bound: bounds.get(bounds.len() / 2).copied(),
+                stalled,
+            })
+        }
+        QStepTrace::Lstm(_) => None,
     };
     // the autonomous maps from the last state
     let input = cfg
         .autonomous_input
         .clone()
-        .unwrap_or_else(|| vec![0.0; float.inputs]);
-    if input.len() != float.inputs {
+        .unwrap_or_else(|| vec![0.0; net.inputs()]);
+    if input.len() != net.inputs() {
         return Err(HostError::invalid(
             Param::Input,
             format!(
                 " has {} values; the model takes {} inputs",
                 input.len(),
-                float.inputs
+                net.inputs()
             ),
         ));
     }
-    let mut xq = vec![0i16; float.inputs];
+    let mut xq = vec![0i16; net.inputs()];
     q.quantize_input(&input, &mut xq)?;
-    let start = q_states.last().cloned().unwrap_or_default();
-    let mut trace = QTrace::zeros(n);
-    let quantized = brent(start.clone(), cfg.max_steps, |h| {
-        q.step(h, &xq, &mut trace)?;
-        Ok(trace.next.clone())
+    let from = q_states.last().cloned().unwrap_or_else(|| start.clone());
+    let mut trace = q.new_trace();
+    let quantized = brent(from.clone(), cfg.max_steps, |state| {
+        q.step(state, &xq, &mut trace)?;
+        Ok(trace.next())
     })?;
-    let mut fmap = Net::Gru(float.clone());
-    fmap.h_mut().copy_from_slice(&q15(&start));
+    let mut fmap = net.clone();
+    fmap.h_mut().copy_from_slice(&from.h_values());
+    if let Net::Lstm(l) = &mut fmap {
+        l.c.copy_from_slice(&from.c_values());
+    }
     fmap.x_mut().copy_from_slice(&input);
     let mut last_change = 0.0f64;
     for _ in 0..quantized.steps {
         fmap.trace_step()?;
-        last_change = fmap
-            .next_h()
-            .iter()
-            .zip(fmap.h())
-            .fold(0.0, |m, (a, b)| m.max((a - b).abs()));
+        let before = fmap.state();
         fmap.advance();
+        last_change = fmap
+            .state()
+            .iter()
+            .zip(&before)
+            .fold(0.0, |m, (a, b)| m.max((a - b).abs()));
     }
     let float_orbit = Orbit {
         kind: if last_change < 1e-12 {
@@ -510,24 +516,20 @@ mod tests {
 
     #[test]
     fn brent_finds_the_period_and_the_transient() {
-        let o = brent(vec![-5], 1000, step).unwrap();
+        let o = brent(vec![-5], 1000, |x: &Vec<i16>| step(x)).unwrap();
         assert_eq!((o.kind, o.period, o.transient), ("cycle", Some(7), Some(5)));
-        let o = brent(vec![3], 1000, step).unwrap();
+        let o = brent(vec![3], 1000, |x: &Vec<i16>| step(x)).unwrap();
         assert_eq!((o.period, o.transient), (Some(7), Some(0)));
         // a fixed point after a transient of 2
-        let fix = |x: &[i16]| {
-            Ok(vec![x[0].min(0) + 1]
-                .into_iter()
-                .map(|v| v.min(1))
-                .collect())
-        };
+        // −1 → 0 → 1 → 1
+        let fix = |x: &Vec<i16>| Ok(vec![(x[0] + 1).min(1)]);
         let o = brent(vec![-1], 1000, fix).unwrap();
         assert_eq!(
             (o.kind, o.period, o.transient),
             ("fixed_point", Some(1), Some(2))
         );
         // the bound: a cycle of 7 is not found in 3 steps
-        let o = brent(vec![0], 3, step).unwrap();
+        let o = brent(vec![0], 3, |x: &Vec<i16>| step(x)).unwrap();
         assert_eq!((o.kind, o.period, o.steps), ("unresolved", None, 3));
     }
 }
