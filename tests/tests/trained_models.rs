@@ -477,3 +477,98 @@ fn malformed_onnx_models_are_refused_with_their_reason() {
     assert_eq!(load(&p).unwrap().info.n, 32);
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// What `gatedyn export --quantize int8|int16 --inputs inputs.npy` writes
+/// for the N = 32 reset-after fixture.
+#[path = "../fixtures/trained/gru_after_n32_stable_int8.rs"]
+#[rustfmt::skip]
+mod quantized_int8;
+#[path = "../fixtures/trained/gru_after_n32_stable_int16.rs"]
+#[rustfmt::skip]
+mod quantized_int16;
+
+#[test]
+fn exported_quantized_statics_run_as_the_host_cell_bit_for_bit() {
+    use gatedyn::quant::{QGruTrace, QWeight};
+    use gatedyn_host::formats::rust_source::quantized_rust_source;
+    use gatedyn_host::net::quantized::{QuantizedNet, Scheme};
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/trained");
+    let model = load(&d.join("gru_after_n32_stable.onnx")).unwrap();
+    let inputs = read(Param::Inputs, &d.join("inputs.npy")).unwrap();
+    fn check<W: QWeight>(
+        model: &gatedyn_host::formats::Model,
+        inputs: &Table,
+        scheme: Scheme,
+        file: &str,
+        net: &gatedyn::quant::QGru<W, 32, 4>,
+        input_scale: f64,
+        h0: &[i16; 32],
+        readout: &gatedyn::Readout<f32, 32, 2>,
+    ) {
+        let q = QuantizedNet::calibrated(&model.net, scheme, inputs).unwrap();
+        assert_eq!(q.input_scale(), input_scale);
+        // the committed file is today's export (its first line names the
+        // model path as given on the command line)
+        let src = quantized_rust_source(model, &q, "TRAINED").unwrap();
+        let committed = std::fs::read_to_string(file).unwrap();
+        let body = |s: &str| s.lines().skip(1).map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            body(&src),
+            body(&committed),
+            "re-run gatedyn export --quantize"
+        );
+        // the static steps as the host's cell does, bit for bit
+        let start = q.quantize_state(&model.net).unwrap();
+        assert_eq!(h0.to_vec(), start.h);
+        let host = q.run(&start, inputs, |_, _| {}).unwrap();
+        let mut h = [0i16; 32];
+        h.copy_from_slice(&start.h);
+        let mut t = QGruTrace::zeroed();
+        let mut x = [0i16; 4];
+        for (step, want) in host.iter().enumerate() {
+            q.quantize_input(inputs.row(step), &mut x).unwrap();
+            net.step(&h, &x, &mut t).unwrap();
+            assert_eq!(t.next.to_vec(), want.h, "{} step {step}", scheme.name());
+            h = t.next;
+        }
+        // the f32 readout on h_q / 2¹⁵ is the model's readout on those states
+        let hf = h.map(|v| v as f32 / 32768.0);
+        let mut y = [0f32; 2];
+        readout.apply(&hf, &mut y).unwrap();
+        let want = model
+            .readout
+            .as_ref()
+            .unwrap()
+            .output(&h.map(|v| v as f64 / 32768.0));
+        for (a, b) in y.iter().zip(&want) {
+            assert!((*a as f64 - b).abs() < 1e-5, "{a} {b}");
+        }
+    }
+    check(
+        &model,
+        &inputs,
+        Scheme::Int8,
+        d.join("gru_after_n32_stable_int8.rs").to_str().unwrap(),
+        &quantized_int8::TRAINED,
+        quantized_int8::INPUT_SCALE,
+        &quantized_int8::H0,
+        &quantized_int8::READOUT,
+    );
+    check(
+        &model,
+        &inputs,
+        Scheme::Int16,
+        d.join("gru_after_n32_stable_int16.rs").to_str().unwrap(),
+        &quantized_int16::TRAINED,
+        quantized_int16::INPUT_SCALE,
+        &quantized_int16::H0,
+        &quantized_int16::READOUT,
+    );
+    assert_eq!(quantized_int8::OUTPUTS, quantized_int16::OUTPUTS);
+    // flash: the int8 and int16 statics against the f32 export (14,600 bytes)
+    assert_eq!(std::mem::size_of_val(&quantized_int8::TRAINED.z.u), 32 * 32);
+    assert_eq!(
+        std::mem::size_of_val(&quantized_int16::TRAINED.z.u),
+        2 * 32 * 32
+    );
+}

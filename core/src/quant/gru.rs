@@ -72,19 +72,23 @@ impl QWeight for i16 {
 }
 
 /// A non-negative real multiplier `mult · 2^−shift` that takes a row's
-/// accumulator to Q16.
+/// accumulator to Q16 (8 bytes in flash).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Requant {
-    /// The significand (0 for a row of zeros).
-    pub mult: i64,
+    /// The significand, up to 31 bits (0 for a row of zeros).
+    pub mult: i32,
     /// The binary exponent, at most 62.
-    pub shift: u32,
+    pub shift: u8,
 }
 
 impl Requant {
-    /// The multiplier nearest `m ≥ 0` with `bits` significant bits, or
-    /// `None` when it needs a negative shift or one beyond 62.
+    /// The multiplier nearest `m ≥ 0` with `bits ≤ 31` significant bits, or
+    /// `None` when `bits` is out of range or the multiplier needs a
+    /// negative shift or one beyond 62.
     pub fn of(m: f64, bits: u32) -> Option<Self> {
+        if !(1..=31).contains(&bits) {
+            return None;
+        }
         if m == 0.0 {
             return Some(Requant { mult: 0, shift: 0 });
         }
@@ -97,12 +101,15 @@ impl Requant {
             return None;
         }
         let mut mult = libm::round(libm::ldexp(m, shift)) as i64;
-        let mut shift = shift as u32;
+        let mut shift = shift as u8;
         if mult >= 1 << bits {
             mult >>= 1;
             shift -= 1;
         }
-        Some(Requant { mult, shift })
+        Some(Requant {
+            mult: mult as i32,
+            shift,
+        })
     }
 
     /// Its value.
@@ -114,7 +121,7 @@ impl Requant {
     /// `|acc · mult|` below `2⁶³` (the bits of [`Requant::of`] see to it).
     #[inline]
     pub fn apply(self, acc: i64) -> i32 {
-        let p = acc * self.mult;
+        let p = acc * self.mult as i64;
         let r = if self.shift == 0 {
             p
         } else {

@@ -367,6 +367,21 @@ fn input_range(inputs: &Table) -> Result<f64, HostError> {
     Ok(max)
 }
 
+/// One quantized gate's arrays, widened to `i32` (for writing them out).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QGateArrays {
+    /// `U`, row-major n×n.
+    pub u: Vec<i32>,
+    /// `W`, row-major n×inputs.
+    pub w: Vec<i32>,
+    /// `b` in Q16.
+    pub b: Vec<i32>,
+    /// Row multipliers of `U`.
+    pub u_scale: Vec<Requant>,
+    /// Row multipliers of `W`.
+    pub w_scale: Vec<Requant>,
+}
+
 /// The core's view in one of the two weight types.
 enum View<'a> {
     Gru8(QGruRef<'a, i8>),
@@ -540,6 +555,39 @@ impl QuantizedNet {
             }
         };
         f(view).map_err(core)
+    }
+
+    /// The gates' arrays in the cell's order (`z, r, h` or `f, i, o, c`),
+    /// widened to `i32`, and a reset-after GRU's `b_hn` in Q16.
+    pub fn arrays(&self) -> (Vec<QGateArrays>, Option<Vec<i32>>) {
+        fn widen<W: QWeight>(g: &QGateBuf<W>) -> QGateArrays {
+            QGateArrays {
+                u: g.u.iter().map(|w| w.to_i32()).collect(),
+                w: g.w.iter().map(|w| w.to_i32()).collect(),
+                b: g.b.clone(),
+                u_scale: g.u_scale.clone(),
+                w_scale: g.w_scale.clone(),
+            }
+        }
+        let gates = match &self.gates {
+            Gates::Int8(g) => g.iter().map(widen).collect(),
+            Gates::Int16(g) => g.iter().map(widen).collect(),
+        };
+        let b_hn = match &self.gru_form {
+            Some(GruForm::ResetAfter { recurrent_bias }) => Some(recurrent_bias.clone()),
+            _ => None,
+        };
+        (gates, b_hn)
+    }
+
+    /// Inputs.
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// `φ`.
+    pub fn activation(&self) -> Activation {
+        self.activation
     }
 
     /// A trace of the right cell for this network.
