@@ -198,3 +198,48 @@ fn rounding_makes_cycles_the_float_lstm_does_not_have() {
         assert!(r["dead_zone"].is_null(), "an LSTM has no GRU dead zone");
     }
 }
+
+/// A bias beyond the Q16 range (±32768) cannot be stored: exit 2, one line
+/// naming the model, the scheme and the gate.
+#[test]
+fn weights_that_overflow_the_format_are_refused() {
+    use gatedyn::init::{GateScale, GruScales};
+    use gatedyn::{Activation, GruForm};
+    use gatedyn_host::formats::save::save;
+    use gatedyn_host::net::{CellWeights, Scales};
+    use gatedyn_host::Param;
+    use gatedyn_train::params::{Draw, Trainable};
+    let g = GateScale {
+        sigma: 1.0,
+        bias: 0.0,
+        input: 1.0,
+    };
+    let mut net = Trainable::random(&Draw {
+        n: 4,
+        inputs: 3,
+        outputs: 3,
+        scales: Scales::Gru(GruScales { z: g, r: g, h: g }),
+        form: GruForm::ResetAfter { recurrent_bias: () },
+        activation: Activation::Tanh,
+        seed: 1,
+    })
+    .unwrap();
+    if let CellWeights::Gru { weights, .. } = &mut net.cell {
+        weights.r.b[2] = 40_000.0;
+    }
+    let path = tmp("overflow.safetensors");
+    save(Param::Save, &path, &net.trained()).unwrap();
+    fails(
+        &[
+            "quantize",
+            "--model",
+            s(&path),
+            "--inputs",
+            INPUTS,
+            "--scheme",
+            "int8",
+        ],
+        2,
+        "--model: the weights do not fit int8: gate r: b row 2 does not fit the fixed-point format",
+    );
+}
