@@ -533,3 +533,69 @@ fn a_sweep_too_large_to_count_is_refused() {
     let e = r.settings.check().unwrap_err().to_string();
     assert!(e.contains("jobs; at most 100000"), "{e}");
 }
+
+/// Adjoints that grow by 5 per step (`U_h = 10 I`, `r = 1/2`, `z = 1`,
+/// hard tanh in its linear part) pass f32's range (3.4e38) after 55 steps
+/// and stay far inside f64's: the f32 pass overflows, and the batch's
+/// gradient is that chunk's f64 one, exactly.
+#[test]
+fn an_f32_overflow_is_done_again_in_f64() {
+    use gatedyn_host::net::{CellWeights, GateWeights, GruWeights, ReadoutWeights};
+    use gatedyn_train::bptt_batch::chunk_loss_gradient;
+    use gatedyn_train::loss::Supervision;
+    use gatedyn_train::params::gradient_blocks;
+    let n = 4;
+    let mut h = GateWeights::zeros(n, 1);
+    for i in 0..n {
+        h.u[i * n + i] = 10.0;
+    }
+    let mut z = GateWeights::zeros(n, 1);
+    z.b = vec![20.0; n];
+    let net = Trainable {
+        cell: CellWeights::Gru {
+            weights: GruWeights {
+                z,
+                r: GateWeights::zeros(n, 1),
+                h,
+            },
+            form: GruForm::ResetBefore,
+        },
+        activation: Activation::HardTanh,
+        readout: ReadoutWeights {
+            outputs: 1,
+            w: vec![1.0; n],
+            b: vec![0.0],
+        },
+    };
+    let steps = 80;
+    let ex = Example {
+        inputs: vec![0.0; steps],
+        supervision: Supervision {
+            at: vec![steps - 1],
+            objective: Objective::Squared { targets: vec![1.0] },
+        },
+    };
+    let batch = vec![ex; 3];
+    let f32_pass = chunk_loss_gradient(
+        net.recurrent(),
+        net.activation,
+        &net.readout,
+        &batch,
+        Precision::F32,
+    );
+    let overflowed = match &f32_pass {
+        Err(_) => true,
+        Ok(g) => gradient_blocks(g)
+            .iter()
+            .any(|b| b.iter().any(|x| !x.is_finite())),
+    };
+    assert!(overflowed, "the f32 pass alone overflows");
+    let g32 = net.batch_gradient(&batch, Precision::F32).unwrap();
+    let g64 = net.batch_gradient(&batch, Precision::F64).unwrap();
+    let big = gradient_blocks(&g64)
+        .iter()
+        .flat_map(|b| b.iter())
+        .fold(0.0f64, |m, x| m.max(x.abs()));
+    assert!(big > 1e39 && big.is_finite(), "{big:e}");
+    assert_eq!(g32, g64);
+}

@@ -268,7 +268,8 @@ impl Trainable {
     /// step and direction, in `precision` ([`crate::bptt_batch`]; a chunk
     /// mixing lengths, or too long for
     /// [`crate::bptt_batch::MAX_CHUNK_BYTES`], goes sequence by sequence in
-    /// `f64`), summed in `f64` in the batch's order, so the result
+    /// `f64`; a chunk whose `f32` pass overflows is done again in `f64`),
+    /// summed in `f64` in the batch's order, so the result
     /// does not depend on the number of threads. Its `outputs` are the
     /// examples', one after another. An empty batch is a
     /// [`HostError::Invalid`].
@@ -284,13 +285,28 @@ impl Trainable {
             .par_chunks(CHUNK)
             .map(|chunk| {
                 if self.batchable(chunk) {
-                    chunk_loss_gradient(
-                        self.recurrent(),
-                        self.activation,
-                        &self.readout,
-                        chunk,
-                        precision,
-                    )
+                    let g = |p| {
+                        chunk_loss_gradient(
+                            self.recurrent(),
+                            self.activation,
+                            &self.readout,
+                            chunk,
+                            p,
+                        )
+                    };
+                    match g(precision) {
+                        // f32's range ends at 3.4e38: adjoints that grow
+                        // through a long chaotic sequence can pass it where
+                        // f64's do not; that chunk is done again in f64
+                        Ok(grad) if precision == Precision::F32 && !finite(&grad) => {
+                            g(Precision::F64)
+                        }
+                        // an overflow inside the f32 pass itself
+                        Err(HostError::Numerical { .. }) if precision == Precision::F32 => {
+                            g(Precision::F64)
+                        }
+                        other => other,
+                    }
                 } else {
                     sum(chunk
                         .iter()
@@ -419,6 +435,14 @@ pub fn gradient_blocks(g: &LossGradient) -> Vec<&[f64]> {
 
 fn gradient_blocks_mut(g: &mut LossGradient) -> Vec<&mut Vec<f64>> {
     blocks!(&mut g.recurrent, &mut g.readout)
+}
+
+/// Whether every entry of the gradient and its loss are finite.
+fn finite(g: &LossGradient) -> bool {
+    g.loss.is_finite()
+        && gradient_blocks(g)
+            .iter()
+            .all(|b| b.iter().all(|x| x.is_finite()))
 }
 
 /// The Euclidean norm of the whole gradient.
