@@ -170,6 +170,77 @@ pub struct QGateMut<'a, W> {
     pub w_scale: &'a mut [Requant],
 }
 
+impl<W: QWeight> QGateRef<'_, W> {
+    /// Checks the lengths against `n` units and `inputs` inputs; a wrong one
+    /// is an [`Error::WeightShape`] naming `gate` and the array.
+    pub(super) fn check_dims(
+        &self,
+        gate: &'static str,
+        n: usize,
+        inputs: usize,
+    ) -> Result<(), Error> {
+        for (matrix, found, expected) in [
+            ("U", self.u.len(), n * n),
+            ("W", self.w.len(), n * inputs),
+            ("b", self.b.len(), n),
+            ("U scale", self.u_scale.len(), n),
+            ("W scale", self.w_scale.len(), n),
+        ] {
+            if found != expected {
+                return Err(Error::WeightShape {
+                    gate,
+                    matrix,
+                    expected,
+                    found,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes this gate's dequantized weights (`w_q · scale`, biases
+    /// `b_q / 2¹⁶`) into a float gate of `n` units and `inputs` inputs;
+    /// `input_scale` is the value of one input step. A wrong length is an
+    /// [`Error::DimensionMismatch`].
+    pub(super) fn dequantize_into<F: Real>(
+        &self,
+        n: usize,
+        inputs: usize,
+        input_scale: f64,
+        dst: GateMut<'_, F>,
+    ) -> Result<(), Error> {
+        check_len(dst.u.len(), n * n)?;
+        check_len(dst.w.len(), n * inputs)?;
+        check_len(dst.b.len(), n)?;
+        let q16 = (1u32 << PRE_FRAC) as f64;
+        for i in 0..n {
+            // multiplier = scale · unit · 2¹⁶
+            let su = self.u_scale[i].value() / q16 * ONE_Q15 as f64;
+            let sw = self.w_scale[i].value() / q16 / input_scale;
+            for j in 0..n {
+                dst.u[i * n + j] = F::from_f64(self.u[i * n + j].to_i32() as f64 * su);
+            }
+            for k in 0..inputs {
+                dst.w[i * inputs + k] = F::from_f64(self.w[i * inputs + k].to_i32() as f64 * sw);
+            }
+            dst.b[i] = F::from_f64(self.b[i] as f64 / q16);
+        }
+        Ok(())
+    }
+}
+
+/// Errors unless `input_scale` is positive and finite
+/// ([`Error::InvalidParameter`]).
+pub(super) fn check_input_scale(input_scale: f64) -> Result<(), Error> {
+    if input_scale > 0.0 && input_scale.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name: "input_scale",
+        })
+    }
+}
+
 /// Owned weights of one quantized gate, sizes as types.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QGate<W, const N: usize, const I: usize> {
@@ -215,8 +286,9 @@ impl<W: QWeight, const N: usize, const I: usize> QGate<W, N, I> {
     }
 }
 
-/// `round(v · 2¹⁶)` as a Q16 bias, or `None` beyond `i32`.
-pub(super) fn bias_q16(v: f64) -> Option<i32> {
+/// `round(v · 2¹⁶)` as a Q16 bias (docs/THEORY.md §16), or `None` beyond
+/// `i32`.
+pub fn bias_q16(v: f64) -> Option<i32> {
     let q = libm::round(v * (1u32 << PRE_FRAC) as f64);
     (q.abs() < i32::MAX as f64).then_some(q as i32)
 }
@@ -491,11 +563,7 @@ impl<W: QWeight, const N: usize, const I: usize> QGru<W, N, I> {
     /// non-positive or non-finite `input_scale` is an
     /// [`Error::InvalidParameter`].
     pub fn quantize<F: Real>(net: &crate::Gru<F, N, I>, input_scale: f64) -> Result<Self, Error> {
-        if !(input_scale > 0.0 && input_scale.is_finite()) {
-            return Err(Error::InvalidParameter {
-                name: "input_scale",
-            });
-        }
+        check_input_scale(input_scale)?;
         let mut q = QGru {
             z: QGate::zeroed(),
             r: QGate::zeroed(),
@@ -631,28 +699,9 @@ impl<'a, W: QWeight> QGruRef<'a, W> {
         if n == 0 {
             return Err(Error::InvalidParameter { name: "n" });
         }
-        if !(input_scale > 0.0 && input_scale.is_finite()) {
-            return Err(Error::InvalidParameter {
-                name: "input_scale",
-            });
-        }
-        for (name, g) in ["z", "r", "h"].iter().zip(&gates) {
-            for (matrix, found, expected) in [
-                ("U", g.u.len(), n * n),
-                ("W", g.w.len(), n * inputs),
-                ("b", g.b.len(), n),
-                ("U scale", g.u_scale.len(), n),
-                ("W scale", g.w_scale.len(), n),
-            ] {
-                if found != expected {
-                    return Err(Error::WeightShape {
-                        gate: name,
-                        matrix,
-                        expected,
-                        found,
-                    });
-                }
-            }
+        check_input_scale(input_scale)?;
+        for (name, g) in ["z", "r", "h"].into_iter().zip(&gates) {
+            g.check_dims(name, n, inputs)?;
         }
         if let GruForm::ResetAfter { recurrent_bias } = form {
             if recurrent_bias.len() != n {
@@ -774,24 +823,10 @@ impl<'a, W: QWeight> QGruRef<'a, W> {
         gates: [GateMut<'_, F>; 3],
         b_hn: &mut [F],
     ) -> Result<(), Error> {
-        let (n, ins) = (self.n, self.inputs);
+        let n = self.n;
         let q16 = (1u32 << PRE_FRAC) as f64;
         for (src, dst) in [self.z, self.r, self.h].iter().zip(gates) {
-            check_len(dst.u.len(), n * n)?;
-            check_len(dst.w.len(), n * ins)?;
-            check_len(dst.b.len(), n)?;
-            for i in 0..n {
-                // multiplier = scale · unit · 2¹⁶
-                let su = src.u_scale[i].value() / q16 * ONE_Q15 as f64;
-                let sw = src.w_scale[i].value() / q16 / self.input_scale;
-                for j in 0..n {
-                    dst.u[i * n + j] = F::from_f64(src.u[i * n + j].to_i32() as f64 * su);
-                }
-                for k in 0..ins {
-                    dst.w[i * ins + k] = F::from_f64(src.w[i * ins + k].to_i32() as f64 * sw);
-                }
-                dst.b[i] = F::from_f64(src.b[i] as f64 / q16);
-            }
+            src.dequantize_into(n, self.inputs, self.input_scale, dst)?;
         }
         if let GruForm::ResetAfter { recurrent_bias } = self.form {
             check_len(b_hn.len(), n)?;

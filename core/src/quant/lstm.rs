@@ -12,7 +12,9 @@
 //! each product rounded to nearest and saturated.
 
 use super::activation::{hard_tanh_q15, sigmoid_q15, tanh_q15, ONE_Q15, PRE_FRAC};
-use super::gru::{dot, gate_bits, mul_q15, quantize_gate, QGate, QGateRef, QWeight};
+use super::gru::{
+    check_input_scale, dot, gate_bits, mul_q15, quantize_gate, QGate, QGateRef, QWeight,
+};
 use crate::activation::Activation;
 use crate::error::{check_len, Error};
 use crate::lstm::LstmTraceMut;
@@ -226,11 +228,7 @@ impl<W: QWeight, const N: usize, const I: usize> QLstm<W, N, I> {
     /// [`Error::InvalidParameter`] for an `input_scale` that is not positive
     /// and finite.
     pub fn quantize<F: Real>(net: &crate::Lstm<F, N, I>, input_scale: f64) -> Result<Self, Error> {
-        if !(input_scale > 0.0 && input_scale.is_finite()) {
-            return Err(Error::InvalidParameter {
-                name: "input_scale",
-            });
-        }
+        check_input_scale(input_scale)?;
         let mut q = QLstm {
             f: QGate::zeroed(),
             i: QGate::zeroed(),
@@ -314,28 +312,9 @@ impl<'a, W: QWeight> QLstmRef<'a, W> {
         if n == 0 {
             return Err(Error::InvalidParameter { name: "n" });
         }
-        if !(input_scale > 0.0 && input_scale.is_finite()) {
-            return Err(Error::InvalidParameter {
-                name: "input_scale",
-            });
-        }
-        for (name, g) in ["f", "i", "o", "c"].iter().zip(&gates) {
-            for (matrix, found, expected) in [
-                ("U", g.u.len(), n * n),
-                ("W", g.w.len(), n * inputs),
-                ("b", g.b.len(), n),
-                ("U scale", g.u_scale.len(), n),
-                ("W scale", g.w_scale.len(), n),
-            ] {
-                if found != expected {
-                    return Err(Error::WeightShape {
-                        gate: name,
-                        matrix,
-                        expected,
-                        found,
-                    });
-                }
-            }
+        check_input_scale(input_scale)?;
+        for (name, g) in ["f", "i", "o", "c"].into_iter().zip(&gates) {
+            g.check_dims(name, n, inputs)?;
         }
         Ok(QLstmRef {
             n,
@@ -415,23 +394,8 @@ impl<'a, W: QWeight> QLstmRef<'a, W> {
     /// Writes the dequantized view's weights into float gates `[f, i, o,
     /// c]` of the same sizes (as [`super::QGruRef::dequantize`]).
     pub fn dequantize<F: Real>(&self, gates: [crate::GateMut<'_, F>; 4]) -> Result<(), Error> {
-        let (n, ins) = (self.n, self.inputs);
-        let q16 = (1u32 << PRE_FRAC) as f64;
         for (src, dst) in self.gates.iter().zip(gates) {
-            check_len(dst.u.len(), n * n)?;
-            check_len(dst.w.len(), n * ins)?;
-            check_len(dst.b.len(), n)?;
-            for k in 0..n {
-                let su = src.u_scale[k].value() / q16 * ONE_Q15 as f64;
-                let sw = src.w_scale[k].value() / q16 / self.input_scale;
-                for j in 0..n {
-                    dst.u[k * n + j] = F::from_f64(src.u[k * n + j].to_i32() as f64 * su);
-                }
-                for j in 0..ins {
-                    dst.w[k * ins + j] = F::from_f64(src.w[k * ins + j].to_i32() as f64 * sw);
-                }
-                dst.b[k] = F::from_f64(src.b[k] as f64 / q16);
-            }
+            src.dequantize_into(self.n, self.inputs, self.input_scale, dst)?;
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ pub mod lstm;
 mod tables;
 
 pub use gru::{
-    dequantized, quantize_gate, quantize_input, quantize_state, QGate, QGateMut, QGateRef, QGru,
-    QGruRef, QGruTrace, QGruTraceMut, QGruTraceRef, QWeight, Requant,
+    bias_q16, dequantized, quantize_gate, quantize_input, quantize_state, QGate, QGateMut,
+    QGateRef, QGru, QGruRef, QGruTrace, QGruTraceMut, QGruTraceRef, QWeight, Requant,
 };
 pub use lstm::{dequantized_lstm, QLstm, QLstmRef, QLstmTrace, QLstmTraceMut, QLstmTraceRef};

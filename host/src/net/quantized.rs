@@ -8,8 +8,8 @@ use crate::net::{GateWeights, GruNet, GruWeights, LstmNet, LstmWeights, Net};
 use crate::HostError;
 use crate::Param;
 use gatedyn::quant::{
-    quantize_gate, quantize_input, quantize_state, QGateMut, QGateRef, QGruRef, QGruTraceMut,
-    QGruTraceRef, QLstmRef, QLstmTraceMut, QLstmTraceRef, QWeight, Requant,
+    bias_q16, quantize_gate, quantize_input, quantize_state, QGateMut, QGateRef, QGruRef,
+    QGruTraceMut, QGruTraceRef, QLstmRef, QLstmTraceMut, QLstmTraceRef, QWeight, Requant,
 };
 use gatedyn::{Activation, GruForm};
 
@@ -424,16 +424,13 @@ impl QuantizedNet {
                             .iter()
                             .enumerate()
                             .map(|(i, v)| {
-                                let q = (v * 65536.0).round();
-                                if q.abs() < i32::MAX as f64 {
-                                    Ok(q as i32)
-                                } else {
-                                    Err(bad(gatedyn::Error::OutOfRange {
+                                bias_q16(*v).ok_or_else(|| {
+                                    bad(gatedyn::Error::OutOfRange {
                                         gate: "h",
                                         matrix: "b_hn",
                                         index: i,
-                                    }))
-                                }
+                                    })
+                                })
                             })
                             .collect::<Result<Vec<i32>, HostError>>()?,
                     },
