@@ -10,11 +10,15 @@
 //! fails when a value is outside the error the core documents.
 //!
 //! Run with `--features gatedyn/micromath` (or `gatedyn/fast-activations`)
-//! for the firmware built with those activations, and with `-- --minimal N`
-//! for the minimal firmware's lines at hidden size N (16 or 32).
+//! for the firmware built with those activations, with `-- --minimal N`
+//! for the minimal firmware's lines at hidden size N (16 or 32), and with
+//! `-- --quantized` for the quantized firmware's (`quantized_trained.rs`
+//! and the exported int8 and int16 statics).
 
 #[path = "../../firmware-example/src/minimal_scenario.rs"]
 mod minimal_scenario;
+#[path = "../../firmware-example/src/quantized_trained.rs"]
+mod quantized_trained;
 #[path = "../../firmware-example/src/scenario.rs"]
 #[allow(dead_code)]
 mod scenario;
@@ -23,6 +27,12 @@ mod trained;
 #[path = "../../firmware-example/src/trained_model.rs"]
 #[rustfmt::skip]
 mod trained_model;
+#[path = "../../tests/fixtures/trained/gru_after_n32_stable_int16.rs"]
+#[rustfmt::skip]
+mod trained_int16;
+#[path = "../../tests/fixtures/trained/gru_after_n32_stable_int8.rs"]
+#[rustfmt::skip]
+mod trained_int8;
 
 use gatedyn::field_table::TableAverages;
 use gatedyn::spectral_radius::SpectralRadius;
@@ -35,8 +45,13 @@ fn main() -> Result<(), gatedyn::Error> {
             return minimal(n);
         }
     }
+    if let [flag] = args.as_slice() {
+        if flag == "--quantized" {
+            return quantized();
+        }
+    }
     if !args.is_empty() {
-        eprintln!("usage: gatedyn-firmware-reference [--minimal 16|32]");
+        eprintln!("usage: gatedyn-firmware-reference [--minimal 16|32 | --quantized]");
         std::process::exit(2);
     }
     let mft = scenario::DeviceMft::with_averages(TableAverages::new());
@@ -140,5 +155,36 @@ fn minimal(n: &str) -> Result<(), gatedyn::Error> {
     minimal_scenario::minimal_parity_lines(&report, |name, bits, value| {
         println!("PARITY minimal{n}.{name}={bits:x} ({value})")
     });
+    Ok(())
+}
+
+/// The quantized firmware's parity lines: the exported int8 and int16
+/// statics over the fixture's inputs.
+fn quantized() -> Result<(), gatedyn::Error> {
+    let Some(inputs) = quantized_trained::inputs() else {
+        eprintln!("tests/fixtures/trained/inputs.npy is not a 100 x 4 f32 array");
+        std::process::exit(1);
+    };
+    let mut emit = |scheme: &str, key: &str, bits: u64, value: f64| {
+        println!("PARITY quantized.{scheme}.{key}={bits:x} ({value})")
+    };
+    let r8 = quantized_trained::run(
+        &trained_int8::TRAINED,
+        trained_int8::INPUT_SCALE,
+        &trained_int8::H0,
+        &trained_int8::READOUT,
+        &inputs,
+        |_| {},
+    )?;
+    quantized_trained::parity_lines("int8", &r8, &mut emit);
+    let r16 = quantized_trained::run(
+        &trained_int16::TRAINED,
+        trained_int16::INPUT_SCALE,
+        &trained_int16::H0,
+        &trained_int16::READOUT,
+        &inputs,
+        |_| {},
+    )?;
+    quantized_trained::parity_lines("int16", &r16, &mut emit);
     Ok(())
 }

@@ -251,6 +251,125 @@ fn run_minimal(target: &str, profile: &str) -> Result<String, String> {
     Ok(log)
 }
 
+/// The quantized firmware for `target`: build, run, parity with the host
+/// reference, every state against `gatedyn run --quantize`, footprint.
+fn run_quantized(target: &str) -> Result<String, String> {
+    let root = root();
+    let label = format!("quantized ({target})");
+    run(
+        &format!("build {label}"),
+        cargo().current_dir(root.join("firmware-example")).args([
+            "build",
+            "--release",
+            "--target",
+            target,
+            "--bin",
+            "quantized",
+        ]),
+    )?;
+    let elf = root.join(format!("target/firmware/{target}/release/quantized"));
+    let log = run_elf(target, &elf, &label)?;
+    check_parity("quantized", &log, &[], &["--quantized"])?;
+    for scheme in ["int8", "int16"] {
+        let want = cli_state_checksums(scheme)?;
+        let got: Vec<String> = log
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(&format!("STATE {scheme} ")))
+            .filter_map(|rest| rest.split_whitespace().nth(1).map(String::from))
+            .collect();
+        if got != want {
+            let first = got.iter().zip(&want).position(|(a, b)| a != b);
+            return Err(format!(
+                "{label}: the {scheme} states differ from gatedyn run --quantize {scheme} (device {} states, CLI {}, first difference at step {first:?})",
+                got.len(),
+                want.len()
+            ));
+        }
+        println!(
+            "  states {label:28} {scheme:5}: all {} identical to gatedyn run --quantize {scheme}",
+            got.len()
+        );
+    }
+    footprint(&elf)?;
+    Ok(log)
+}
+
+/// FNV-1a of each state (as `i16` little-endian bytes) that `gatedyn run
+/// --quantize scheme` writes for the exported fixture, in the device's
+/// `STATE` format (`{:x}`).
+fn cli_state_checksums(scheme: &str) -> Result<Vec<String>, String> {
+    let root = root();
+    let fixtures = root.join("tests/fixtures/trained");
+    let out = root.join(format!("target/firmware/cli_states_{scheme}.npy"));
+    run(
+        &format!("gatedyn run --quantize {scheme}"),
+        cargo()
+            .current_dir(&root)
+            .args(["run", "--release", "-q", "-p", "gatedyn-cli", "--", "run"])
+            .arg("--model")
+            .arg(fixtures.join("gru_after_n32_stable.onnx"))
+            .arg("--inputs")
+            .arg(fixtures.join("inputs.npy"))
+            .args(["--quantize", scheme, "--quiet", "--output"])
+            .arg(&out),
+    )?;
+    let bytes = std::fs::read(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let (rows, cols, values) = npy_f32(&bytes).ok_or_else(|| {
+        format!(
+            "{}: not the 2-D little-endian f32 array gatedyn run writes",
+            out.display()
+        )
+    })?;
+    let mut sums = Vec::with_capacity(rows);
+    for row in values.chunks_exact(cols) {
+        let mut hash: u32 = 0x811C_9DC5;
+        for &v in row {
+            let q = v as f64 * 32768.0;
+            if q != q.round() || !(-32768.0..=32767.0).contains(&q) {
+                return Err(format!("{}: {v} is not a Q15 state", out.display()));
+            }
+            for byte in (q as i16).to_le_bytes() {
+                hash ^= byte as u32;
+                hash = hash.wrapping_mul(0x0100_0193);
+            }
+        }
+        sums.push(format!("{hash:x}"));
+    }
+    Ok(sums)
+}
+
+/// A version-1 `.npy` of little-endian `f32` in C order: rows, columns and
+/// the values.
+fn npy_f32(b: &[u8]) -> Option<(usize, usize, Vec<f32>)> {
+    if b.len() < 10 || &b[..6] != b"\x93NUMPY" || b[6] != 1 {
+        return None;
+    }
+    let len = u16::from_le_bytes([b[8], b[9]]) as usize;
+    let header = std::str::from_utf8(b.get(10..10 + len)?).ok()?;
+    if !header.contains("'<f4'") || header.contains("'fortran_order': True") {
+        return None;
+    }
+    let shape = header.split("'shape': (").nth(1)?.split(')').next()?;
+    let dims: Vec<usize> = shape
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().ok())
+        .collect::<Option<_>>()?;
+    let [rows, cols] = dims[..] else {
+        return None;
+    };
+    let data = b.get(10 + len..)?;
+    if data.len() != rows * cols * 4 {
+        return None;
+    }
+    let values = data
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    Some((rows, cols, values))
+}
+
 /// The `SPEED` lines of all runs as one table.
 fn speed_table(logs: &[String]) {
     println!("\n  speed (instructions per call; per multiply-accumulate)");
@@ -327,7 +446,9 @@ fn footprint(elf: &Path) -> Result<(), String> {
 
 /// `cargo xtask firmware [--c-baseline]`: the example with each
 /// activation variant, the minimal firmware on the Cortex-M4F (release and
-/// size builds) and the Cortex-M0, and with `--c-baseline` the plain-C step
+/// size builds) and the Cortex-M0, the quantized firmware on both (its
+/// states against `gatedyn run --quantize`), and with `--c-baseline` the
+/// plain-C step
 /// beside gatedyn's (needs `arm-none-eabi-gcc`, installed here through
 /// apt-get when missing).
 pub fn firmware(c_baseline: bool) -> Result<(), String> {
@@ -346,6 +467,9 @@ pub fn firmware(c_baseline: bool) -> Result<(), String> {
         ("thumbv6m-none-eabi", "release"),
     ] {
         run_minimal(target, profile)?;
+    }
+    for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
+        logs.push(run_quantized(target)?);
     }
     speed_table(&logs);
     Ok(())

@@ -4,9 +4,10 @@
 //!   a row's largest `|w|` is stored as 127 or 32767.
 //! * **State** `h` in Q15 (`i16`, `h = h_q / 2¹⁵`); **inputs** `i16` with one
 //!   scale for all (`x = x_q · input_scale`).
-//! * **Accumulators** `i64`: a row's sum of `n` products is below
-//!   `n · 32767 · 32768 < 2³⁰ n`, far from overflow for any `n` that fits in
-//!   memory.
+//! * **Accumulators** `i64`: a row's sum of `n` products is at most
+//!   `n · 2³⁰` in magnitude, far from overflow for any `n` that fits in
+//!   memory; int8 rows of up to 511 terms are summed in `i32`
+//!   (`n · 2²² < 2³¹`). The loops are in [`super::dot`].
 //! * **Pre-activations** in Q16 (`i32`): each accumulator is taken there by
 //!   its row's [`Requant`] (a multiplier of up to 31 significant bits,
 //!   chosen so that the product stays in `i64`), rounded to nearest and
@@ -43,6 +44,8 @@ pub trait QWeight: Copy + Default + core::fmt::Debug + PartialEq + 'static {
     fn to_i32(self) -> i32;
     /// `v` clamped to `[−MAX, MAX]`.
     fn saturate(v: i32) -> Self;
+    /// `Σ_j w_j v_j`, exact, over the common length ([`super::dot`]).
+    fn dot(w: &[Self], v: &[i16]) -> i64;
 }
 
 impl QWeight for i8 {
@@ -56,6 +59,10 @@ impl QWeight for i8 {
     fn saturate(v: i32) -> Self {
         v.clamp(-<Self as QWeight>::MAX, <Self as QWeight>::MAX) as i8
     }
+    #[inline]
+    fn dot(w: &[Self], v: &[i16]) -> i64 {
+        super::dot::dot_i8(w, v)
+    }
 }
 
 impl QWeight for i16 {
@@ -68,6 +75,10 @@ impl QWeight for i16 {
     }
     fn saturate(v: i32) -> Self {
         v.clamp(-<Self as QWeight>::MAX, <Self as QWeight>::MAX) as i16
+    }
+    #[inline]
+    fn dot(w: &[Self], v: &[i16]) -> i64 {
+        super::dot::dot_i16(w, v)
     }
 }
 
@@ -655,15 +666,6 @@ pub struct QGruTraceMut<'a> {
     pub next: &'a mut [i16],
 }
 
-/// `Σ_j w_j v_j` in `i64`.
-#[inline]
-pub(super) fn dot<W: QWeight>(w: &[W], v: &[i16]) -> i64 {
-    w.iter()
-        .zip(v)
-        .map(|(&a, &b)| a.to_i32() as i64 * b as i64)
-        .sum()
-}
-
 /// A gate value in Q15 rounded to `bits` fraction bits (kept in Q15).
 #[inline]
 pub(super) fn gate_bits(v: i32, bits: u32) -> i32 {
@@ -767,8 +769,8 @@ impl<'a, W: QWeight> QGruRef<'a, W> {
         }
         let ins = self.inputs;
         let pre = |g: &QGateRef<'_, W>, i: usize, v: &[i16]| -> (i32, i32) {
-            let rec = g.u_scale[i].apply(dot(&g.u[i * n..(i + 1) * n], v));
-            let inp = g.w_scale[i].apply(dot(&g.w[i * ins..(i + 1) * ins], x));
+            let rec = g.u_scale[i].apply(W::dot(&g.u[i * n..(i + 1) * n], v));
+            let inp = g.w_scale[i].apply(W::dot(&g.w[i * ins..(i + 1) * ins], x));
             (rec, inp.saturating_add(g.b[i]))
         };
         for i in 0..n {

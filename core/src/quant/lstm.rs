@@ -12,9 +12,7 @@
 //! each product rounded to nearest and saturated.
 
 use super::activation::{hard_tanh_q15, sigmoid_q15, tanh_q15, ONE_Q15, PRE_FRAC};
-use super::gru::{
-    check_input_scale, dot, gate_bits, mul_q15, quantize_gate, QGate, QGateRef, QWeight,
-};
+use super::gru::{check_input_scale, gate_bits, mul_q15, quantize_gate, QGate, QGateRef, QWeight};
 use crate::activation::Activation;
 use crate::error::{check_len, Error};
 use crate::lstm::LstmTraceMut;
@@ -364,8 +362,8 @@ impl<'a, W: QWeight> QLstmRef<'a, W> {
         }
         let ins = self.inputs;
         let pre = |g: &QGateRef<'_, W>, k: usize| -> i32 {
-            let rec = g.u_scale[k].apply(dot(&g.u[k * n..(k + 1) * n], h));
-            let inp = g.w_scale[k].apply(dot(&g.w[k * ins..(k + 1) * ins], x));
+            let rec = g.u_scale[k].apply(W::dot(&g.u[k * n..(k + 1) * n], h));
+            let inp = g.w_scale[k].apply(W::dot(&g.w[k * ins..(k + 1) * ins], x));
             rec.saturating_add(inp).saturating_add(g.b[k])
         };
         let phi = |a: i32| match self.activation {

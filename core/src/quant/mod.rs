@@ -4,6 +4,8 @@
 //!
 //! * [`activation`]: σ, tanh and hard tanh from a Q16 pre-activation to
 //!   Q15, with stated error bounds.
+//! * [`dot`]: the exact integer dot products, in the loop shapes that
+//!   compile to the Cortex-M4's `smlald` and `smlabb`.
 //! * [`gru`]: [`QGru`], both GRU forms with `i8` or `i16` weights, built
 //!   from a float [`crate::Gru`], and its dequantized view for the
 //!   Jacobian code.
@@ -11,6 +13,7 @@
 //!   Q16.
 
 pub mod activation;
+pub mod dot;
 pub mod gru;
 pub mod lstm;
 mod tables;
