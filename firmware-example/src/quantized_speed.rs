@@ -73,13 +73,27 @@ static BIAS: [i32; 4 * N_MAX] = pool_bias();
 
 /// The row multiplier taking `Σ w_q h_q` (weights of largest magnitude
 /// `w_max`, `h` in Q15) to Q16 for weights uniform in `±√3 g / √N`:
-/// `2 √3 g / (√N w_max)`, as `mult · 2^−shift` with a 24-bit `mult`
-/// (the product with the largest accumulator, `N · 2³⁰`, stays below
-/// `2⁶²`).
-const fn requant(sqrt_n: f64, w_max: f64) -> Requant {
+/// `2 √3 g / (√N w_max)`, as `mult · 2^−shift` with as many significant
+/// bits as the conversion gives (`gatedyn::quant::quantize_gate`): the
+/// product with the largest accumulator, `N · w_max · 2¹⁵`, stays below
+/// `2⁶²`, and at most 31.
+const fn requant(n: usize, sqrt_n: f64, w_max: f64) -> Requant {
+    let bound = n as f64 * w_max * 32768.0;
+    let mut acc_bits = 0u32;
+    let mut p = 1.0;
+    while p < bound {
+        p *= 2.0;
+        acc_bits += 1;
+    }
+    let bits = if 62 - (acc_bits + 1) < 31 {
+        62 - (acc_bits + 1)
+    } else {
+        31
+    };
+    let top = (1u64 << (bits - 1)) as f64;
     let mut m = 2.0 * 1.732_050_807_568_877 * 1.5 / (sqrt_n * w_max);
     let mut shift = 0u8;
-    while m < 8_388_608.0 {
+    while m < top {
         m *= 2.0;
         shift += 1;
     }
@@ -91,19 +105,19 @@ const fn requant(sqrt_n: f64, w_max: f64) -> Requant {
 
 /// The multipliers of one size and scheme: `[N_MAX]` of the same value.
 macro_rules! scales {
-    ($($name:ident = $sqrt_n:expr, $w_max:expr;)*) => {
-        $(static $name: [Requant; N_MAX] = [requant($sqrt_n, $w_max); N_MAX];)*
+    ($($name:ident = $n:expr, $sqrt_n:expr, $w_max:expr;)*) => {
+        $(static $name: [Requant; N_MAX] = [requant($n, $sqrt_n, $w_max); N_MAX];)*
     };
 }
 scales! {
-    S16_I16 = 4.0, 32767.0;
-    S32_I16 = 5.656_854_249_492_381, 32767.0;
-    S64_I16 = 8.0, 32767.0;
-    S128_I16 = 11.313_708_498_984_761, 32767.0;
-    S16_I8 = 4.0, 127.0;
-    S32_I8 = 5.656_854_249_492_381, 127.0;
-    S64_I8 = 8.0, 127.0;
-    S128_I8 = 11.313_708_498_984_761, 127.0;
+    S16_I16 = 16, 4.0, 32767.0;
+    S32_I16 = 32, 5.656_854_249_492_381, 32767.0;
+    S64_I16 = 64, 8.0, 32767.0;
+    S128_I16 = 128, 11.313_708_498_984_761, 32767.0;
+    S16_I8 = 16, 4.0, 127.0;
+    S32_I8 = 32, 5.656_854_249_492_381, 127.0;
+    S64_I8 = 64, 8.0, 127.0;
+    S128_I8 = 128, 11.313_708_498_984_761, 127.0;
 }
 
 /// A scheme's weights in flash.

@@ -504,7 +504,7 @@ fn exported_quantized_statics_run_as_the_host_cell_bit_for_bit() {
         input_scale: f64,
         h0: &[i16; 32],
         readout: &gatedyn::Readout<f32, 32, 2>,
-    ) {
+    ) -> u32 {
         let q = QuantizedNet::calibrated(&model.net, scheme, inputs).unwrap();
         assert_eq!(q.input_scale(), input_scale);
         // the committed file is today's export (its first line names the
@@ -525,11 +525,16 @@ fn exported_quantized_statics_run_as_the_host_cell_bit_for_bit() {
         h.copy_from_slice(&start.h);
         let mut t = QGruTrace::zeroed();
         let mut x = [0i16; 4];
+        // FNV-1a over every state's i16 bytes, as the firmware prints it
+        let mut hash = 0x811C_9DC5u32;
         for (step, want) in host.iter().enumerate() {
             q.quantize_input(inputs.row(step), &mut x).unwrap();
             net.step(&h, &x, &mut t).unwrap();
             assert_eq!(t.next.to_vec(), want.h, "{} step {step}", scheme.name());
             h = t.next;
+            for byte in h.iter().flat_map(|v| v.to_le_bytes()) {
+                hash = (hash ^ byte as u32).wrapping_mul(0x0100_0193);
+            }
         }
         // the f32 readout on h_q / 2¹⁵ is the model's readout on those states
         let hf = h.map(|v| v as f32 / 32768.0);
@@ -543,8 +548,13 @@ fn exported_quantized_statics_run_as_the_host_cell_bit_for_bit() {
         for (a, b) in y.iter().zip(&want) {
             assert!((*a as f64 - b).abs() < 1e-5, "{a} {b}");
         }
+        hash
     }
-    check(
+    // the states' checksums are pinned: the values the Cortex-M4F and M0
+    // printed (firmware-example/src/bin/quantized.rs, `states_checksum`)
+    // when the step was first run there, so a change of the integer
+    // step's arithmetic, on the host and the device alike, fails here
+    let int8 = check(
         &model,
         &inputs,
         Scheme::Int8,
@@ -554,7 +564,7 @@ fn exported_quantized_statics_run_as_the_host_cell_bit_for_bit() {
         &quantized_int8::H0,
         &quantized_int8::READOUT,
     );
-    check(
+    let int16 = check(
         &model,
         &inputs,
         Scheme::Int16,
@@ -564,6 +574,8 @@ fn exported_quantized_statics_run_as_the_host_cell_bit_for_bit() {
         &quantized_int16::H0,
         &quantized_int16::READOUT,
     );
+    assert_eq!(int8, 0xc07a_8bb4, "int8 states: {int8:x}");
+    assert_eq!(int16, 0x87da_6f5b, "int16 states: {int16:x}");
     assert_eq!(quantized_int8::OUTPUTS, quantized_int16::OUTPUTS);
     // flash: the int8 and int16 statics against the f32 export (14,600 bytes)
     assert_eq!(std::mem::size_of_val(&quantized_int8::TRAINED.z.u), 32 * 32);

@@ -130,15 +130,43 @@ impl Requant {
 
     /// `round(acc · mult · 2^−shift)`, saturated to `i32`. The caller keeps
     /// `|acc · mult|` below `2⁶³` (the bits of [`Requant::of`] see to it).
+    ///
+    /// For `shift ≥ 32` (every multiplier the conversion makes at the sizes
+    /// that fit in memory) the rounding works on the product's high word
+    /// alone: with `p = hi · 2³² + lo`, `round(p / 2^s)` is
+    /// `(hi + 2^(s−33)) >> (s − 32)` for `s > 32` (the half is in the high
+    /// word; `lo < 2³²` cannot carry past a multiple of `2^s`) and
+    /// `hi + (lo >> 31)` for `s = 32`. That is a 32-bit add and shift, where
+    /// the general path needs 64-bit shifts by a run-time amount (tested
+    /// against it over random and extreme products).
     #[inline]
     pub fn apply(self, acc: i64) -> i32 {
         let p = acc * self.mult as i64;
-        let r = if self.shift == 0 {
-            p
+        let s = self.shift as u32;
+        if s >= 32 {
+            let hi = (p >> 32) as i32;
+            let half = if s == 32 {
+                (p as u32 >> 31) as i32
+            } else {
+                1 << (s - 33)
+            };
+            if let Some(r) = hi.checked_add(half) {
+                return r >> (s - 32);
+            }
+        }
+        Self::apply_wide(p, s)
+    }
+
+    /// The general rounding of the product `p` by `shift`, in `i128` (the
+    /// half added to a product next to `2⁶³` does not overflow).
+    #[inline(never)]
+    fn apply_wide(p: i64, shift: u32) -> i32 {
+        let r = if shift == 0 {
+            p as i128
         } else {
-            (p + (1 << (self.shift - 1))) >> self.shift
+            (p as i128 + (1i128 << (shift - 1))) >> shift
         };
-        r.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+        r.clamp(i32::MIN as i128, i32::MAX as i128) as i32
     }
 }
 
@@ -666,6 +694,29 @@ pub struct QGruTraceMut<'a> {
     pub next: &'a mut [i16],
 }
 
+/// Every row of gate `g` (a view whose lengths were checked when it was
+/// built): the recurrent part `u_scale_i.apply(Σ_j u_ij v_j)` into `rec`
+/// and the input part `w_scale_i.apply(Σ_k w_ik x_k)` into `inp`, in Q16.
+#[inline]
+pub(super) fn gate_rows<W: QWeight>(
+    g: &QGateRef<'_, W>,
+    v: &[i16],
+    x: &[i16],
+    rec: &mut [i32],
+    inp: &mut [i32],
+) {
+    for ((row, s), out) in g.u.chunks_exact(v.len()).zip(g.u_scale).zip(rec) {
+        *out = s.apply(W::dot(row, v));
+    }
+    if x.is_empty() {
+        inp.fill(0);
+    } else {
+        for ((row, s), out) in g.w.chunks_exact(x.len()).zip(g.w_scale).zip(inp) {
+            *out = s.apply(W::dot(row, x));
+        }
+    }
+}
+
 /// A gate value in Q15 rounded to `bits` fraction bits (kept in Q15).
 #[inline]
 pub(super) fn gate_bits(v: i32, bits: u32) -> i32 {
@@ -767,38 +818,50 @@ impl<'a, W: QWeight> QGruRef<'a, W> {
         ] {
             check_len(len, n)?;
         }
-        let ins = self.inputs;
-        let pre = |g: &QGateRef<'_, W>, i: usize, v: &[i16]| -> (i32, i32) {
-            let rec = g.u_scale[i].apply(W::dot(&g.u[i * n..(i + 1) * n], v));
-            let inp = g.w_scale[i].apply(W::dot(&g.w[i * ins..(i + 1) * ins], x));
-            (rec, inp.saturating_add(g.b[i]))
-        };
-        for i in 0..n {
-            let (rec, inp) = pre(&self.z, i, h);
-            t.a_z[i] = rec.saturating_add(inp);
-            t.z[i] = gate_bits(sigmoid_q15(t.a_z[i]), W::GATE_BITS);
-            let (rec, inp) = pre(&self.r, i, h);
-            t.a_r[i] = rec.saturating_add(inp);
-            t.r[i] = gate_bits(sigmoid_q15(t.a_r[i]), W::GATE_BITS);
+        // each gate's rows: the recurrent part into its pre-activation, the
+        // input part into its gate's array for the moment, then
+        // a = rec + (inp + b), saturating, and the gate
+        for (g, a, gate) in [
+            (&self.z, &mut *t.a_z, &mut *t.z),
+            (&self.r, &mut *t.a_r, &mut *t.r),
+        ] {
+            gate_rows(g, h, x, a, gate);
+            for ((a, gate), &b) in a.iter_mut().zip(gate.iter_mut()).zip(g.b) {
+                *a = a.saturating_add(gate.saturating_add(b));
+                *gate = gate_bits(sigmoid_q15(*a), W::GATE_BITS);
+            }
         }
         match self.form {
             GruForm::ResetBefore => {
                 // r ⊙ h in Q15, into `next` for the moment (it is written last)
-                for i in 0..n {
-                    t.reset_operand[i] = h[i] as i32;
-                    t.next[i] = mul_q15(t.r[i], h[i] as i32).clamp(-32768, 32767) as i16;
+                for (((rho, next), &r), &h) in t
+                    .reset_operand
+                    .iter_mut()
+                    .zip(t.next.iter_mut())
+                    .zip(&*t.r)
+                    .zip(h)
+                {
+                    *rho = h as i32;
+                    *next = mul_q15(r, h as i32).clamp(-32768, 32767) as i16;
                 }
-                for i in 0..n {
-                    let (rec, inp) = pre(&self.h, i, t.next);
-                    t.a_h[i] = rec.saturating_add(inp);
+                gate_rows(&self.h, t.next, x, t.a_h, t.candidate);
+                for ((a, &inp), &b) in t.a_h.iter_mut().zip(&*t.candidate).zip(self.h.b) {
+                    *a = a.saturating_add(inp.saturating_add(b));
                 }
             }
             GruForm::ResetAfter { recurrent_bias } => {
-                for i in 0..n {
-                    let (rec, inp) = pre(&self.h, i, h);
-                    let un = rec.saturating_add(recurrent_bias[i]);
-                    t.reset_operand[i] = un;
-                    t.a_h[i] = mul_q15(t.r[i], un).saturating_add(inp);
+                gate_rows(&self.h, h, x, t.reset_operand, t.candidate);
+                for ((((rho, a), &inp), &r), (&b, &b_hn)) in t
+                    .reset_operand
+                    .iter_mut()
+                    .zip(t.a_h.iter_mut())
+                    .zip(&*t.candidate)
+                    .zip(&*t.r)
+                    .zip(self.h.b.iter().zip(recurrent_bias))
+                {
+                    let un = rho.saturating_add(b_hn);
+                    *rho = un;
+                    *a = mul_q15(r, un).saturating_add(inp.saturating_add(b));
                 }
             }
         }
@@ -1199,5 +1262,45 @@ mod tests {
         assert_eq!(Requant::of(0.0, 24), Some(Requant { mult: 0, shift: 0 }));
         assert_eq!(Requant::of(f64::NAN, 24), None);
         assert_eq!(Requant::of(1e30, 24), None);
+    }
+
+    /// The high-word rounding of `apply` (shift ≥ 32) against the general
+    /// 64-bit one, over random products of every size, ties included, and
+    /// the products next to `±2⁶³`.
+    #[test]
+    fn high_word_rounding_is_the_general_rounding() {
+        let mut rng = XorShiftRng::seed_from_u64(11);
+        let mut checked = 0;
+        for shift in 0..=62u8 {
+            for k in 0..4000u32 {
+                let mult = match k % 4 {
+                    0 => 1,
+                    1 => i32::MAX,
+                    _ => (rng.next_u32() >> (1 + k % 31)) as i32,
+                };
+                let r = Requant { mult, shift };
+                let limit = i64::MAX / mult.max(1) as i64;
+                let acc = match k % 5 {
+                    // exact ties and their neighbours
+                    0 if shift > 0 => {
+                        let unit = 1i128 << (shift - 1);
+                        let q = (rng.next_u64() % 1000) as i128 - 500;
+                        let tie = (q * 2 + 1) * unit / mult.max(1) as i128 + (k as i128 % 3) - 1;
+                        tie.clamp(-limit as i128, limit as i128) as i64
+                    }
+                    1 => limit,
+                    2 => -limit,
+                    _ => (rng.next_u64() as i64) % limit.max(1),
+                };
+                let p = acc * mult as i64;
+                assert_eq!(
+                    r.apply(acc),
+                    Requant::apply_wide(p, shift as u32),
+                    "acc {acc} mult {mult} shift {shift}"
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 63 * 4000);
     }
 }

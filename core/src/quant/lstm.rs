@@ -12,7 +12,9 @@
 //! each product rounded to nearest and saturated.
 
 use super::activation::{hard_tanh_q15, sigmoid_q15, tanh_q15, ONE_Q15, PRE_FRAC};
-use super::gru::{check_input_scale, gate_bits, mul_q15, quantize_gate, QGate, QGateRef, QWeight};
+use super::gru::{
+    check_input_scale, gate_bits, gate_rows, mul_q15, quantize_gate, QGate, QGateRef, QWeight,
+};
 use crate::activation::Activation;
 use crate::error::{check_len, Error};
 use crate::lstm::LstmTraceMut;
@@ -360,22 +362,26 @@ impl<'a, W: QWeight> QLstmRef<'a, W> {
         ] {
             check_len(len, n)?;
         }
-        let ins = self.inputs;
-        let pre = |g: &QGateRef<'_, W>, k: usize| -> i32 {
-            let rec = g.u_scale[k].apply(W::dot(&g.u[k * n..(k + 1) * n], h));
-            let inp = g.w_scale[k].apply(W::dot(&g.w[k * ins..(k + 1) * ins], x));
-            rec.saturating_add(inp).saturating_add(g.b[k])
-        };
+        // each gate's rows: the recurrent part into its pre-activation, the
+        // input part into the gate's array for the moment, then
+        // a = (rec + inp) + b, saturating
+        let [gf, gi, go, gc] = &self.gates;
+        for (g, a, scratch) in [
+            (gf, &mut *t.a_f, &mut *t.f),
+            (gi, &mut *t.a_i, &mut *t.i),
+            (go, &mut *t.a_o, &mut *t.o),
+            (gc, &mut *t.a_c, &mut *t.g),
+        ] {
+            gate_rows(g, h, x, a, scratch);
+            for ((a, &inp), &b) in a.iter_mut().zip(&*scratch).zip(g.b) {
+                *a = a.saturating_add(inp).saturating_add(b);
+            }
+        }
         let phi = |a: i32| match self.activation {
             Activation::Tanh => tanh_q15(a),
             Activation::HardTanh => hard_tanh_q15(a),
         };
-        let [gf, gi, go, gc] = &self.gates;
         for k in 0..n {
-            t.a_f[k] = pre(gf, k);
-            t.a_i[k] = pre(gi, k);
-            t.a_o[k] = pre(go, k);
-            t.a_c[k] = pre(gc, k);
             t.f[k] = gate_bits(sigmoid_q15(t.a_f[k]), W::GATE_BITS);
             t.i[k] = gate_bits(sigmoid_q15(t.a_i[k]), W::GATE_BITS);
             t.o[k] = gate_bits(sigmoid_q15(t.a_o[k]), W::GATE_BITS);
