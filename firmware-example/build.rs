@@ -23,10 +23,12 @@ fn main() {
     }
 }
 
-/// Compiles `c-baseline/gru_step.c` with arm-none-eabi-gcc (Debian package
-/// `gcc-arm-none-eabi`) and links it with newlib's libm and libc.
+/// Compiles `c-baseline/gru_step.c` and `qgru_step.c` with
+/// arm-none-eabi-gcc (Debian package `gcc-arm-none-eabi`) and links them
+/// with newlib's libm and libc.
 fn c_baseline(out: &std::path::Path) {
     println!("cargo:rerun-if-changed=c-baseline/gru_step.c");
+    println!("cargo:rerun-if-changed=c-baseline/qgru_step.c");
     let flags = [
         "-O3",
         "-mcpu=cortex-m4",
@@ -35,22 +37,26 @@ fn c_baseline(out: &std::path::Path) {
         "-mthumb",
     ];
     let gcc = "arm-none-eabi-gcc";
-    let obj = out.join("gru_step.o");
-    let status = Command::new(gcc)
-        .args(flags)
-        .args(["-c", "c-baseline/gru_step.c", "-o"])
-        .arg(&obj)
-        .status()
-        .unwrap_or_else(|e| {
-            panic!("feature c-baseline needs {gcc} (apt-get install gcc-arm-none-eabi): {e}")
-        });
-    assert!(status.success(), "{gcc} failed on c-baseline/gru_step.c");
+    let mut objs = vec![];
+    for name in ["gru_step", "qgru_step"] {
+        let obj = out.join(format!("{name}.o"));
+        let status = Command::new(gcc)
+            .args(flags)
+            .args(["-c", &format!("c-baseline/{name}.c"), "-o"])
+            .arg(&obj)
+            .status()
+            .unwrap_or_else(|e| {
+                panic!("feature c-baseline needs {gcc} (apt-get install gcc-arm-none-eabi): {e}")
+            });
+        assert!(status.success(), "{gcc} failed on c-baseline/{name}.c");
+        objs.push(obj);
+    }
     let lib = out.join("libgru_c.a");
     let _ = fs::remove_file(&lib);
     let status = Command::new("arm-none-eabi-ar")
         .arg("crs")
         .arg(&lib)
-        .arg(&obj)
+        .args(&objs)
         .status()
         .expect("arm-none-eabi-ar");
     assert!(status.success(), "arm-none-eabi-ar failed");

@@ -347,3 +347,113 @@ fn lstm_step<W: QWeight>(
 ) -> Result<(), Error> {
     net.step(h, c, x, t)
 }
+
+/// The plain-C int16 step (`c-baseline/qgru_step.c`, the paper's form) on
+/// the weights of [`gru`]'s int16 row at size `n`: instructions per step,
+/// and whether its next state is gatedyn's, bit for bit, from the same
+/// state and input (the same formats and roundings).
+#[cfg(feature = "c-baseline")]
+pub fn c_baseline(
+    n: usize,
+    buf: &mut Buffers,
+    count: &mut impl FnMut(&mut dyn FnMut() -> Result<(), Error>) -> Result<f32, Error>,
+) -> Result<(f32, bool), Error> {
+    use gatedyn::quant::activation::{SIGMOID_Q23, TANH_Q23};
+    #[repr(C)]
+    struct CGate {
+        u: *const i16,
+        w: *const i16,
+        b: *const i32,
+        u_mult: *const i32,
+        u_shift: *const u8,
+        w_mult: *const i32,
+        w_shift: *const u8,
+    }
+    extern "C" {
+        fn qgru_step_c(
+            n: i32,
+            gz: *const CGate,
+            gr: *const CGate,
+            gh: *const CGate,
+            h: *const i16,
+            x: i16,
+            sigmoid_table: *const i32,
+            tanh_table: *const i32,
+            z: *mut i32,
+            rh: *mut i16,
+            out: *mut i16,
+        );
+    }
+    // the multipliers split into the C arrays (the same for every row)
+    let s = <i16 as Pool>::scales(n)[0];
+    let (mult, shift) = ([s.mult; N_MAX], [s.shift; N_MAX]);
+    let cgate = |k: usize| {
+        let g = gate::<i16>(k, n);
+        CGate {
+            u: g.u.as_ptr(),
+            w: g.w.as_ptr(),
+            b: g.b.as_ptr(),
+            u_mult: mult.as_ptr(),
+            u_shift: shift.as_ptr(),
+            w_mult: mult.as_ptr(),
+            w_shift: shift.as_ptr(),
+        }
+    };
+    let (gz, gr, gh) = (cgate(0), cgate(1), cgate(2));
+    let (mut z, mut rh, mut out) = ([0i32; N_MAX], [0i16; N_MAX], [0i16; N_MAX]);
+    let mut c_step = |h: &[i16], x: i16, out: &mut [i16; N_MAX]| {
+        // SAFETY: every pointer is to at least n (or n·n) live values, as
+        // the C function reads and writes them; the outputs do not alias.
+        unsafe {
+            qgru_step_c(
+                n as i32,
+                &gz,
+                &gr,
+                &gh,
+                h.as_ptr(),
+                x,
+                SIGMOID_Q23.as_ptr(),
+                TANH_Q23.as_ptr(),
+                z.as_mut_ptr(),
+                rh.as_mut_ptr(),
+                out.as_mut_ptr(),
+            );
+        }
+    };
+    let mut h = [9830i16; N_MAX];
+    let mut k = 0u32;
+    let step = count(&mut || {
+        c_step(&h[..n], input(k)[0], &mut out);
+        h[..n].copy_from_slice(&out[..n]);
+        k += 1;
+        Ok(())
+    })?;
+    // one step from the same state on both sides
+    let net = QGruRef::new(
+        n,
+        1,
+        [gate::<i16>(0, n), gate::<i16>(1, n), gate::<i16>(2, n)],
+        GruForm::ResetBefore,
+        Activation::Tanh,
+        INPUT_SCALE,
+    )?;
+    let x = input(k);
+    let Buffers { trace, next, .. } = buf;
+    let [tz, tr, candidate, a_z, a_r, a_h, reset_operand, ..] = &mut *trace;
+    net.step(
+        &h[..n],
+        &x,
+        QGruTraceMut {
+            z: &mut tz[..n],
+            r: &mut tr[..n],
+            candidate: &mut candidate[..n],
+            a_z: &mut a_z[..n],
+            a_r: &mut a_r[..n],
+            a_h: &mut a_h[..n],
+            reset_operand: &mut reset_operand[..n],
+            next: &mut next[..n],
+        },
+    )?;
+    c_step(&h[..n], x[0], &mut out);
+    Ok((step, out[..n] == next[..n]))
+}

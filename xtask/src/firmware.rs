@@ -251,22 +251,28 @@ fn run_minimal(target: &str, profile: &str) -> Result<String, String> {
     Ok(log)
 }
 
-/// The quantized firmware for `target`: build, run, parity with the host
-/// reference, every state against `gatedyn run --quantize`, footprint.
-fn run_quantized(target: &str) -> Result<String, String> {
+/// The quantized firmware for `target` (with the plain-C int16 step when
+/// `c_baseline`): build, run, parity with the host reference, every state
+/// against `gatedyn run --quantize`, footprint.
+fn run_quantized(target: &str, c_baseline: bool) -> Result<String, String> {
     let root = root();
-    let label = format!("quantized ({target})");
-    run(
-        &format!("build {label}"),
-        cargo().current_dir(root.join("firmware-example")).args([
-            "build",
-            "--release",
-            "--target",
-            target,
-            "--bin",
-            "quantized",
-        ]),
-    )?;
+    let label = format!(
+        "quantized ({target}{})",
+        if c_baseline { ", C baseline" } else { "" }
+    );
+    let mut build = cargo();
+    build.current_dir(root.join("firmware-example")).args([
+        "build",
+        "--release",
+        "--target",
+        target,
+        "--bin",
+        "quantized",
+    ]);
+    if c_baseline {
+        build.args(["--features", "c-baseline"]);
+    }
+    run(&format!("build {label}"), &mut build)?;
     let elf = root.join(format!("target/firmware/{target}/release/quantized"));
     let log = run_elf(target, &elf, &label)?;
     check_parity("quantized", &log, &[], &["--quantized"])?;
@@ -469,7 +475,10 @@ pub fn firmware(c_baseline: bool) -> Result<(), String> {
         run_minimal(target, profile)?;
     }
     for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
-        logs.push(run_quantized(target)?);
+        logs.push(run_quantized(target, false)?);
+    }
+    if c_baseline {
+        logs.push(run_quantized("thumbv7em-none-eabihf", true)?);
     }
     speed_table(&logs);
     Ok(())

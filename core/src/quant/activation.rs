@@ -16,7 +16,10 @@
 //! [`TANH_Q15_MAX_ERROR`] (test `errors_over_the_whole_range`), in units of
 //! the output's last place (`2⁻¹⁵`).
 
-use super::tables::{SIGMOID_Q23, TANH_Q23};
+/// The tables (`round(2²³ σ(k/64))` and `round(2²³ tanh(k/128))` for
+/// `k = 0 … 1024`), for code outside Rust that must compute the same bits
+/// (the firmware's C baseline).
+pub use super::tables::{SIGMOID_Q23, TANH_Q23};
 
 /// Fraction bits of a pre-activation (`a = a_q / 2¹⁶`).
 pub const PRE_FRAC: u32 = 16;

@@ -145,6 +145,20 @@ fn main() -> ! {
             );
         }
     }
+    #[cfg(feature = "c-baseline")]
+    for n in [16, 32, 64, 128] {
+        let (step, same) = quantized_speed::c_baseline(n, buf, &mut count)
+            .unwrap_or_else(|_| fail("C baseline"));
+        if !same {
+            fail("the C int16 step differs from gatedyn's");
+        }
+        defmt::println!(
+            "SPEED variant=c-int16 cell=gru n={=usize} step={=f32} step_per_mac={=f32} max_diff_from_gatedyn=0",
+            n,
+            step,
+            step / (3 * (n * n + n)) as f32
+        );
+    }
     defmt::println!("STACK high-water mark {=usize} bytes", stack_high_water());
     defmt::println!("ALL CHECKS PASSED");
     semihosting::process::exit(0)
