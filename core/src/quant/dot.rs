@@ -36,16 +36,36 @@ pub const I8_I32_TERMS: usize = 511;
 /// their common length.
 #[inline]
 pub fn dot_i16(w: &[i16], v: &[i16]) -> i64 {
+    dot_i16_scanned(w, v, true)
+}
+
+/// ARMv6-M (the Cortex-M0: no DSP extension, and no compare-and-swap,
+/// which is how `cfg` can tell it from ARMv7E-M on stable).
+const ARMV6M: bool = cfg!(all(target_arch = "arm", not(target_has_atomic = "32")));
+
+/// [`dot_i16`] for a `v` the caller has scanned: `v_has_min` says whether
+/// some `v_j` is `−2¹⁵`. Without one, every product is below `2³⁰` in
+/// magnitude (`32767 · 32768`... `32768 · 32767`), a pair of them fits in
+/// an `i32`, and the Cortex-M0 sums pairs in 32 bits with no offset. The
+/// value is [`dot_i16`]'s either way when the flag is true; a false flag
+/// for a `v` that has `−2¹⁵` gives a wrong sum (never undefined
+/// behaviour).
+#[inline]
+pub fn dot_i16_scanned(w: &[i16], v: &[i16], v_has_min: bool) -> i64 {
     if w.len().min(v.len()) < SHORT {
         return short(w, v);
     }
-    // ARMv6-M (the Cortex-M0: no DSP extension, and no compare-and-swap,
-    // which is how `cfg` can tell it from ARMv7E-M on stable)
-    if cfg!(all(target_arch = "arm", not(target_has_atomic = "32"))) {
-        dot_i16_pairs_narrow(w, v)
-    } else {
-        dot_i16_pairs_wide(w, v)
+    match (ARMV6M, v_has_min) {
+        (false, _) => dot_i16_pairs_wide(w, v),
+        (true, true) => dot_i16_pairs_narrow(w, v),
+        (true, false) => dot_i16_pairs_signed(w, v),
     }
+}
+
+/// Whether `v` has an entry `−2¹⁵` (for [`dot_i16_scanned`]).
+#[inline]
+pub fn has_min(v: &[i16]) -> bool {
+    v.iter().any(|&x| x == i16::MIN)
 }
 
 /// Rows shorter than this (the input weights of a few inputs) are summed
@@ -76,6 +96,25 @@ fn dot_i16_pairs_wide(w: &[i16], v: &[i16]) -> i64 {
         (a.split_first_chunk::<2>(), b.split_first_chunk::<2>())
     {
         acc += (p[0] as i32 * q[0] as i32) as i64 + (p[1] as i32 * q[1] as i32) as i64;
+        (a, b) = (a_rest, b_rest);
+    }
+    if let (Some(&p), Some(&q)) = (a.first(), b.first()) {
+        acc += (p as i32 * q as i32) as i64;
+    }
+    acc
+}
+
+/// Pairs summed in `i32`, for a `v` without `−2¹⁵`: each product is at
+/// most `32768 · 32767` in magnitude, so a pair is below `2³¹`.
+#[inline(never)]
+fn dot_i16_pairs_signed(w: &[i16], v: &[i16]) -> i64 {
+    let n = w.len().min(v.len());
+    let (mut a, mut b) = (&w[..n], &v[..n]);
+    let mut acc = 0i64;
+    while let (Some((p, a_rest)), Some((q, b_rest))) =
+        (a.split_first_chunk::<2>(), b.split_first_chunk::<2>())
+    {
+        acc += (p[0] as i32 * q[0] as i32 + p[1] as i32 * q[1] as i32) as i64;
         (a, b) = (a_rest, b_rest);
     }
     if let (Some(&p), Some(&q)) = (a.first(), b.first()) {
@@ -150,6 +189,7 @@ fn dot_i8_narrow(w: &[i8], v: &[i16]) -> i32 {
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
     use super::*;
     use rand_core::{RngCore, SeedableRng};
     use rand_xorshift::XorShiftRng;
@@ -176,6 +216,15 @@ mod tests {
             assert_eq!(dot_i16_pairs_wide(w16, v), want16, "wide, n = {n}");
             assert_eq!(dot_i16_pairs_narrow(w16, v), want16, "narrow, n = {n}");
             assert_eq!(dot_i16(w16, v), want16);
+            // the scanned entry, with the flag the scan gives
+            assert_eq!(dot_i16_scanned(w16, v, has_min(v)), want16);
+            let v_no_min: std::vec::Vec<i16> = v.iter().map(|&x| x.max(-32767)).collect();
+            assert!(!has_min(&v_no_min));
+            assert_eq!(
+                dot_i16_pairs_signed(w16, &v_no_min),
+                plain(w16, &v_no_min),
+                "signed, n = {n}"
+            );
             assert_eq!(dot_i8(w8, v), plain(w8, v), "int8, n = {n}");
             // unequal lengths: the common prefix
             if n > 1 {
@@ -203,7 +252,18 @@ mod tests {
                 let want = n as i64 * want;
                 assert_eq!(dot_i16_pairs_wide(&w[..n], &v[..n]), want, "n = {n}");
                 assert_eq!(dot_i16_pairs_narrow(&w[..n], &v[..n]), want, "n = {n}");
+                if !has_min(&v[..n]) {
+                    assert_eq!(dot_i16_pairs_signed(&w[..n], &v[..n]), want, "n = {n}");
+                }
             }
+        }
+        // the signed pairs at their limit: weights −2¹⁵, states −(2¹⁵ − 1)
+        let near = [-32767i16; 2000];
+        for n in [2, 3, 2000] {
+            assert_eq!(
+                dot_i16_pairs_signed(&lo[..n], &near[..n]),
+                n as i64 * 32768 * 32767
+            );
         }
         // the threshold is the largest n whose int8 sum fits in i32
         assert!((I8_I32_TERMS as i64) * 128 * 32768 <= i32::MAX as i64);

@@ -46,6 +46,15 @@ pub trait QWeight: Copy + Default + core::fmt::Debug + PartialEq + 'static {
     fn saturate(v: i32) -> Self;
     /// `Σ_j w_j v_j`, exact, over the common length ([`super::dot`]).
     fn dot(w: &[Self], v: &[i16]) -> i64;
+    /// [`QWeight::dot`] for a `v` scanned once for many rows:
+    /// `v_has_min` says whether some `v_j` is `−2¹⁵`
+    /// ([`super::dot::dot_i16_scanned`]; a false flag for a `v` with
+    /// `−2¹⁵` may give a wrong sum).
+    #[inline]
+    fn dot_scanned(w: &[Self], v: &[i16], v_has_min: bool) -> i64 {
+        let _ = v_has_min;
+        Self::dot(w, v)
+    }
 }
 
 impl QWeight for i8 {
@@ -79,6 +88,10 @@ impl QWeight for i16 {
     #[inline]
     fn dot(w: &[Self], v: &[i16]) -> i64 {
         super::dot::dot_i16(w, v)
+    }
+    #[inline]
+    fn dot_scanned(w: &[Self], v: &[i16], v_has_min: bool) -> i64 {
+        super::dot::dot_i16_scanned(w, v, v_has_min)
     }
 }
 
@@ -705,8 +718,10 @@ pub(super) fn gate_rows<W: QWeight>(
     rec: &mut [i32],
     inp: &mut [i32],
 ) {
+    // one scan of the state for all rows (the Cortex-M0's pairs need it)
+    let v_has_min = super::dot::has_min(v);
     for ((row, s), out) in g.u.chunks_exact(v.len()).zip(g.u_scale).zip(rec) {
-        *out = s.apply(W::dot(row, v));
+        *out = s.apply(W::dot_scanned(row, v, v_has_min));
     }
     if x.is_empty() {
         inp.fill(0);

@@ -147,8 +147,8 @@ fn main() -> ! {
     }
     #[cfg(feature = "c-baseline")]
     for n in [16, 32, 64, 128] {
-        let (step, same) = quantized_speed::c_baseline(n, buf, &mut count)
-            .unwrap_or_else(|_| fail("C baseline"));
+        let (step, same) =
+            quantized_speed::c_baseline(n, buf, &mut count).unwrap_or_else(|_| fail("C baseline"));
         if !same {
             fail("the C int16 step differs from gatedyn's");
         }
