@@ -65,7 +65,7 @@ pub fn dot_i16_scanned(w: &[i16], v: &[i16], v_has_min: bool) -> i64 {
 /// Whether `v` has an entry `−2¹⁵` (for [`dot_i16_scanned`]).
 #[inline]
 pub fn has_min(v: &[i16]) -> bool {
-    v.iter().any(|&x| x == i16::MIN)
+    v.contains(&i16::MIN)
 }
 
 /// Rows shorter than this (the input weights of a few inputs) are summed
