@@ -1,6 +1,7 @@
 //! Networks that `gatedyn train` trains, quantized (docs/THEORY.md §16):
 //! the adding problem, the copy task, the 3-bit flip-flop and sequential
-//! MNIST row by row, each trained in `f32` as `gatedyn train` does, saved
+//! MNIST row by row (GRUs, and LSTMs for the copy task and sMNIST), each
+//! trained in `f32` as `gatedyn train` does, saved
 //! and loaded back as a file (the path a user takes), then run on its test
 //! set in float, int16 and int8. Per task and scheme: the task's accuracy
 //! (its own criterion, `Task::correct`), the largest state error against
@@ -11,7 +12,7 @@
 //! [MNIST_DIR]` (`cargo xtask mnist target/mnist` writes the digits;
 //! without them sequential MNIST is skipped).
 
-use gatedyn::init::{GateScale, GruScales};
+use gatedyn::init::{GateScale, GruScales, LstmScales};
 use gatedyn::{Activation, GruForm};
 use gatedyn_host::formats::{load, save, Model};
 use gatedyn_host::io::arrays::Table;
@@ -66,6 +67,7 @@ struct Setting {
     name: &'static str,
     task: Task,
     n: usize,
+    lstm: bool,
     cfg: FitConfig,
 }
 
@@ -90,6 +92,7 @@ fn main() -> Result<(), gatedyn_host::HostError> {
             name: "adding T=50",
             task: Task::Adding { length: 50 },
             n: 32,
+            lstm: false,
             cfg: config(10, 4000, 500, 3e-3),
         },
         Setting {
@@ -100,6 +103,18 @@ fn main() -> Result<(), gatedyn_host::HostError> {
                 delay: 5,
             }),
             n: 32,
+            lstm: false,
+            cfg: config(15, 4000, 500, 3e-3),
+        },
+        Setting {
+            name: "copy S=3 K=4 delay 5, LSTM",
+            task: Task::Copy(CopyTask {
+                symbols: 3,
+                alphabet: 4,
+                delay: 5,
+            }),
+            n: 32,
+            lstm: true,
             cfg: config(15, 4000, 500, 3e-3),
         },
         Setting {
@@ -110,6 +125,7 @@ fn main() -> Result<(), gatedyn_host::HostError> {
                 pulse_probability: 0.2,
             }),
             n: 32,
+            lstm: false,
             cfg: config(10, 2000, 200, 3e-3),
         },
     ];
@@ -121,16 +137,25 @@ fn main() -> Result<(), gatedyn_host::HostError> {
         mnist::load(&dir, Split::Train),
         mnist::load(&dir, Split::Test),
     ) {
-        (Ok(train), Ok(test)) => settings.push(Setting {
-            name: "sMNIST rows (28 steps)",
-            task: Task::Smnist {
+        (Ok(train), Ok(test)) => {
+            let task = Task::Smnist {
                 train: Arc::new(train),
                 test: Arc::new(test),
                 order: Arc::new(PixelOrder::new(784, 28, None)?),
-            },
-            n: 64,
-            cfg: config(4, 8000, 1000, 3e-3),
-        }),
+            };
+            for (name, lstm) in [
+                ("sMNIST rows (28 steps)", false),
+                ("sMNIST rows (28 steps), LSTM", true),
+            ] {
+                settings.push(Setting {
+                    name,
+                    task: task.clone(),
+                    n: 64,
+                    lstm,
+                    cfg: config(4, 8000, 1000, 3e-3),
+                });
+            }
+        }
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("sequential MNIST skipped: {e} (cargo xtask mnist target/mnist)")
         }
@@ -143,11 +168,20 @@ fn main() -> Result<(), gatedyn_host::HostError> {
             n: s.n,
             inputs: s.task.inputs(),
             outputs: s.task.outputs(),
-            scales: Scales::Gru(GruScales {
-                z: gate(1.0),
-                r: gate(1.0),
-                h: gate(1.5),
-            }),
+            scales: if s.lstm {
+                Scales::Lstm(LstmScales {
+                    f: gate(1.0),
+                    i: gate(1.0),
+                    o: gate(1.0),
+                    c: gate(1.5),
+                })
+            } else {
+                Scales::Gru(GruScales {
+                    z: gate(1.0),
+                    r: gate(1.0),
+                    h: gate(1.5),
+                })
+            },
             form: GruForm::ResetAfter { recurrent_bias: () },
             activation: Activation::Tanh,
             seed: 7,
