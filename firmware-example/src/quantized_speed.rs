@@ -207,7 +207,7 @@ pub struct Row {
     pub macs: usize,
 }
 
-/// The drive as an input step: `round(drive(k) · 32767)`.
+/// The drive, `sin(0.2 k)`, as an input step: `round(32767 sin(0.2 k))`.
 fn input(k: u32) -> [i16; 1] {
     [libm::roundf(libm::sinf(0.2 * k as f32) * 32767.0) as i16]
 }

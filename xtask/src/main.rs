@@ -6,11 +6,13 @@
 //!   `#[ignore]`d checks), with their tables printed.
 //! * `cargo xtask thumb`: the cross-compile checks of the core only.
 //! * `cargo xtask firmware [--c-baseline]`: builds the Cortex-M4F example
-//!   (libm, micromath and fast activations) and the minimal firmware
-//!   (Cortex-M4F release and size builds, Cortex-M0), runs them under QEMU,
+//!   (libm, micromath and fast activations), the minimal firmware
+//!   (Cortex-M4F release and size builds, Cortex-M0) and the quantized
+//!   firmware (Cortex-M4F and M0: every state of the exported int8/int16
+//!   networks against `gatedyn run --quantize`), runs them under QEMU,
 //!   decodes their defmt logs, checks parity with the host and prints the
 //!   speed table and the footprints; `--c-baseline` adds the plain-C GRU
-//!   step (arm-none-eabi-gcc) to the table.
+//!   steps, `f32` and int16 (arm-none-eabi-gcc), to the table.
 //! * `cargo xtask fuzz [--smoke | TARGET… --runs N --time S]`: the
 //!   cargo-fuzz targets of fuzz/ (see `fuzz.rs`); `--smoke`, about 20 s
 //!   each, is part of `ci`.

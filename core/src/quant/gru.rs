@@ -156,7 +156,7 @@ impl Requant {
     pub fn apply(self, acc: i64) -> i32 {
         let p = acc * self.mult as i64;
         let s = self.shift as u32;
-        if s >= 32 {
+        if (32..=62).contains(&s) {
             let hi = (p >> 32) as i32;
             let half = if s == 32 {
                 (p as u32 >> 31) as i32
@@ -174,10 +174,11 @@ impl Requant {
     /// half added to a product next to `2⁶³` does not overflow).
     #[inline(never)]
     fn apply_wide(p: i64, shift: u32) -> i32 {
-        let r = if shift == 0 {
-            p as i128
-        } else {
-            (p as i128 + (1i128 << (shift - 1))) >> shift
+        let r = match shift {
+            0 => p as i128,
+            // |p| ≤ 2⁶³ ≤ 2^(shift − 1): p + 2^(shift − 1) is in [0, 2^shift)
+            64.. => 0,
+            _ => (p as i128 + (1i128 << (shift - 1))) >> shift,
         };
         r.clamp(i32::MIN as i128, i32::MAX as i128) as i32
     }
@@ -1286,7 +1287,7 @@ mod tests {
     fn high_word_rounding_is_the_general_rounding() {
         let mut rng = XorShiftRng::seed_from_u64(11);
         let mut checked = 0;
-        for shift in 0..=62u8 {
+        for shift in (0..=66u8).chain([100, 255]) {
             for k in 0..4000u32 {
                 let mult = match k % 4 {
                     0 => 1,
@@ -1297,7 +1298,7 @@ mod tests {
                 let limit = i64::MAX / mult.max(1) as i64;
                 let acc = match k % 5 {
                     // exact ties and their neighbours
-                    0 if shift > 0 => {
+                    0 if shift > 0 && shift < 100 => {
                         let unit = 1i128 << (shift - 1);
                         let q = (rng.next_u64() % 1000) as i128 - 500;
                         let tie = (q * 2 + 1) * unit / mult.max(1) as i128 + (k as i128 % 3) - 1;
@@ -1316,6 +1317,13 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 63 * 4000);
+        assert_eq!(checked, 69 * 4000);
+        // a shift past the product's bits rounds everything to 0
+        let r = Requant {
+            mult: i32::MAX,
+            shift: 255,
+        };
+        assert_eq!(r.apply(i64::MAX / i32::MAX as i64), 0);
+        assert_eq!(r.apply(-(i64::MAX / i32::MAX as i64)), 0);
     }
 }
