@@ -309,9 +309,11 @@ fn cli_state_checksums(scheme: &str) -> Result<Vec<String>, String> {
     let out = root.join(format!("target/firmware/cli_states_{scheme}.npy"));
     run(
         &format!("gatedyn run --quantize {scheme}"),
-        cargo()
+        // the test build (100 steps of N = 32 take no time; a release
+        // build of the CLI would take minutes on CI)
+        Command::new(super::gatedyn_binary()?)
             .current_dir(&root)
-            .args(["run", "--release", "-q", "-p", "gatedyn-cli", "--", "run"])
+            .arg("run")
             .arg("--model")
             .arg(fixtures.join("gru_after_n32_stable.onnx"))
             .arg("--inputs")

@@ -161,6 +161,17 @@ mod mnist;
 mod slurm;
 use firmware::{firmware, root as root_dir};
 
+/// The `gatedyn` binary `cargo test --workspace` builds (test profile, the
+/// workspace's features): `--no-run` only makes sure it is there, so no
+/// other profile of the CLI is built.
+fn gatedyn_binary() -> Result<std::path::PathBuf, String> {
+    run(
+        "gatedyn (the test build)",
+        cargo().args(["test", "--workspace", "--no-run"]),
+    )?;
+    Ok(root_dir().join("target/debug/gatedyn"))
+}
+
 fn validate() -> Result<(), String> {
     run(
         "large-N theory checks",

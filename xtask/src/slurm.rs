@@ -5,7 +5,7 @@
 //! compared with the same sweep in one process. Needs root (the daemons run
 //! as root); elsewhere it says so and goes on.
 
-use super::{cargo, output, run};
+use super::{output, run};
 use crate::firmware::root;
 use std::path::Path;
 use std::process::{Child, Command};
@@ -94,13 +94,7 @@ pub fn slurm() -> Result<(), String> {
                 .env("DEBIAN_FRONTEND", "noninteractive"),
         )?;
     }
-    // the binary `cargo test --workspace` built (test profile, the
-    // workspace's features): `--no-run` only makes sure it is there
-    run(
-        "gatedyn for the Slurm sweep",
-        cargo().args(["test", "--workspace", "--no-run"]),
-    )?;
-    let gatedyn = root().join("target/debug/gatedyn");
+    let gatedyn = super::gatedyn_binary()?;
     let dir = root().join("target/slurm-check");
     let _ = std::fs::remove_dir_all(&dir);
     for sub in ["state", "spool", "work"] {
