@@ -212,6 +212,45 @@ fn input(k: u32) -> [i16; 1] {
     [libm::roundf(libm::sinf(0.2 * k as f32) * 32767.0) as i16]
 }
 
+/// The GRU of gate windows 0, 1 and 2 at size `n` (one input), in the
+/// paper's form or PyTorch's reset-after one.
+fn gru_net<W: Pool>(n: usize, reset_after: bool) -> Result<QGruRef<'static, W>, Error> {
+    let form = if reset_after {
+        GruForm::ResetAfter {
+            recurrent_bias: &BIAS[3 * N_MAX..3 * N_MAX + n],
+        }
+    } else {
+        GruForm::ResetBefore
+    };
+    QGruRef::new(
+        n,
+        1,
+        [gate::<W>(0, n), gate::<W>(1, n), gate::<W>(2, n)],
+        form,
+        Activation::Tanh,
+        INPUT_SCALE,
+    )
+}
+
+/// A GRU step's trace at size `n`, from the buffers' arrays.
+fn gru_trace<'a>(
+    trace: &'a mut [[i32; N_MAX]; 10],
+    next: &'a mut [i16; N_MAX],
+    n: usize,
+) -> QGruTraceMut<'a> {
+    let [z, r, candidate, a_z, a_r, a_h, reset_operand, ..] = trace;
+    QGruTraceMut {
+        z: &mut z[..n],
+        r: &mut r[..n],
+        candidate: &mut candidate[..n],
+        a_z: &mut a_z[..n],
+        a_r: &mut a_r[..n],
+        a_h: &mut a_h[..n],
+        reset_operand: &mut reset_operand[..n],
+        next: &mut next[..n],
+    }
+}
+
 /// A GRU row at size `n`, measured by `count` (instructions of one call
 /// of the closure it is given).
 pub fn gru<W: Pool>(
@@ -220,41 +259,12 @@ pub fn gru<W: Pool>(
     buf: &mut Buffers,
     count: &mut impl FnMut(&mut dyn FnMut() -> Result<(), Error>) -> Result<f32, Error>,
 ) -> Result<Row, Error> {
-    let form = if reset_after {
-        GruForm::ResetAfter {
-            recurrent_bias: &BIAS[3 * N_MAX..3 * N_MAX + n],
-        }
-    } else {
-        GruForm::ResetBefore
-    };
-    let net = QGruRef::new(
-        n,
-        1,
-        [gate::<W>(0, n), gate::<W>(1, n), gate::<W>(2, n)],
-        form,
-        Activation::Tanh,
-        INPUT_SCALE,
-    )?;
+    let net = gru_net::<W>(n, reset_after)?;
     buf.h[..n].fill(9830); // 0.3
     let mut k = 0u32;
     let Buffers { trace, h, next, .. } = buf;
     let step = count(&mut || {
-        let [z, r, candidate, a_z, a_r, a_h, reset_operand, ..] = &mut *trace;
-        gru_step(
-            &net,
-            &h[..n],
-            &input(k),
-            QGruTraceMut {
-                z: &mut z[..n],
-                r: &mut r[..n],
-                candidate: &mut candidate[..n],
-                a_z: &mut a_z[..n],
-                a_r: &mut a_r[..n],
-                a_h: &mut a_h[..n],
-                reset_operand: &mut reset_operand[..n],
-                next: &mut next[..n],
-            },
-        )?;
+        gru_step(&net, &h[..n], &input(k), gru_trace(trace, next, n))?;
         h[..n].copy_from_slice(&next[..n]);
         k += 1;
         Ok(())
@@ -429,31 +439,9 @@ pub fn c_baseline(
         Ok(())
     })?;
     // one step from the same state on both sides
-    let net = QGruRef::new(
-        n,
-        1,
-        [gate::<i16>(0, n), gate::<i16>(1, n), gate::<i16>(2, n)],
-        GruForm::ResetBefore,
-        Activation::Tanh,
-        INPUT_SCALE,
-    )?;
     let x = input(k);
     let Buffers { trace, next, .. } = buf;
-    let [tz, tr, candidate, a_z, a_r, a_h, reset_operand, ..] = &mut *trace;
-    net.step(
-        &h[..n],
-        &x,
-        QGruTraceMut {
-            z: &mut tz[..n],
-            r: &mut tr[..n],
-            candidate: &mut candidate[..n],
-            a_z: &mut a_z[..n],
-            a_r: &mut a_r[..n],
-            a_h: &mut a_h[..n],
-            reset_operand: &mut reset_operand[..n],
-            next: &mut next[..n],
-        },
-    )?;
+    gru_net::<i16>(n, false)?.step(&h[..n], &x, gru_trace(trace, next, n))?;
     c_step(&h[..n], x[0], &mut out);
     Ok((step, out[..n] == next[..n]))
 }

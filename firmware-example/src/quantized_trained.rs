@@ -73,34 +73,79 @@ pub fn fnv(mut hash: u32, h: &[i16]) -> u32 {
 /// FNV-1a's starting value.
 pub const FNV_START: u32 = 0x811C_9DC5;
 
-/// Runs `net` from `h0` over `inputs`, quantized with `input_scale`;
-/// `each` sees every state.
-pub fn run<W: QWeight>(
-    net: &QGru<W, N, INPUTS>,
-    input_scale: f64,
-    h0: &[i16; N],
-    readout: &Readout<f32, N, 2>,
-    inputs: &[[f32; INPUTS]; STEPS],
-    mut each: impl FnMut(&[i16; N]),
-) -> Result<QuantizedRun, Error> {
-    let mut h = *h0;
-    let mut trace = QGruTrace::zeroed();
-    let mut x = [0i16; INPUTS];
-    let mut hash = FNV_START;
-    for row in inputs {
-        quantize_input(row, input_scale, &mut x)?;
-        net.step(&h, &x, &mut trace)?;
-        h = trace.next;
-        hash = fnv(hash, &h);
-        each(&h);
+/// One exported network: the static, its input step, initial state and
+/// readout.
+pub struct Export<W: 'static> {
+    /// The network, in flash.
+    pub net: &'static QGru<W, N, INPUTS>,
+    /// The value of one input step.
+    pub input_scale: f64,
+    /// The initial state in Q15.
+    pub h0: &'static [i16; N],
+    /// The readout.
+    pub readout: &'static Readout<f32, N, 2>,
+}
+
+/// The int8 export (`crate::trained_int8`: the including crate declares
+/// the committed fixture as that module).
+pub fn int8() -> Export<i8> {
+    use crate::trained_int8 as e;
+    Export {
+        net: &e::TRAINED,
+        input_scale: e::INPUT_SCALE,
+        h0: &e::H0,
+        readout: &e::READOUT,
     }
-    let mut y = [0.0f32; 2];
-    readout.apply(&h.map(|v| v as f32 / 32768.0), &mut y)?;
-    Ok(QuantizedRun {
-        states_checksum: hash,
-        last: h,
-        readout: y,
-    })
+}
+
+/// The int16 export (`crate::trained_int16`).
+pub fn int16() -> Export<i16> {
+    use crate::trained_int16 as e;
+    Export {
+        net: &e::TRAINED,
+        input_scale: e::INPUT_SCALE,
+        h0: &e::H0,
+        readout: &e::READOUT,
+    }
+}
+
+impl<W: QWeight> Export<W> {
+    /// `"int8"` or `"int16"`.
+    pub fn scheme(&self) -> &'static str {
+        W::NAME
+    }
+
+    /// Runs the network from its initial state over `inputs`, quantized
+    /// with its input step; `each` sees every state.
+    pub fn run(
+        &self,
+        inputs: &[[f32; INPUTS]; STEPS],
+        mut each: impl FnMut(&[i16; N]),
+    ) -> Result<QuantizedRun, Error> {
+        let mut h = *self.h0;
+        let mut trace = QGruTrace::zeroed();
+        let mut x = [0i16; INPUTS];
+        let mut hash = FNV_START;
+        for row in inputs {
+            quantize_input(row, self.input_scale, &mut x)?;
+            self.net.step(&h, &x, &mut trace)?;
+            h = trace.next;
+            hash = fnv(hash, &h);
+            each(&h);
+        }
+        let mut y = [0.0f32; 2];
+        self.readout.apply(&h.map(|v| v as f32 / 32768.0), &mut y)?;
+        Ok(QuantizedRun {
+            states_checksum: hash,
+            last: h,
+            readout: y,
+        })
+    }
+
+    /// Bytes of flash of the network and its readout.
+    pub fn flash(&self) -> usize {
+        core::mem::size_of_val(self.net) + core::mem::size_of_val(self.readout)
+    }
 }
 
 /// The parity lines of one run (`PARITY key=bits (value)`).

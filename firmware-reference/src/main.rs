@@ -18,6 +18,7 @@
 #[path = "../../firmware-example/src/minimal_scenario.rs"]
 mod minimal_scenario;
 #[path = "../../firmware-example/src/quantized_trained.rs"]
+#[allow(dead_code)] // `Export::flash` is the device's report
 mod quantized_trained;
 #[path = "../../firmware-example/src/scenario.rs"]
 #[allow(dead_code)]
@@ -168,23 +169,8 @@ fn quantized() -> Result<(), gatedyn::Error> {
     let mut emit = |scheme: &str, key: &str, bits: u64, value: f64| {
         println!("PARITY quantized.{scheme}.{key}={bits:x} ({value})")
     };
-    let r8 = quantized_trained::run(
-        &trained_int8::TRAINED,
-        trained_int8::INPUT_SCALE,
-        &trained_int8::H0,
-        &trained_int8::READOUT,
-        &inputs,
-        |_| {},
-    )?;
-    quantized_trained::parity_lines("int8", &r8, &mut emit);
-    let r16 = quantized_trained::run(
-        &trained_int16::TRAINED,
-        trained_int16::INPUT_SCALE,
-        &trained_int16::H0,
-        &trained_int16::READOUT,
-        &inputs,
-        |_| {},
-    )?;
-    quantized_trained::parity_lines("int16", &r16, &mut emit);
+    let (e8, e16) = (quantized_trained::int8(), quantized_trained::int16());
+    quantized_trained::parity_lines(e8.scheme(), &e8.run(&inputs, |_| {})?, &mut emit);
+    quantized_trained::parity_lines(e16.scheme(), &e16.run(&inputs, |_| {})?, &mut emit);
     Ok(())
 }

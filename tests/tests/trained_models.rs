@@ -479,34 +479,41 @@ fn malformed_onnx_models_are_refused_with_their_reason() {
 }
 
 /// What `gatedyn export --quantize int8|int16 --inputs inputs.npy` writes
-/// for the N = 32 reset-after fixture.
+/// for the N = 32 reset-after fixture, and the firmware's scenario that
+/// runs them (`firmware-example/src/quantized_trained.rs`, which finds
+/// them as `crate::trained_int8` and `crate::trained_int16`).
 #[path = "../fixtures/trained/gru_after_n32_stable_int8.rs"]
 #[rustfmt::skip]
-mod quantized_int8;
+mod trained_int8;
 #[path = "../fixtures/trained/gru_after_n32_stable_int16.rs"]
 #[rustfmt::skip]
-mod quantized_int16;
+mod trained_int16;
+#[path = "../../firmware-example/src/quantized_trained.rs"]
+#[allow(dead_code)]
+mod quantized_trained;
 
 #[test]
 fn exported_quantized_statics_run_as_the_host_cell_bit_for_bit() {
-    use gatedyn::quant::{QGruTrace, QWeight};
+    use gatedyn::quant::QWeight;
     use gatedyn_host::formats::rust_source::quantized_rust_source;
     use gatedyn_host::net::quantized::{QuantizedNet, Scheme};
+    use quantized_trained::{Export, QuantizedRun};
     let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/trained");
     let model = load(&d.join("gru_after_n32_stable.onnx")).unwrap();
     let inputs = read(Param::Inputs, &d.join("inputs.npy")).unwrap();
+    // the firmware's copy of the same file (embedded, f32)
+    let embedded = quantized_trained::inputs().unwrap();
     fn check<W: QWeight>(
         model: &gatedyn_host::formats::Model,
         inputs: &Table,
+        embedded: &[[f32; 4]; 100],
         scheme: Scheme,
         file: &str,
-        net: &gatedyn::quant::QGru<W, 32, 4>,
-        input_scale: f64,
-        h0: &[i16; 32],
-        readout: &gatedyn::Readout<f32, 32, 2>,
-    ) -> u32 {
+        export: &Export<W>,
+    ) -> QuantizedRun {
         let q = QuantizedNet::calibrated(&model.net, scheme, inputs).unwrap();
-        assert_eq!(q.input_scale(), input_scale);
+        assert_eq!(q.input_scale(), export.input_scale);
+        assert_eq!(export.scheme(), scheme.name());
         // the committed file is today's export (its first line names the
         // model path as given on the command line)
         let src = quantized_rust_source(model, &q, "TRAINED").unwrap();
@@ -517,70 +524,58 @@ fn exported_quantized_statics_run_as_the_host_cell_bit_for_bit() {
             body(&committed),
             "re-run gatedyn export --quantize"
         );
-        // the static steps as the host's cell does, bit for bit
+        // the firmware's run of the static steps as the host's cell does,
+        // bit for bit
         let start = q.quantize_state(&model.net).unwrap();
-        assert_eq!(h0.to_vec(), start.h);
+        assert_eq!(export.h0.to_vec(), start.h);
         let host = q.run(&start, inputs, |_, _| {}).unwrap();
-        let mut h = [0i16; 32];
-        h.copy_from_slice(&start.h);
-        let mut t = QGruTrace::zeroed();
-        let mut x = [0i16; 4];
-        // FNV-1a over every state's i16 bytes, as the firmware prints it
-        let mut hash = 0x811C_9DC5u32;
-        for (step, want) in host.iter().enumerate() {
-            q.quantize_input(inputs.row(step), &mut x).unwrap();
-            net.step(&h, &x, &mut t).unwrap();
-            assert_eq!(t.next.to_vec(), want.h, "{} step {step}", scheme.name());
-            h = t.next;
-            for byte in h.iter().flat_map(|v| v.to_le_bytes()) {
-                hash = (hash ^ byte as u32).wrapping_mul(0x0100_0193);
-            }
-        }
+        let mut step = 0;
+        let run = export
+            .run(embedded, |h| {
+                assert_eq!(h.to_vec(), host[step].h, "{} step {step}", scheme.name());
+                step += 1;
+            })
+            .unwrap();
+        assert_eq!(step, host.len());
         // the f32 readout on h_q / 2¹⁵ is the model's readout on those states
-        let hf = h.map(|v| v as f32 / 32768.0);
-        let mut y = [0f32; 2];
-        readout.apply(&hf, &mut y).unwrap();
         let want = model
             .readout
             .as_ref()
             .unwrap()
-            .output(&h.map(|v| v as f64 / 32768.0));
-        for (a, b) in y.iter().zip(&want) {
+            .output(&run.last.map(|v| v as f64 / 32768.0));
+        for (a, b) in run.readout.iter().zip(&want) {
             assert!((*a as f64 - b).abs() < 1e-5, "{a} {b}");
         }
-        hash
+        run
     }
-    // the states' checksums are pinned: the values the Cortex-M4F and M0
-    // printed (firmware-example/src/bin/quantized.rs, `states_checksum`)
-    // when the step was first run there, so a change of the integer
-    // step's arithmetic, on the host and the device alike, fails here
     let int8 = check(
         &model,
         &inputs,
+        &embedded,
         Scheme::Int8,
         d.join("gru_after_n32_stable_int8.rs").to_str().unwrap(),
-        &quantized_int8::TRAINED,
-        quantized_int8::INPUT_SCALE,
-        &quantized_int8::H0,
-        &quantized_int8::READOUT,
+        &quantized_trained::int8(),
     );
     let int16 = check(
         &model,
         &inputs,
+        &embedded,
         Scheme::Int16,
         d.join("gru_after_n32_stable_int16.rs").to_str().unwrap(),
-        &quantized_int16::TRAINED,
-        quantized_int16::INPUT_SCALE,
-        &quantized_int16::H0,
-        &quantized_int16::READOUT,
+        &quantized_trained::int16(),
     );
-    assert_eq!(int8, 0xc07a_8bb4, "int8 states: {int8:x}");
-    assert_eq!(int16, 0x87da_6f5b, "int16 states: {int16:x}");
-    assert_eq!(quantized_int8::OUTPUTS, quantized_int16::OUTPUTS);
+    // the states' checksums are pinned: the values the Cortex-M4F and M0
+    // printed (firmware-example/src/bin/quantized.rs, `states_checksum`)
+    // when the step was first run there, so a change of the integer
+    // step's arithmetic, on the host and the device alike, fails here
+    let (c8, c16) = (int8.states_checksum, int16.states_checksum);
+    assert_eq!(c8, 0xc07a_8bb4, "int8 states: {c8:x}");
+    assert_eq!(c16, 0x87da_6f5b, "int16 states: {c16:x}");
+    assert_eq!(trained_int8::OUTPUTS, trained_int16::OUTPUTS);
     // flash: the int8 and int16 statics against the f32 export (14,600 bytes)
-    assert_eq!(std::mem::size_of_val(&quantized_int8::TRAINED.z.u), 32 * 32);
+    assert_eq!(std::mem::size_of_val(&trained_int8::TRAINED.z.u), 32 * 32);
     assert_eq!(
-        std::mem::size_of_val(&quantized_int16::TRAINED.z.u),
+        std::mem::size_of_val(&trained_int16::TRAINED.z.u),
         2 * 32 * 32
     );
 }

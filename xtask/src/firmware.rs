@@ -253,8 +253,13 @@ fn run_minimal(target: &str, profile: &str) -> Result<String, String> {
 
 /// The quantized firmware for `target` (with the plain-C int16 step when
 /// `c_baseline`): build, run, parity with the host reference, every state
-/// against `gatedyn run --quantize`, footprint.
-fn run_quantized(target: &str, c_baseline: bool) -> Result<String, String> {
+/// against `cli` (the checksums of `gatedyn run --quantize`'s states, per
+/// scheme), footprint.
+fn run_quantized(
+    target: &str,
+    c_baseline: bool,
+    cli: &[(&str, Vec<String>)],
+) -> Result<String, String> {
     let root = root();
     let label = format!(
         "quantized ({target}{})",
@@ -276,15 +281,14 @@ fn run_quantized(target: &str, c_baseline: bool) -> Result<String, String> {
     let elf = root.join(format!("target/firmware/{target}/release/quantized"));
     let log = run_elf(target, &elf, &label)?;
     check_parity("quantized", &log, &[], &["--quantized"])?;
-    for scheme in ["int8", "int16"] {
-        let want = cli_state_checksums(scheme)?;
+    for (scheme, want) in cli {
         let got: Vec<String> = log
             .lines()
             .filter_map(|l| l.trim().strip_prefix(&format!("STATE {scheme} ")))
             .filter_map(|rest| rest.split_whitespace().nth(1).map(String::from))
             .collect();
-        if got != want {
-            let first = got.iter().zip(&want).position(|(a, b)| a != b);
+        if got != *want {
+            let first = got.iter().zip(want).position(|(a, b)| a != b);
             return Err(format!(
                 "{label}: the {scheme} states differ from gatedyn run --quantize {scheme} (device {} states, CLI {}, first difference at step {first:?})",
                 got.len(),
@@ -476,11 +480,16 @@ pub fn firmware(c_baseline: bool) -> Result<(), String> {
     ] {
         run_minimal(target, profile)?;
     }
+    // the CLI's states, once for every build of the quantized firmware
+    let cli = [
+        ("int8", cli_state_checksums("int8")?),
+        ("int16", cli_state_checksums("int16")?),
+    ];
     for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
-        logs.push(run_quantized(target, false)?);
+        logs.push(run_quantized(target, false, &cli)?);
     }
     if c_baseline {
-        logs.push(run_quantized("thumbv7em-none-eabihf", true)?);
+        logs.push(run_quantized("thumbv7em-none-eabihf", true, &cli)?);
     }
     speed_table(&logs);
     Ok(())

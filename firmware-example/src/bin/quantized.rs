@@ -65,48 +65,22 @@ fn main() -> ! {
             value
         );
     };
-    let (r8, t8) = run_export(
-        &trained_int8::TRAINED,
-        trained_int8::INPUT_SCALE,
-        &trained_int8::H0,
-        &trained_int8::READOUT,
-        &inputs,
-        &instr,
-    );
-    quantized_trained::parity_lines("int8", &r8, &mut emit);
-    let (r16, t16) = run_export(
-        &trained_int16::TRAINED,
-        trained_int16::INPUT_SCALE,
-        &trained_int16::H0,
-        &trained_int16::READOUT,
-        &inputs,
-        &instr,
-    );
-    quantized_trained::parity_lines("int16", &r16, &mut emit);
-    for (scheme, t, flash, readout) in [
-        (
-            "int8",
-            t8,
-            core::mem::size_of_val(&trained_int8::TRAINED)
-                + core::mem::size_of_val(&trained_int8::READOUT),
-            r8.readout,
-        ),
-        (
-            "int16",
-            t16,
-            core::mem::size_of_val(&trained_int16::TRAINED)
-                + core::mem::size_of_val(&trained_int16::READOUT),
-            r16.readout,
-        ),
+    let (e8, e16) = (quantized_trained::int8(), quantized_trained::int16());
+    let (r8, t8) = run_export(&e8, &inputs, &instr);
+    let (r16, t16) = run_export(&e16, &inputs, &instr);
+    for (scheme, run, t, flash) in [
+        (e8.scheme(), r8, t8, e8.flash()),
+        (e16.scheme(), r16, t16, e16.flash()),
     ] {
+        quantized_trained::parity_lines(scheme, &run, &mut emit);
         defmt::println!(
             "EXPORTED {=str} core={=str} N=32 I=4: {=usize} steps, {=f32} instructions per step (state checksums and defmt lines included), readout [{=f32}, {=f32}], static network + readout {=usize} bytes of flash",
             scheme,
             CORE,
             quantized_trained::STEPS,
             t / quantized_trained::STEPS as f32,
-            readout[0],
-            readout[1],
+            run.readout[0],
+            run.readout[1],
             flash
         );
     }
@@ -167,25 +141,23 @@ fn main() -> ! {
 /// One exported network over the inputs: a `STATE scheme step checksum`
 /// line per state, the run, and its instructions.
 fn run_export<W: gatedyn::quant::QWeight>(
-    net: &gatedyn::quant::QGru<W, { quantized_trained::N }, { quantized_trained::INPUTS }>,
-    input_scale: f64,
-    h0: &[i16; quantized_trained::N],
-    readout: &gatedyn::Readout<f32, { quantized_trained::N }, 2>,
+    export: &quantized_trained::Export<W>,
     inputs: &[[f32; quantized_trained::INPUTS]; quantized_trained::STEPS],
     instr: &impl Fn(u64) -> f32,
 ) -> (quantized_trained::QuantizedRun, f32) {
     let mut step = 0usize;
     let t0 = ticks();
-    let run = quantized_trained::run(net, input_scale, h0, readout, inputs, |h| {
-        defmt::println!(
-            "STATE {=str} {=usize} {=u32:x}",
-            W::NAME,
-            step,
-            quantized_trained::fnv(quantized_trained::FNV_START, h)
-        );
-        step += 1;
-    })
-    .unwrap_or_else(|_| fail("exported network"));
+    let run = export
+        .run(inputs, |h| {
+            defmt::println!(
+                "STATE {=str} {=usize} {=u32:x}",
+                export.scheme(),
+                step,
+                quantized_trained::fnv(quantized_trained::FNV_START, h)
+            );
+            step += 1;
+        })
+        .unwrap_or_else(|_| fail("exported network"));
     (run, instr(ticks() - t0))
 }
 
