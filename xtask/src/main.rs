@@ -23,6 +23,7 @@
 //!   single-node Slurm (installed through apt-get when missing), merged and
 //!   compared with the same sweep in one process.
 
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -66,6 +67,30 @@ fn main() -> ExitCode {
         Err(msg) => {
             eprintln!("xtask: {msg}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints the free space under `dir`: a linker that runs out of disk dies
+/// with a bus error that does not say so.
+fn report_free_disk(dir: &Path) {
+    let Ok(out) = Command::new("df").arg("-Pk").arg(dir).output() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let free_kib = text
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().nth(3))
+        .and_then(|field| field.parse::<u64>().ok());
+    if let Some(kib) = free_kib {
+        let gib = kib as f64 / (1024.0 * 1024.0);
+        eprintln!("xtask: {gib:.1} GiB free under {}", dir.display());
+        if gib < 8.0 {
+            eprintln!(
+                "xtask: warning: the full suite writes about 6 GiB; \
+                 a build that runs out of disk fails with a linker bus error"
+            );
         }
     }
 }
@@ -260,6 +285,13 @@ fn reference_fixtures() -> Result<(), String> {
 
 fn ci() -> Result<(), String> {
     let t = Instant::now();
+    // A run from a clean checkout reuses nothing from incremental caches,
+    // which grow `target/debug/incremental` to about 8 GB; without them the
+    // suite writes about 6 GB in all.
+    if std::env::var_os("CARGO_INCREMENTAL").is_none() {
+        std::env::set_var("CARGO_INCREMENTAL", "0");
+    }
+    report_free_disk(&root_dir());
     ensure_targets()?;
     run("format", cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(
