@@ -7,7 +7,7 @@
 use gatedyn_host::formats::{decode, InMemoryFiles, ModelFormat};
 use gatedyn_host::io::arrays::{self, ArrayFormat};
 use gatedyn_train::mnist::decode_idx;
-use gatedyn_train::sweep::{merge, parse_lines};
+use gatedyn_train::sweep::{merge, parse_lines, resumable};
 use std::path::Path;
 
 /// The targets, by name (the folders of fuzz/corpus and the files of
@@ -50,10 +50,18 @@ pub fn run(name: &str, data: &[u8]) {
                 let _ = decode_idx(Path::new("fuzz"), data, name == "idx_gzip", rank);
             }
         }
-        // the sweep-shard line parser (`train-sweep --merge`), and the
-        // merge of what it accepts
+        // the sweep-shard line parser (`train-sweep --merge`), the merge
+        // of what it accepts, and the reader of `--resume` (with the
+        // sweep of the first line)
         "shard" => {
-            if let Ok(Ok(results)) = std::str::from_utf8(data).map(|t| parse_lines("fuzz", t)) {
+            let Ok(text) = std::str::from_utf8(data) else {
+                return;
+            };
+            if let Ok(results) = parse_lines("fuzz", text) {
+                if let Some(first) = results.first() {
+                    let settings = first.settings.clone();
+                    let _ = resumable("fuzz", text, &settings, &settings.all_jobs());
+                }
                 let _ = merge(results);
             }
         }

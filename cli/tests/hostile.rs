@@ -244,6 +244,21 @@ fn merge_names_the_file_and_the_line() {
             "\"final_accuracy\":-5",
             "final_accuracy -5 is not in [0, 1]",
         ),
+        (
+            "\"final_accuracy\":0.0625",
+            "\"final_accuracy\":null",
+            "a finished job needs final_accuracy and final_loss (or a failure)",
+        ),
+        (
+            "\"final_accuracy\":0.0625",
+            "\"final_accuracy\":0.0625,\"failure\":\"overflow\"",
+            "the job failed (\"overflow\") but has results",
+        ),
+        (
+            "\"final_accuracy\":0.0625,\"final_loss\":1.3248324528661668",
+            "\"final_accuracy\":null,\"final_loss\":null,\"failure\":\"\\u001b[2J\"",
+            "failure: at most 2000 bytes of text without control characters (4 bytes)",
+        ),
     ];
     for (from, to, msg) in cases {
         assert!(first.contains(from), "{from}");

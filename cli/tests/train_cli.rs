@@ -451,32 +451,35 @@ fn without_seconds(mut v: serde_json::Value) -> serde_json::Value {
     v
 }
 
+/// A sweep of 8 jobs of a fraction of a second each.
+const SMALL_GRID: [&str; 20] = [
+    "train-sweep",
+    "--length",
+    "8",
+    "--n",
+    "6",
+    "--epochs",
+    "2",
+    "--train-size",
+    "48",
+    "--test-size",
+    "16",
+    "--batch",
+    "16",
+    "--sigma-z-values",
+    "0.5,2",
+    "--sigma-h-values",
+    "1,2.5",
+    "--seeds",
+    "2",
+    "--quiet",
+];
+
 /// Shards in any order, merged, give the single-process sweep (every
 /// field but the timings); a missing or repeated shard is named.
 #[test]
 fn merged_shards_equal_the_single_process_sweep() {
-    let grid = [
-        "train-sweep",
-        "--length",
-        "8",
-        "--n",
-        "6",
-        "--epochs",
-        "2",
-        "--train-size",
-        "48",
-        "--test-size",
-        "16",
-        "--batch",
-        "16",
-        "--sigma-z-values",
-        "0.5,2",
-        "--sigma-h-values",
-        "1,2.5",
-        "--seeds",
-        "2",
-        "--quiet",
-    ];
+    let grid = SMALL_GRID;
     let single = tmp("single");
     let mut a = grid.to_vec();
     a.extend(["--report", s(&single)]);
@@ -541,6 +544,109 @@ fn merged_shards_equal_the_single_process_sweep() {
     );
 }
 
+/// The lines of `path`, each without its `seconds`.
+fn lines_without_seconds(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("seconds");
+            v
+        })
+        .collect()
+}
+
+/// A run stopped half way, whose lines file holds three whole jobs and a
+/// fourth cut short, resumed with `--resume`: the three are kept (not run
+/// again), the others run, and the file ends as a run from the start's.
+/// A file of another sweep, or of another shard, is named.
+#[test]
+fn a_stopped_sweep_resumes_from_its_lines() {
+    let full = tmp("resume-full.jsonl");
+    let mut a = SMALL_GRID.to_vec();
+    a.extend(["--lines", s(&full)]);
+    ok(&a);
+    let text = std::fs::read_to_string(&full).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 8);
+    // job 0's time marks it: a job run again would get its own
+    let mut first: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    first["seconds"] = serde_json::json!(4242.5);
+    let stopped = format!(
+        "{first}\n{}\n{}\n{}",
+        lines[1],
+        lines[2],
+        &lines[3][..lines[3].len() / 2]
+    );
+    let resumed = tmp("resume-stopped.jsonl");
+    std::fs::write(&resumed, &stopped).unwrap();
+    let mut a = SMALL_GRID.to_vec();
+    a.extend(["--lines", s(&resumed), "--resume"]);
+    let (code, _, err) = common::gatedyn(&a);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("3 of 8 jobs already in --lines; running the other 5"),
+        "{err}"
+    );
+    let after = std::fs::read_to_string(&resumed).unwrap();
+    let job0: serde_json::Value = serde_json::from_str(after.lines().next().unwrap()).unwrap();
+    assert_eq!(job0["seconds"], 4242.5);
+    assert_eq!(
+        lines_without_seconds(&resumed),
+        lines_without_seconds(&full)
+    );
+    // a missing file: a run from the start
+    let fresh = tmp("resume-fresh.jsonl");
+    let _ = std::fs::remove_file(&fresh);
+    let mut a = SMALL_GRID.to_vec();
+    a.extend(["--lines", s(&fresh), "--resume"]);
+    ok(&a);
+    assert_eq!(lines_without_seconds(&fresh), lines_without_seconds(&full));
+    // another sweep's file, and another shard's jobs, are left untouched
+    std::fs::write(&resumed, &stopped).unwrap();
+    let mut other_sweep = SMALL_GRID.to_vec();
+    let at = other_sweep.iter().position(|w| *w == "--epochs").unwrap();
+    other_sweep[at + 1] = "3";
+    other_sweep.extend(["--lines", s(&resumed), "--resume"]);
+    fails(
+        &other_sweep,
+        2,
+        "job 0 comes from a different sweep (its settings differ from this run's)",
+    );
+    let mut other_shard = SMALL_GRID.to_vec();
+    other_shard.extend(["--shard", "2/2", "--lines", s(&resumed), "--resume"]);
+    fails(&other_shard, 2, "job 0 is not one of this run's jobs");
+    assert_eq!(std::fs::read_to_string(&resumed).unwrap(), stopped);
+}
+
+/// Jobs whose training fails (Adam's steps of 1e60 overflow the weights)
+/// are results: the sweep finishes, each line says why its job failed,
+/// the table counts and names them, and the lines merge.
+#[test]
+fn failed_jobs_are_results_and_the_sweep_finishes() {
+    let lines = tmp("failing.jsonl");
+    let mut a = SMALL_GRID.to_vec();
+    a.extend(["--lr", "1e60", "--clip", "inf", "--lines", s(&lines)]);
+    let (code, table, err) = common::gatedyn(&a);
+    assert_eq!(code, 0, "{err}");
+    assert!(table.contains("8 of 8 jobs failed"), "{table}");
+    assert!(
+        table.contains("\n  job 0 (σ_z 0.5, σ_h 1, seed 1): "),
+        "{table}"
+    );
+    assert!(table.contains("– (0/2)"), "{table}");
+    assert_eq!(err.matches("failed: ").count(), 8, "{err}");
+    for line in lines_without_seconds(&lines) {
+        assert!(line["final_accuracy"].is_null(), "{line}");
+        assert!(line["slow_share_init"].as_f64().is_some(), "{line}");
+        let why = line["failure"].as_str().unwrap();
+        assert!(why.contains("non-finite value"), "{why}");
+    }
+    let merged = ok(&["train-sweep", "--merge", s(&lines), "--quiet"]);
+    assert!(merged.contains("8 of 8 jobs failed"), "{merged}");
+}
+
 #[test]
 fn emit_slurm_writes_a_job_array() {
     let script = tmp("sweep.sbatch");
@@ -577,6 +683,11 @@ fn emit_slurm_writes_a_job_array() {
         "{text}"
     );
     assert!(text.contains("--merge shards/shard-*.jsonl"), "{text}");
+    // a task that runs again keeps the jobs its shard file holds
+    assert!(
+        text.contains(r#"--lines "shards/shard-${SLURM_ARRAY_TASK_ID}.jsonl" --resume --quiet"#),
+        "{text}"
+    );
 }
 
 /// The whole path in gatedyn: train on the flip-flop, then the fixed points

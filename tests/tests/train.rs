@@ -515,6 +515,64 @@ fn shard_lines_of_the_earlier_format_read_and_write_back_unchanged() {
     assert_eq!(sweep.final_accuracy.len(), 2);
 }
 
+/// A failed job is a result: the merged sweep lists it in `failed`, its
+/// point's outcome statistics leave it out (count 0 of 1 seed) while its
+/// slow-mode share at initialisation still counts, and its line writes
+/// back byte for byte.
+#[test]
+fn failed_jobs_merge_without_their_outcomes() {
+    use gatedyn_train::sweep::{merge, parse_lines, to_lines};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sweep/shard.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut results = parse_lines("shard.jsonl", &text).unwrap();
+    let failed = &mut results[1];
+    failed.final_accuracy = None;
+    failed.final_loss = None;
+    failed.epochs_to_target = None;
+    failed.failure = Some("training (the gradient overflowed): non-finite value".into());
+    let lines = to_lines(&results).unwrap();
+    assert!(lines.contains(r#""final_accuracy":null,"final_loss":null,"#));
+    assert_eq!(to_lines(&parse_lines("x", &lines).unwrap()).unwrap(), lines);
+    let sweep = merge(results.clone()).unwrap();
+    assert_eq!(sweep.failed, vec![1]);
+    // job 1 is σ_z = 1, σ_h = 2.5: row 0, column 1
+    assert_eq!(sweep.final_accuracy[0][1].count, 0);
+    assert_eq!(sweep.final_accuracy[0][1].mean, None);
+    assert_eq!(sweep.slow_share_init[0][1].count, 1);
+    assert_eq!(
+        sweep.final_accuracy[0][0].mean, results[0].final_accuracy,
+        "the other points keep their value"
+    );
+}
+
+/// `resumable` keeps the whole lines of a stopped run and drops a last
+/// line cut short; a line cut short in the middle is the file's fault.
+#[test]
+fn resumable_drops_only_a_last_line_cut_short() {
+    use gatedyn_train::sweep::{parse_lines, resumable};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sweep/shard.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    let all = parse_lines("shard.jsonl", &text).unwrap();
+    let settings = &all[0].settings;
+    let jobs = settings.all_jobs();
+    let lines: Vec<&str> = text.lines().collect();
+    let stopped = format!("{}\n{}\n{}", lines[0], lines[1], &lines[2][..100]);
+    let done = resumable("s.jsonl", &stopped, settings, &jobs).unwrap();
+    assert_eq!(done, all[..2]);
+    assert_eq!(resumable("s.jsonl", "", settings, &jobs).unwrap(), vec![]);
+    let broken = format!("{}\n{}\n{}\n", lines[0], &lines[1][..100], lines[2]);
+    let e = resumable("s.jsonl", &broken, settings, &jobs).unwrap_err();
+    assert!(
+        as_cli_prints(&e).starts_with("--lines s.jsonl: line 2: not a job result"),
+        "{e}"
+    );
+    let e = resumable("s.jsonl", &text, settings, &settings.shard(2, 2).unwrap()).unwrap_err();
+    assert_eq!(
+        as_cli_prints(&e),
+        "--lines s.jsonl: job 0 is not one of this run's jobs (another shard's file?)"
+    );
+}
+
 /// Issue 21, defect 2: a shard line whose settings list 2²² × 2²¹ × 2²¹
 /// jobs wrapped the count to 0 and passed the limit. The count saturates.
 #[test]

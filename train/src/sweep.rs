@@ -12,8 +12,14 @@
 //! of lines, checking that they come from one sweep and cover it once. A
 //! job's result depends only on its settings (its training is reproducible
 //! bit for bit), so merged shards equal the single-process sweep.
+//!
+//! A job whose training fails numerically (a gradient that overflows) is a
+//! result too: its line carries the [`JobResult::failure`], the sweep goes
+//! on, and each point's statistics count the seeds that finished. A run
+//! that stops half way keeps the lines of its finished jobs, and
+//! [`resumable`] reads them back so that only the others run again.
 
-use crate::fit::{self, FitConfig};
+use crate::fit::{self, FitConfig, FitEvent};
 use crate::mnist::Split;
 use crate::params::{Draw, Trainable};
 use crate::tasks::Task;
@@ -104,15 +110,24 @@ pub struct JobResult {
     pub slow_share_init: Option<f64>,
     /// Spectral radius at initialisation.
     pub radius_init: Option<f64>,
-    /// First epoch at the target accuracy (`None`: not reached).
+    /// First epoch at the target accuracy (`None`: not reached, or the
+    /// job failed).
     pub epochs_to_target: Option<usize>,
-    /// Test accuracy after the last epoch.
-    pub final_accuracy: f64,
-    /// Test loss after the last epoch.
-    pub final_loss: f64,
+    /// Test accuracy after the last epoch (`None`: the job failed).
+    pub final_accuracy: Option<f64>,
+    /// Test loss after the last epoch (`None`: the job failed).
+    pub final_loss: Option<f64>,
     /// Seconds of the job.
     pub seconds: f64,
+    /// Why the training stopped before its last epoch (a numerical
+    /// failure, such as a gradient that overflowed); absent when it
+    /// finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
+
+/// The longest [`JobResult::failure`] a shard line may carry, in bytes.
+pub const MAX_FAILURE_BYTES: usize = 2000;
 
 impl SweepSettings {
     /// Checks the grid and the settings; [`HostError::Invalid`] names the
@@ -218,6 +233,11 @@ impl SweepSettings {
 }
 
 /// Runs one job on `task` (which must be the settings' task).
+///
+/// A numerical failure of the training ([`HostError::Numerical`]) is the
+/// job's result, with [`JobResult::failure`] saying what failed (and the
+/// slow-mode share at initialisation, when it was reached); any other
+/// error is the sweep's and is returned.
 pub fn run_job(task: &Task, settings: &SweepSettings, job: &Job) -> Result<JobResult, HostError> {
     let t0 = std::time::Instant::now();
     let mut net = Trainable::random(&Draw {
@@ -229,21 +249,39 @@ pub fn run_job(task: &Task, settings: &SweepSettings, job: &Job) -> Result<JobRe
         activation: Activation::Tanh,
         seed: job.seed,
     })?;
-    let report = fit::fit(task, &mut net, settings.fit_config(), |_| {})?;
-    let init = report.history[0].dynamics.as_ref();
-    Ok(JobResult {
+    let mut init = None;
+    let fitted = fit::fit(task, &mut net, settings.fit_config(), |event| {
+        if let FitEvent::Checkpoint(record) = event {
+            if record.epoch == 0 {
+                init = record.dynamics.clone();
+            }
+        }
+    });
+    let mut result = JobResult {
         settings: settings.clone(),
         index: job.index,
         sigma_z: job.sigma_z,
         sigma_h: job.sigma_h,
         seed: job.seed,
-        slow_share_init: init.map(|d| d.slow_share),
-        radius_init: init.map(|d| d.spectral_radius),
-        epochs_to_target: report.epochs_to_target,
-        final_accuracy: report.final_accuracy,
-        final_loss: report.final_loss,
-        seconds: t0.elapsed().as_secs_f64(),
-    })
+        slow_share_init: init.as_ref().map(|d| d.slow_share),
+        radius_init: init.as_ref().map(|d| d.spectral_radius),
+        epochs_to_target: None,
+        final_accuracy: None,
+        final_loss: None,
+        seconds: 0.0,
+        failure: None,
+    };
+    match fitted {
+        Ok(report) => {
+            result.epochs_to_target = report.epochs_to_target;
+            result.final_accuracy = Some(report.final_accuracy);
+            result.final_loss = Some(report.final_loss);
+        }
+        Err(e @ HostError::Numerical { .. }) => result.failure = Some(e.to_string()),
+        Err(e) => return Err(e),
+    }
+    result.seconds = t0.elapsed().as_secs_f64();
+    Ok(result)
 }
 
 /// Checks that `task` is the one the settings name (for shards run from
@@ -308,6 +346,9 @@ pub struct Sweep {
     pub final_accuracy: Vec<Vec<SeedStats>>,
     /// Every job, in index order.
     pub jobs: Vec<JobResult>,
+    /// The indices of the jobs that failed ([`JobResult::failure`]), in
+    /// order; the statistics above leave them out.
+    pub failed: Vec<usize>,
     /// Summed seconds of the jobs.
     pub job_seconds: f64,
 }
@@ -392,7 +433,12 @@ pub fn merge(mut results: Vec<JobResult>) -> Result<Sweep, HostError> {
     Ok(Sweep {
         slow_share_init: grid(&|r| r.slow_share_init),
         epochs_to_target: grid(&|r| r.epochs_to_target.map(|e| e as f64)),
-        final_accuracy: grid(&|r| Some(r.final_accuracy)),
+        final_accuracy: grid(&|r| r.final_accuracy),
+        failed: results
+            .iter()
+            .filter(|r| r.failure.is_some())
+            .map(|r| r.index)
+            .collect(),
         job_seconds: results.iter().map(|r| r.seconds).sum(),
         jobs: results,
         regions,
@@ -461,13 +507,36 @@ impl JobResult {
             }
             _ => Ok(()),
         };
-        share("final_accuracy", Some(self.final_accuracy))?;
+        share("final_accuracy", self.final_accuracy)?;
         share("slow_share_init", self.slow_share_init)?;
-        if !(self.final_loss.is_finite() && self.final_loss >= 0.0) {
+        if let Some(loss) = self.final_loss.filter(|l| !(l.is_finite() && *l >= 0.0)) {
             return Err(HostError::BadInput(format!(
-                "final_loss {} is not a finite loss",
-                self.final_loss
+                "final_loss {loss} is not a finite loss"
             )));
+        }
+        match &self.failure {
+            None if self.final_accuracy.is_none() || self.final_loss.is_none() => {
+                return Err(HostError::BadInput(
+                    "a finished job needs final_accuracy and final_loss (or a failure)".into(),
+                ));
+            }
+            Some(why)
+                if self.final_accuracy.is_some()
+                    || self.final_loss.is_some()
+                    || self.epochs_to_target.is_some() =>
+            {
+                return Err(HostError::BadInput(format!(
+                    "the job failed ({}) but has results",
+                    shorten(why)
+                )));
+            }
+            Some(why) if why.len() > MAX_FAILURE_BYTES || why.chars().any(char::is_control) => {
+                return Err(HostError::BadInput(format!(
+                    "failure: at most {MAX_FAILURE_BYTES} bytes of text without control characters ({} bytes)",
+                    why.len()
+                )));
+            }
+            _ => {}
         }
         if self
             .epochs_to_target
@@ -480,6 +549,63 @@ impl JobResult {
         }
         Ok(())
     }
+}
+
+/// The first 80 characters of `text`, with control characters shown
+/// escaped.
+fn shorten(text: &str) -> String {
+    let head: String = text.chars().take(80).collect();
+    let head = format!("{head:?}");
+    if text.chars().nth(80).is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+/// What a run of `jobs` finds already done in a lines file it resumes:
+/// the results read from `text` (`name` for errors), which must come from
+/// this sweep (`settings`) and be jobs of this run. A last line cut short
+/// (the run was stopped while writing it; no newline at its end) is
+/// dropped and the job runs again. Errors are [`HostError::Invalid`] for
+/// [`Param::Lines`].
+pub fn resumable(
+    name: &str,
+    text: &str,
+    settings: &SweepSettings,
+    jobs: &[Job],
+) -> Result<Vec<JobResult>, HostError> {
+    let whole = match text.rfind('\n') {
+        // everything after the last newline was being written
+        Some(end) => &text[..=end],
+        None => "",
+    };
+    let bad = |m: String| HostError::invalid(Param::Lines, format!(" {name}: {m}"));
+    // parse_lines's messages name the file and the line
+    let done = parse_lines(name, whole).map_err(|e| match e {
+        HostError::Invalid { message, .. } => HostError::invalid(Param::Lines, message),
+        other => other,
+    })?;
+    let ours: std::collections::BTreeSet<usize> = jobs.iter().map(|j| j.index).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &done {
+        if r.settings != *settings {
+            return Err(bad(format!(
+                "job {} comes from a different sweep (its settings differ from this run's); give another file to --lines, or the flags of that sweep",
+                r.index
+            )));
+        }
+        if !ours.contains(&r.index) {
+            return Err(bad(format!(
+                "job {} is not one of this run's jobs (another shard's file?)",
+                r.index
+            )));
+        }
+        if !seen.insert(r.index) {
+            return Err(bad(format!("job {} appears twice", r.index)));
+        }
+    }
+    Ok(done)
 }
 
 /// Job results as JSON lines.

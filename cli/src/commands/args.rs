@@ -204,6 +204,14 @@ impl Progress {
     pub fn message(&self, m: &str) {
         self.0.set_message(m.to_string());
     }
+    /// Prints a line on stderr above the bar (also with `--quiet`).
+    pub fn note(&self, line: &str) {
+        if self.0.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.0.println(line);
+        }
+    }
 }
 
 impl Drop for Progress {

@@ -77,12 +77,18 @@ pub struct TrainSweepArgs {
     /// their results as JSON lines to `--lines`.
     #[arg(long, value_name = "K/M", value_parser = shard, requires = "lines")]
     shard: Option<(usize, usize)>,
-    /// Write the job results as JSON lines (one per job) to PATH.
+    /// Write the job results as JSON lines (one per job) to PATH, each as
+    /// its job finishes (in index order once all have).
     #[arg(long, value_name = "PATH")]
     lines: Option<PathBuf>,
+    /// Keep the jobs already in `--lines` (a run that was stopped, or a
+    /// requeued Slurm task) and run only the others; a missing file is
+    /// a run from the start.
+    #[arg(long, requires = "lines")]
+    resume: bool,
     /// Assemble the sweep from these JSON-lines files (shards of one
     /// sweep, any order) instead of training.
-    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["shard", "emit_slurm"])]
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["shard", "emit_slurm", "resume"])]
     merge: Vec<PathBuf>,
     /// Write the heat maps (slow_share_init, epochs_to_target,
     /// final_accuracy), sweep.json and jobs.jsonl into DIR.
@@ -178,27 +184,73 @@ fn run_checked(a: TrainSweepArgs) -> Result<(), HostError> {
         Some((k, m)) => settings.shard(k, m)?,
         None => settings.all_jobs(),
     };
+    let mut results = match (&a.lines, a.resume) {
+        (Some(p), true) if p.exists() => {
+            // a shard line is about 600 bytes; 2^30 bytes hold any sweep
+            let text = gatedyn_host::io::files::read_regular_text(p, 1 << 30)
+                .map_err(|why| HostError::BadInput(format!("--lines {}: {why}", p.display())))?;
+            sweep::resumable(&p.display().to_string(), &text, &settings, &jobs)?
+        }
+        _ => vec![],
+    };
+    let done: std::collections::BTreeSet<usize> = results.iter().map(|r| r.index).collect();
+    let todo: Vec<_> = jobs.iter().filter(|j| !done.contains(&j.index)).collect();
+    // the file holds the finished jobs from now on, whatever stops the run
+    let log = match &a.lines {
+        Some(p) => {
+            output::write_atomic(p, &sweep::to_lines(&results)?)?;
+            Some(output::LineLog::append_to(p)?)
+        }
+        None => None,
+    };
     let bar = Progress::new(a.out.quiet, jobs.len() as u64);
     bar.message("jobs (σ_z, σ_h, seed)");
+    if !results.is_empty() {
+        bar.inc(results.len());
+        bar.note(&format!(
+            "train-sweep: {} of {} jobs already in --lines; running the other {}",
+            results.len(),
+            jobs.len(),
+            todo.len()
+        ));
+    }
     // jobs side by side, each training's batch in parallel inside: the
     // results do not depend on the scheduling
-    let results: Vec<JobResult> = jobs
+    let fresh: Vec<JobResult> = todo
         .par_iter()
         .map(|j| {
-            let r = sweep::run_job(&task, &settings, j);
+            let r = sweep::run_job(&task, &settings, j)?;
+            if let Some(log) = &log {
+                log.push(sweep::to_lines(std::slice::from_ref(&r))?.trim_end())?;
+            }
+            if let Some(why) = &r.failure {
+                bar.note(&format!(
+                    "train-sweep: job {} (σ_z {}, σ_h {}, seed {}) failed: {why}",
+                    r.index, r.sigma_z, r.sigma_h, r.seed
+                ));
+            }
             bar.inc(1);
-            r
+            Ok(r)
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, HostError>>()?;
     drop(bar);
+    results.extend(fresh);
+    results.sort_by_key(|r| r.index);
     if let Some(p) = &a.lines {
+        // the same lines, in index order
         output::write_atomic(p, &sweep::to_lines(&results)?)?;
     }
     if let Some((k, m)) = a.shard {
+        let failed = results.iter().filter(|r| r.failure.is_some()).count();
         return output::write_stdout(&format!(
-            "shard {k}/{m}: {} of the sweep's {} jobs done, {} s of training{}",
+            "shard {k}/{m}: {} of the sweep's {} jobs done{}, {} s of training{}",
             results.len(),
             settings.jobs(),
+            if failed > 0 {
+                format!(" ({failed} failed)")
+            } else {
+                String::new()
+            },
             results.iter().map(|r| r.seconds).sum::<f64>().round(),
             a.lines
                 .as_ref()
@@ -269,14 +321,16 @@ pub fn table(s: &Sweep) -> String {
         }
         h
     };
-    let block = |name: &str, grid: &[Vec<SeedStats>], digits: usize, reached: bool| {
+    // a point some of whose seeds have no value (not reached, or failed)
+    // says how many have
+    let block = |name: &str, grid: &[Vec<SeedStats>], digits: usize| {
         let mut b = header(name);
         for (i, row) in grid.iter().enumerate().rev() {
             b.push_str(&format!("\n{}", st.sigma_z[i]));
             for c in row {
                 b.push('\t');
                 b.push_str(&mean_sd(c, digits));
-                if reached && c.count < st.seeds.len() {
+                if c.count < st.seeds.len() {
                     b.push_str(&format!(" ({}/{})", c.count, st.seeds.len()));
                 }
             }
@@ -290,7 +344,6 @@ pub fn table(s: &Sweep) -> String {
         ),
         &s.slow_share_init,
         3,
-        false,
     ));
     out.push_str(&block(
         &format!(
@@ -299,12 +352,32 @@ pub fn table(s: &Sweep) -> String {
         ),
         &s.epochs_to_target,
         1,
-        true,
     ));
-    out.push_str(&block("final test accuracy", &s.final_accuracy, 3, false));
+    out.push_str(&block("final test accuracy", &s.final_accuracy, 3));
     out.push_str("\n\nregions (mean-field theory) by σ_h:");
     for (h, r) in st.sigma_h.iter().zip(&s.regions) {
         out.push_str(&format!(" {h}: {};", region_name(*r)));
+    }
+    if !s.failed.is_empty() {
+        out.push_str(&format!(
+            "\n\n{} of {} jobs failed (the statistics above leave them out):",
+            s.failed.len(),
+            s.jobs.len()
+        ));
+        const SHOWN: usize = 8;
+        for &i in s.failed.iter().take(SHOWN) {
+            let j = &s.jobs[i];
+            out.push_str(&format!(
+                "\n  job {i} (σ_z {}, σ_h {}, seed {}): {}",
+                j.sigma_z,
+                j.sigma_h,
+                j.seed,
+                j.failure.as_deref().unwrap_or_default()
+            ));
+        }
+        if s.failed.len() > SHOWN {
+            out.push_str(&format!("\n  … and {} more", s.failed.len() - SHOWN));
+        }
     }
     out
 }
@@ -346,7 +419,7 @@ fn draw(dir: &Path, ext: &str, s: &Sweep) -> Result<(), HostError> {
                 row.iter()
                     .map(|c| {
                         let mut label = mean_sd(c, digits);
-                        if file == "epochs_to_target" && c.count < st.seeds.len() {
+                        if c.count < st.seeds.len() {
                             label.push_str(&format!(" ({}/{})", c.count, st.seeds.len()));
                         }
                         (c.mean, label)
@@ -421,7 +494,8 @@ fn emit_slurm(a: &TrainSweepArgs, path: &Path, st: &SweepSettings) -> Result<(),
             }
             continue;
         }
-        if w == "--quiet" {
+        // the script adds both to every task
+        if w == "--quiet" || w == "--resume" {
             continue;
         }
         kept.push(quote(&w));
@@ -439,7 +513,9 @@ fn emit_slurm(a: &TrainSweepArgs, path: &Path, st: &SweepSettings) -> Result<(),
         r#"#!/bin/bash
 # gatedyn train-sweep as a Slurm job array, written by gatedyn {version}.
 # {jobs} jobs ({nz} σ_z × {nh} σ_h × {ns} seeds) in {tasks} array tasks of at
-# most {per_task} jobs each; each task writes shards/shard-K.jsonl.
+# most {per_task} jobs each; each task writes shards/shard-K.jsonl, a line
+# per job as it finishes. A task that runs again (requeued, or resubmitted
+# with sbatch --array=K) keeps the jobs already in its file.
 #
 # Submit from the folder that should hold the shards:
 #     sbatch {script_name}
@@ -454,7 +530,7 @@ mkdir -p shards
 export RAYON_NUM_THREADS="${{SLURM_CPUS_PER_TASK:-2}}"
 {exe} train-sweep {flags} \
     --shard "${{SLURM_ARRAY_TASK_ID}}/{tasks}" \
-    --lines "shards/shard-${{SLURM_ARRAY_TASK_ID}}.jsonl" --quiet
+    --lines "shards/shard-${{SLURM_ARRAY_TASK_ID}}.jsonl" --resume --quiet
 "#,
         version = env!("CARGO_PKG_VERSION"),
         nz = st.sigma_z.len(),

@@ -164,6 +164,44 @@ pub fn write_atomic_bytes(path: &Path, bytes: &[u8]) -> Result<(), HostError> {
     })
 }
 
+/// A file that a long run grows by whole lines as it finishes its parts:
+/// each line goes out in one write and is flushed, so a run stopped at any
+/// point leaves the lines of the parts it finished (and at most a last
+/// line cut short, without its newline). Shared between threads.
+#[derive(Debug)]
+pub struct LineLog {
+    path: PathBuf,
+    file: std::sync::Mutex<std::fs::File>,
+}
+
+impl LineLog {
+    /// Opens `path` to append lines to (created when missing).
+    pub fn append_to(path: &Path) -> Result<Self, HostError> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| HostError::Io(format!("cannot write {}: {e}", path.display())))?;
+        Ok(LineLog {
+            path: path.to_path_buf(),
+            file: std::sync::Mutex::new(file),
+        })
+    }
+
+    /// Appends `line` and a newline, and flushes.
+    pub fn push(&self, line: &str) -> Result<(), HostError> {
+        let mut whole = String::with_capacity(line.len() + 1);
+        whole.push_str(line);
+        whole.push('\n');
+        // a thread that panicked while holding the lock wrote a whole
+        // line or none: the file is still usable
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        file.write_all(whole.as_bytes())
+            .and_then(|()| file.flush())
+            .map_err(|e| HostError::Io(format!("cannot write {}: {e}", self.path.display())))
+    }
+}
+
 /// Writes `text` and a newline to stdout; a full or closed stdout is an
 /// I/O error, not a panic.
 pub fn write_stdout(text: &str) -> Result<(), HostError> {
