@@ -612,11 +612,16 @@ pub fn resumable(
 pub fn to_lines(results: &[JobResult]) -> Result<String, HostError> {
     let mut out = String::new();
     for r in results {
-        out.push_str(
-            &serde_json::to_string(r)
-                .map_err(|e| HostError::Io(format!("cannot serialise a job result: {e}")))?,
-        );
+        out.push_str(&r.to_line()?);
         out.push('\n');
     }
     Ok(out)
+}
+
+impl JobResult {
+    /// The job's JSON line, without its newline.
+    pub fn to_line(&self) -> Result<String, HostError> {
+        serde_json::to_string(self)
+            .map_err(|e| HostError::Io(format!("cannot serialise a job result: {e}")))
+    }
 }

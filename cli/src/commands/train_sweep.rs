@@ -152,9 +152,7 @@ fn run_checked(a: TrainSweepArgs) -> Result<(), HostError> {
     if !a.merge.is_empty() {
         let mut results = vec![];
         for p in &a.merge {
-            // a shard line is about 600 bytes; 2^30 bytes hold any sweep
-            let text = gatedyn_host::io::files::read_regular_text(p, 1 << 30)
-                .map_err(|why| HostError::BadInput(format!("--merge {}: {why}", p.display())))?;
+            let text = read_lines_file("--merge", p)?;
             results.extend(sweep::parse_lines(&p.display().to_string(), &text)?);
         }
         let sweep = sweep::merge(results)?;
@@ -186,9 +184,7 @@ fn run_checked(a: TrainSweepArgs) -> Result<(), HostError> {
     };
     let mut results = match (&a.lines, a.resume) {
         (Some(p), true) if p.exists() => {
-            // a shard line is about 600 bytes; 2^30 bytes hold any sweep
-            let text = gatedyn_host::io::files::read_regular_text(p, 1 << 30)
-                .map_err(|why| HostError::BadInput(format!("--lines {}: {why}", p.display())))?;
+            let text = read_lines_file("--lines", p)?;
             sweep::resumable(&p.display().to_string(), &text, &settings, &jobs)?
         }
         _ => vec![],
@@ -221,7 +217,7 @@ fn run_checked(a: TrainSweepArgs) -> Result<(), HostError> {
         .map(|j| {
             let r = sweep::run_job(&task, &settings, j)?;
             if let Some(log) = &log {
-                log.push(sweep::to_lines(std::slice::from_ref(&r))?.trim_end())?;
+                log.push(&r.to_line()?)?;
             }
             if let Some(why) = &r.failure {
                 bar.note(&format!(
@@ -262,6 +258,13 @@ fn run_checked(a: TrainSweepArgs) -> Result<(), HostError> {
     finish(&a, &sweep)
 }
 
+/// The text of a job-results file given to `flag`.
+fn read_lines_file(flag: &str, p: &Path) -> Result<String, HostError> {
+    // a shard line is about 600 bytes; 2^30 bytes hold any sweep
+    gatedyn_host::io::files::read_regular_text(p, 1 << 30)
+        .map_err(|why| HostError::BadInput(format!("{flag} {}: {why}", p.display())))
+}
+
 fn check_report_dir(d: &Path) -> Result<(), HostError> {
     if d.exists() && !d.is_dir() {
         return Err(HostError::BadInput(format!(
@@ -289,6 +292,17 @@ fn finish(a: &TrainSweepArgs, sweep: &Sweep) -> Result<(), HostError> {
         output::write_atomic(&dir.join("sweep.json"), &output::to_json(sweep)?)?;
     }
     a.out.emit(sweep, &table(sweep))
+}
+
+/// A point's value as the table and the maps show it: `mean±sd`, and
+/// `(count/seeds)` when some of its `seeds` have no value (not reached, or
+/// failed).
+fn point_label(c: &SeedStats, digits: usize, seeds: usize) -> String {
+    let mut label = mean_sd(c, digits);
+    if c.count < seeds {
+        label.push_str(&format!(" ({}/{seeds})", c.count));
+    }
+    label
 }
 
 fn mean_sd(c: &SeedStats, digits: usize) -> String {
@@ -321,18 +335,13 @@ pub fn table(s: &Sweep) -> String {
         }
         h
     };
-    // a point some of whose seeds have no value (not reached, or failed)
-    // says how many have
     let block = |name: &str, grid: &[Vec<SeedStats>], digits: usize| {
         let mut b = header(name);
         for (i, row) in grid.iter().enumerate().rev() {
             b.push_str(&format!("\n{}", st.sigma_z[i]));
             for c in row {
                 b.push('\t');
-                b.push_str(&mean_sd(c, digits));
-                if c.count < st.seeds.len() {
-                    b.push_str(&format!(" ({}/{})", c.count, st.seeds.len()));
-                }
+                b.push_str(&point_label(c, digits, st.seeds.len()));
             }
         }
         b
@@ -417,13 +426,7 @@ fn draw(dir: &Path, ext: &str, s: &Sweep) -> Result<(), HostError> {
             .iter()
             .map(|row| {
                 row.iter()
-                    .map(|c| {
-                        let mut label = mean_sd(c, digits);
-                        if c.count < st.seeds.len() {
-                            label.push_str(&format!(" ({}/{})", c.count, st.seeds.len()));
-                        }
-                        (c.mean, label)
-                    })
+                    .map(|c| (c.mean, point_label(c, digits, st.seeds.len())))
                     .collect()
             })
             .collect();
