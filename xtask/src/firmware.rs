@@ -305,17 +305,15 @@ fn run_quantized(
 }
 
 /// FNV-1a of each state (as `i16` little-endian bytes) that `gatedyn run
-/// --quantize scheme` writes for the exported fixture, in the device's
-/// `STATE` format (`{:x}`).
-fn cli_state_checksums(scheme: &str) -> Result<Vec<String>, String> {
+/// --quantize scheme` (the binary `gatedyn`) writes for the exported
+/// fixture, in the device's `STATE` format (`{:x}`).
+fn cli_state_checksums(gatedyn: &Path, scheme: &str) -> Result<Vec<String>, String> {
     let root = root();
     let fixtures = root.join("tests/fixtures/trained");
     let out = root.join(format!("target/firmware/cli_states_{scheme}.npy"));
     run(
         &format!("gatedyn run --quantize {scheme}"),
-        // the test build (100 steps of N = 32 take no time; a release
-        // build of the CLI would take minutes on CI)
-        Command::new(super::gatedyn_binary()?)
+        Command::new(gatedyn)
             .current_dir(&root)
             .arg("run")
             .arg("--model")
@@ -480,10 +478,13 @@ pub fn firmware(c_baseline: bool) -> Result<(), String> {
     ] {
         run_minimal(target, profile)?;
     }
-    // the CLI's states, once for every build of the quantized firmware
+    // the CLI's states, once for every build of the quantized firmware,
+    // from the test build (100 steps of N = 32 take no time; a release
+    // build of the CLI would take minutes on CI)
+    let gatedyn = super::gatedyn_binary()?;
     let cli = [
-        ("int8", cli_state_checksums("int8")?),
-        ("int16", cli_state_checksums("int16")?),
+        ("int8", cli_state_checksums(&gatedyn, "int8")?),
+        ("int16", cli_state_checksums(&gatedyn, "int16")?),
     ];
     for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
         logs.push(run_quantized(target, false, &cli)?);
